@@ -1,0 +1,32 @@
+package models
+
+import (
+	"context"
+	"fmt"
+)
+
+// CreateBusiness adds a tenant.
+func (s *Store) CreateBusiness(ctx context.Context, name string) (*Business, error) {
+	b := &Business{Name: name}
+	if err := s.Gorm(ctx).Create(b).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to create business: %w", err)
+	}
+	return b, nil
+}
+
+// Business loads one tenant, or nil.
+func (s *Store) Business(ctx context.Context, id int64) (*Business, error) {
+	var b Business
+	ok, err := first(s.Gorm(ctx).Where("id = ?", id), &b)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch business %d", id)
+	}
+	return &b, nil
+}
+
+func wrapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: unable to "+format+": %w", append(args, err)...)
+}

@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Contact loads one of the business's contacts with its identities, or nil.
+func (s *Store) Contact(ctx context.Context, businessID, id int64) (*Contact, error) {
+	var c Contact
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &c)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch contact %d", id)
+	}
+	if err := s.Gorm(ctx).Where("business_id = ? AND contact_id = ?", businessID, id).Order("app, id").
+		Find(&c.Identities).Error; err != nil {
+		return nil, wrapErr(err, "load identities of contact %d", id)
+	}
+	return &c, nil
+}
+
+// CreateContact adds a person.
+func (s *Store) CreateContact(ctx context.Context, c *Contact) error {
+	return wrapErr(s.Gorm(ctx).Create(c).Error, "create contact")
+}
+
+// Identity loads one of the business's identities, or nil.
+func (s *Store) Identity(ctx context.Context, businessID, id int64) (*Identity, error) {
+	var i Identity
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &i)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch identity %d", id)
+	}
+	return &i, nil
+}
+
+// CreateIdentity adds an identity; its contact must exist.
+func (s *Store) CreateIdentity(ctx context.Context, i *Identity) error {
+	return wrapErr(s.Gorm(ctx).Create(i).Error, "create identity")
+}
+
+// IdentityByExternal finds the identity of an external id on a channel, or nil.
+func (s *Store) IdentityByExternal(ctx context.Context, channelID int64, externalID string) (*Identity, error) {
+	var i Identity
+	ok, err := first(s.Gorm(ctx).Where("channel_id = ? AND external_id = ?", channelID, externalID), &i)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch identity by external id")
+	}
+	return &i, nil
+}
+
+// RecordCustomerEvent keeps the latest time (Meta's) of a kind of customer
+// event; an older time never replaces a newer one.
+func (s *Store) RecordCustomerEvent(ctx context.Context, identityID int64, kind string, at time.Time) error {
+	err := s.Gorm(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "identity_id"}, {Name: "kind"}},
+		DoUpdates: clause.Set{{Column: clause.Column{Name: "last_at"}, Value: clause.Expr{SQL: "GREATEST(identity_events.last_at, EXCLUDED.last_at)"}}},
+	}).Create(&IdentityEvent{IdentityID: identityID, Kind: kind, LastAt: at}).Error
+	return wrapErr(err, "record %s event of identity %d", kind, identityID)
+}
+
+// CustomerEvents returns the identity's latest event time by kind.
+func (s *Store) CustomerEvents(ctx context.Context, identityID int64) (map[string]time.Time, error) {
+	var evs []IdentityEvent
+	if err := s.Gorm(ctx).Where("identity_id = ?", identityID).Find(&evs).Error; err != nil {
+		return nil, wrapErr(err, "load events of identity %d", identityID)
+	}
+	out := make(map[string]time.Time, len(evs))
+	for _, e := range evs {
+		out[e.Kind] = e.LastAt
+	}
+	return out, nil
+}
+
+// SetBlocked blocks or unblocks an identity.
+func (s *Store) SetBlocked(ctx context.Context, businessID, identityID int64, blocked bool) error {
+	var at any
+	if blocked {
+		at = time.Now()
+	}
+	err := s.Gorm(ctx).Model(&Identity{}).Where("business_id = ? AND id = ?", businessID, identityID).
+		Updates(map[string]any{"blocked_at": at, "updated_at": time.Now()}).Error
+	return wrapErr(err, "set blocked on identity %d", identityID)
+}
+
+// SetMarketingOptOut records a marketing stop (at != nil) or resume (nil),
+// and how it was given.
+func (s *Store) SetMarketingOptOut(ctx context.Context, businessID, identityID int64, at *time.Time, via string) error {
+	err := s.Gorm(ctx).Model(&Identity{}).Where("business_id = ? AND id = ?", businessID, identityID).
+		Updates(map[string]any{"marketing_opt_out_at": at, "marketing_opt_out_via": via, "updated_at": time.Now()}).Error
+	return wrapErr(err, "set marketing opt-out on identity %d", identityID)
+}

@@ -1,0 +1,195 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ThreadFilter narrows the inbox list. Zero values mean "any".
+type ThreadFilter struct {
+	Status     string // open, pending, snoozed, closed
+	App        string
+	AssigneeID int64 // -1 = unassigned
+	LabelID    int64
+	Unread     bool
+	Query      string // full text over messages and contact names
+	Cursor     string
+	Limit      int
+}
+
+// ThreadPage is one page of the inbox, newest activity first.
+type ThreadPage struct {
+	Threads    []Thread `json:"threads"`
+	NextCursor string   `json:"next_cursor"`
+}
+
+// EncodeCursor makes the keyset cursor after t.
+func EncodeCursor(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(id, 10)))
+}
+
+// DecodeCursor reads a cursor from EncodeCursor.
+func DecodeCursor(c string) (time.Time, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("bad cursor")
+	}
+	ts, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf("bad cursor")
+	}
+	us, err1 := strconv.ParseInt(ts, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, fmt.Errorf("bad cursor")
+	}
+	return time.UnixMicro(us).UTC(), n, nil
+}
+
+// ListThreads returns one keyset page of a business's threads.
+func (s *Store) ListThreads(ctx context.Context, businessID int64, f ThreadFilter) (*ThreadPage, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	q := s.Gorm(ctx).Where("business_id = ?", businessID)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.App != "" {
+		q = q.Where("apps @> ARRAY[?]::text[]", f.App)
+	}
+	switch {
+	case f.AssigneeID > 0:
+		q = q.Where("assignee_id = ?", f.AssigneeID)
+	case f.AssigneeID < 0:
+		q = q.Where("assignee_id IS NULL")
+	}
+	if f.LabelID > 0 {
+		q = q.Where("EXISTS (SELECT 1 FROM thread_labels tl WHERE tl.thread_id = threads.id AND tl.label_id = ?)", f.LabelID)
+	}
+	if f.Unread {
+		q = q.Where("unread_count > 0")
+	}
+	if qs := strings.TrimSpace(f.Query); qs != "" {
+		q = q.Where(`(to_tsvector('simple', title) @@ plainto_tsquery('simple', ?)
+			OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = threads.id AND m.tsv @@ plainto_tsquery('simple', ?)))`, qs, qs)
+	}
+	if f.Cursor != "" {
+		at, id, err := DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("(last_message_at, id) < (?, ?)", at, id)
+	}
+	var threads []Thread
+	if err := q.Order("last_message_at DESC, id DESC").Limit(f.Limit + 1).Find(&threads).Error; err != nil {
+		return nil, wrapErr(err, "list threads")
+	}
+	page := &ThreadPage{Threads: threads}
+	if len(threads) > f.Limit {
+		page.Threads = threads[:f.Limit]
+		last := page.Threads[f.Limit-1]
+		page.NextCursor = EncodeCursor(last.LastMessageAt, last.ID)
+	}
+	if err := s.loadParticipants(ctx, page.Threads); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Thread loads one of the business's threads with its participants, or nil.
+func (s *Store) Thread(ctx context.Context, businessID, id int64) (*Thread, error) {
+	var t Thread
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &t)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch thread %d", id)
+	}
+	ts := []Thread{t}
+	if err := s.loadParticipants(ctx, ts); err != nil {
+		return nil, err
+	}
+	return &ts[0], nil
+}
+
+func (s *Store) loadParticipants(ctx context.Context, threads []Thread) error {
+	if len(threads) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(threads))
+	index := make(map[int64]int, len(threads))
+	for i, t := range threads {
+		ids[i] = t.ID
+		index[t.ID] = i
+		threads[i].Participants = []Participant{}
+	}
+	var rows []struct {
+		ThreadID int64
+		Participant
+	}
+	err := s.Gorm(ctx).Table("thread_participants tp").
+		Select("tp.thread_id, tp.identity_id, i.contact_id, i.app, i.external_id, i.display_name, tp.role").
+		Joins("JOIN identities i ON i.id = tp.identity_id").
+		Where("tp.thread_id IN ? AND tp.left_at IS NULL", ids).Order("tp.thread_id, tp.joined_at, tp.identity_id").
+		Scan(&rows).Error
+	if err != nil {
+		return wrapErr(err, "load participants")
+	}
+	for _, r := range rows {
+		i := index[r.ThreadID]
+		threads[i].Participants = append(threads[i].Participants, r.Participant)
+	}
+	return nil
+}
+
+// ThreadUpdate is what an agent may change on a thread.
+type ThreadUpdate struct {
+	Status       *string
+	SnoozedUntil *time.Time
+	AssigneeID   **int64 // set to a nil *int64 to unassign
+}
+
+// UpdateThread applies u and tells listeners.
+func (s *Store) UpdateThread(ctx context.Context, businessID, id int64, u ThreadUpdate) error {
+	set := map[string]any{"updated_at": time.Now()}
+	if u.Status != nil {
+		set["status"] = *u.Status
+		if *u.Status == ThreadSnoozed {
+			set["snoozed_until"] = u.SnoozedUntil
+		} else {
+			set["snoozed_until"] = nil
+		}
+	}
+	if u.AssigneeID != nil {
+		set["assignee_id"] = *u.AssigneeID
+	}
+	return s.InTx(ctx, func(tx *Store) error {
+		res := tx.Gorm(ctx).Model(&Thread{}).Where("business_id = ? AND id = ?", businessID, id).Updates(set)
+		if res.Error != nil {
+			return wrapErr(res.Error, "update thread %d", id)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return tx.Notify(ctx, Event{Type: "thread", BusinessID: businessID, ThreadID: id})
+	})
+}
+
+// MarkThreadRead clears the unread count.
+func (s *Store) MarkThreadRead(ctx context.Context, businessID, id int64) error {
+	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ? AND id = ? AND unread_count > 0", businessID, id).
+		Update("unread_count", 0).Error
+	return wrapErr(err, "mark thread %d read", id)
+}
+
+// WakeSnoozed reopens snoozed threads whose time has come.
+func (s *Store) WakeSnoozed(ctx context.Context, now time.Time) (int64, error) {
+	res := s.Gorm(ctx).Model(&Thread{}).Where("status = ? AND snoozed_until <= ?", ThreadSnoozed, now).
+		Updates(map[string]any{"status": ThreadOpen, "snoozed_until": gorm.Expr("NULL")})
+	return res.RowsAffected, wrapErr(res.Error, "wake snoozed threads")
+}

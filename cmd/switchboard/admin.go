@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/web"
+)
+
+func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("admin: which command? create-business, add-channel, create-user, create-token\n\n%s", usage)
+	}
+	if cfg.DatabaseURL == "" {
+		if err := cfg.ensureDemoSecretKey(); err != nil { // the embedded database keeps its own key
+			return err
+		}
+	} else if err := cfg.requireSecretKey(); err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		business                            = fs.Int64("business", 0, "business id")
+		name                                = fs.String("name", "", "name")
+		app                                 = fs.String("app", "", "messenger, instagram or whatsapp")
+		accountID                           = fs.String("account-id", "", "Page id, Instagram account id or WhatsApp phone-number id")
+		appSecret, accessToken, verifyToken = fs.String("app-secret", "", "the Meta app's secret"), fs.String("access-token", "", "Page, Instagram or system-user token"), fs.String("verify-token", "", "webhook verify token")
+		email, password, role               = fs.String("email", "", "email"), fs.String("password", "", "password"), fs.String("role", "agent", "admin, agent or staff")
+		humanAgent                          = fs.Bool("human-agent", false, "the app has the Human Agent permission for this Page/account")
+	)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, stop, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	needBusiness := func() error {
+		if *business <= 0 {
+			return fmt.Errorf("--business is required")
+		}
+		b, err := store.Business(ctx, *business)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return fmt.Errorf("no business with id %d", *business)
+		}
+		return nil
+	}
+	switch args[0] {
+	case "create-business":
+		if *name == "" {
+			return fmt.Errorf("--name is required")
+		}
+		b, err := store.CreateBusiness(ctx, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, b.ID)
+	case "add-channel":
+		if err := needBusiness(); err != nil {
+			return err
+		}
+		ch, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: *business, App: *app, AccountID: *accountID,
+			AccessToken: *accessToken, AppSecret: *appSecret, VerifyToken: *verifyToken, Name: *name, HumanAgent: *humanAgent})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, ch.ID)
+	case "create-user":
+		if err := needBusiness(); err != nil {
+			return err
+		}
+		if *email == "" || len(*password) < 8 || !models.ValidRole(*role) {
+			return fmt.Errorf("--email, --password (8+ characters) and --role admin|agent|staff are required")
+		}
+		hash, err := web.HashPassword(*password, web.DefaultArgon2)
+		if err != nil {
+			return err
+		}
+		u, err := store.CreateUser(ctx, *business, *email, *name, hash, *role)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, u.ID)
+	case "create-token":
+		if err := needBusiness(); err != nil {
+			return err
+		}
+		if *name == "" {
+			return fmt.Errorf("--name is required")
+		}
+		token, _, err := store.CreateAPIToken(ctx, *business, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, token)
+	default:
+		return fmt.Errorf("admin: unknown command %q", args[0])
+	}
+	return nil
+}

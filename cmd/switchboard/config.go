@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is every setting Switchboard reads from the environment, validated
+// once at start.
+type Config struct {
+	DatabaseURL     string // empty: embedded cluster under DataDir
+	DataDir         string
+	ListenAddr      string
+	BaseURL         string
+	SecretKey       string
+	GraphAPIURL     string
+	GraphAPIVersion string
+	MetaAppSecret   string
+	MetaVerifyToken string
+	LogFormat       string
+}
+
+// setting is one row of the configuration table: name, default, validator.
+type setting struct {
+	name     string
+	def      string
+	dst      func(*Config) *string
+	validate func(string) error
+	secret   bool // may come from NAME_FILE
+}
+
+var settings = []setting{
+	{name: "DATABASE_URL", dst: func(c *Config) *string { return &c.DatabaseURL }, validate: validURL("postgres", "postgresql"), secret: true},
+	{name: "SWITCHBOARD_DATA", def: "./data", dst: func(c *Config) *string { return &c.DataDir }},
+	{name: "LISTEN_ADDR", def: ":8080", dst: func(c *Config) *string { return &c.ListenAddr }, validate: validAddr},
+	{name: "BASE_URL", dst: func(c *Config) *string { return &c.BaseURL }, validate: validURL("http", "https")},
+	{name: "SECRET_KEY", dst: func(c *Config) *string { return &c.SecretKey }, validate: validSecret, secret: true},
+	{name: "GRAPH_API_URL", def: "https://graph.facebook.com", dst: func(c *Config) *string { return &c.GraphAPIURL }, validate: validURL("http", "https")},
+	{name: "GRAPH_API_VERSION", def: "v25.0", dst: func(c *Config) *string { return &c.GraphAPIVersion }, validate: validVersion},
+	{name: "META_APP_SECRET", dst: func(c *Config) *string { return &c.MetaAppSecret }, secret: true},
+	{name: "META_VERIFY_TOKEN", dst: func(c *Config) *string { return &c.MetaVerifyToken }, secret: true},
+	{name: "LOG_FORMAT", def: "text", dst: func(c *Config) *string { return &c.LogFormat }, validate: oneOf("text", "json")},
+}
+
+// LoadConfig reads the environment; a bad value fails with its variable's name.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	for _, s := range settings {
+		v := getenv(s.name)
+		if v == "" && s.secret {
+			if path := getenv(s.name + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return nil, fmt.Errorf("%s_FILE: %w", s.name, err)
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			v = s.def
+		}
+		if v != "" && s.validate != nil {
+			if err := s.validate(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+		}
+		*s.dst(c) = v
+	}
+	if c.BaseURL == "" {
+		host := c.ListenAddr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		c.BaseURL = "http://" + host
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	c.GraphAPIURL = strings.TrimRight(c.GraphAPIURL, "/")
+	return c, nil
+}
+
+// requireSecretKey fails unless SECRET_KEY is set (serve, admin, migrate).
+func (c *Config) requireSecretKey() error {
+	if c.SecretKey == "" {
+		return errors.New("SECRET_KEY: required (at least 16 characters; it encrypts channel tokens at rest)")
+	}
+	return nil
+}
+
+// ensureDemoSecretKey keeps a generated key in the data directory so a demo
+// can be restarted and still read its own channel tokens.
+func (c *Config) ensureDemoSecretKey() error {
+	if c.SecretKey != "" {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "secret_key")
+	if b, err := os.ReadFile(path); err == nil {
+		c.SecretKey = strings.TrimSpace(string(b))
+		return validSecret(c.SecretKey)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	c.SecretKey = hex.EncodeToString(b)
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(c.SecretKey+"\n"), 0o600)
+}
+
+func validURL(schemes ...string) func(string) error {
+	return func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil {
+			return fmt.Errorf("not a URL: %v", err)
+		}
+		for _, s := range schemes {
+			if u.Scheme == s {
+				return nil
+			}
+		}
+		return fmt.Errorf("scheme must be one of %s, got %q", strings.Join(schemes, ", "), u.Scheme)
+	}
+}
+
+func validAddr(v string) error {
+	if !strings.Contains(v, ":") {
+		return fmt.Errorf("must be host:port or :port, got %q", v)
+	}
+	return nil
+}
+
+func validSecret(v string) error {
+	if len(v) < 16 {
+		return errors.New("must be at least 16 characters")
+	}
+	return nil
+}
+
+func validVersion(v string) error {
+	if !strings.HasPrefix(v, "v") || !strings.Contains(v, ".") {
+		return fmt.Errorf("must look like v25.0, got %q", v)
+	}
+	return nil
+}
+
+func oneOf(options ...string) func(string) error {
+	return func(v string) error {
+		for _, o := range options {
+			if v == o {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s, got %q", strings.Join(options, ", "), v)
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/web"
+)
+
+func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	role := fs.String("role", "all", "web, worker or all")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *role != "all" && *role != "web" && *role != "worker" {
+		return fmt.Errorf("--role must be web, worker or all, got %q", *role)
+	}
+	if err := cfg.requireSecretKey(); err != nil {
+		return err
+	}
+	store, stop, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return runApp(ctx, cfg, log, store, *role, nil)
+}
+
+// runApp runs the HTTP server and/or the background workers until ctx ends,
+// then shuts them down gracefully. ready, when set, receives the listen URL.
+func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store, role string, ready func(url string)) error {
+	app, err := buildApp(ctx, cfg, log, store)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if role == "all" || role == "worker" {
+		for _, w := range app.workers {
+			g.Go(func() error { return w(ctx) })
+		}
+	}
+	if role == "all" || role == "web" {
+		ln, err := net.Listen("tcp", cfg.ListenAddr)
+		if err != nil {
+			return fmt.Errorf("LISTEN_ADDR: %w", err)
+		}
+		srv := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		url := listenURL(cfg, ln)
+		log.Info("listening", "url", url)
+		if ready != nil {
+			ready(url)
+		}
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(shutdownCtx)
+		})
+	}
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func listenURL(cfg *Config, ln net.Listener) string {
+	if !strings.HasPrefix(cfg.ListenAddr, ":") {
+		return cfg.BaseURL
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "http://localhost:" + port
+}
+
+// app is the wired process: its HTTP handler and its background loops.
+type app struct {
+	handler http.Handler
+	workers []func(context.Context) error
+}
+
+func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*app, error) {
+	srv := web.New(store, log, web.Options{
+		BaseURL:         cfg.BaseURL,
+		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
+		MetaAppSecret:   cfg.MetaAppSecret,
+		MetaVerifyToken: cfg.MetaVerifyToken,
+	})
+	return &app{handler: srv.Handler()}, nil
+}

@@ -1,0 +1,78 @@
+// Package web is Switchboard's HTTP side: the route table, middleware,
+// one small file per action, webhook endpoints, the JSON API and the
+// websocket hub.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// Options are the web server's settings from the environment.
+type Options struct {
+	BaseURL         string
+	SecureCookies   bool // true when BaseURL is https
+	Argon2          Argon2Params
+	MetaAppSecret   string
+	MetaVerifyToken string
+}
+
+// Server holds what every handler needs.
+type Server struct {
+	store         *models.Store
+	log           *slog.Logger
+	opts          Options
+	sessions      *scs.SessionManager
+	metrics       *Metrics
+	throttle      *loginThrottle
+	quietPatterns map[string]bool
+}
+
+// New builds the server; Handler returns its routes wrapped in middleware.
+func New(store *models.Store, log *slog.Logger, opts Options) *Server {
+	if opts.Argon2.Memory == 0 {
+		opts.Argon2 = DefaultArgon2
+	}
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(store.DB.Pool, 30*time.Minute)
+	sm.Lifetime = 14 * 24 * time.Hour
+	sm.IdleTimeout = 3 * 24 * time.Hour
+	sm.Cookie.Name = "switchboard_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = opts.SecureCookies
+	return &Server{
+		store:    store,
+		log:      log,
+		opts:     opts,
+		sessions: sm,
+		metrics:  NewMetrics(),
+		throttle: newLoginThrottle(10, time.Minute),
+		quietPatterns: map[string]bool{
+			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
+		},
+	}
+}
+
+// Metrics exposes the server's Prometheus registry (for other packages' collectors).
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	var h http.Handler = mux
+	h = cop.Handler(h)
+	h = securityHeaders(h)
+	h = s.recoverPanics(h)
+	h = s.accessLog(h)
+	h = withRequestID(h)
+	return h
+}

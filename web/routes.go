@@ -20,4 +20,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /login", ui(http.HandlerFunc(s.login)))
 	mux.Handle("POST /logout", ui(http.HandlerFunc(s.logout)))
 	mux.Handle("GET /{$}", ui(s.requireUser(http.HandlerFunc(s.home))))
+
+	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
+	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer
 }

@@ -21,6 +21,7 @@ type Options struct {
 	Argon2          Argon2Params
 	MetaAppSecret   string
 	MetaVerifyToken string
+	Outbox          Outbox // nil: sending is unavailable (answers 503)
 }
 
 // Server holds what every handler needs.
@@ -32,6 +33,7 @@ type Server struct {
 	metrics       *Metrics
 	throttle      *loginThrottle
 	quietPatterns map[string]bool
+	outbox        Outbox
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -54,6 +56,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		sessions: sm,
 		metrics:  NewMetrics(),
 		throttle: newLoginThrottle(10, time.Minute),
+		outbox:   opts.Outbox,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

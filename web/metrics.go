@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	Registry     *prometheus.Registry
 	httpDuration *prometheus.HistogramVec
+	webhooks     *prometheus.CounterVec
 }
 
 // NewMetrics registers the process collectors and the HTTP histogram.
@@ -26,7 +27,11 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"pattern", "status"}),
 	}
-	reg.MustRegister(m.httpDuration)
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Name: "webhooks_total",
+		Help: "Webhook POSTs and handshakes by app and outcome (accepted, bad_signature, unsigned, malformed, too_large, store_failed).",
+	}, []string{"app", "outcome"})
+	reg.MustRegister(m.httpDuration, m.webhooks)
 	return m
 }
 

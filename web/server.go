@@ -21,7 +21,8 @@ type Options struct {
 	Argon2          Argon2Params
 	MetaAppSecret   string
 	MetaVerifyToken string
-	Outbox          Outbox // nil: sending is unavailable (answers 503)
+	Outbox          Outbox  // nil: sending is unavailable (answers 503)
+	Journal         Journal // nil: webhooks answer 503
 }
 
 // Server holds what every handler needs.
@@ -34,6 +35,8 @@ type Server struct {
 	throttle      *loginThrottle
 	quietPatterns map[string]bool
 	outbox        Outbox
+	journal       Journal
+	webhookKeys   webhookKeyCache
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -57,6 +60,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		metrics:  NewMetrics(),
 		throttle: newLoginThrottle(10, time.Minute),
 		outbox:   opts.Outbox,
+		journal:  opts.Journal,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/web"
 )
@@ -51,6 +52,9 @@ func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.St
 		}
 	}
 	if role == "all" || role == "web" {
+		for _, w := range app.webWorkers {
+			g.Go(func() error { return w(ctx) })
+		}
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
 			return fmt.Errorf("LISTEN_ADDR: %w", err)
@@ -87,18 +91,27 @@ func listenURL(cfg *Config, ln net.Listener) string {
 	return "http://localhost:" + port
 }
 
-// app is the wired process: its HTTP handler and its background loops.
+// app is the wired process: its HTTP handler, the loops that serve it
+// (webWorkers), and the background workers.
 type app struct {
-	handler http.Handler
-	workers []func(context.Context) error
+	handler    http.Handler
+	webWorkers []func(context.Context) error
+	workers    []func(context.Context) error
 }
 
 func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*app, error) {
+	processor := ingest.NewProcessor(store, log, 200)
+	journal := ingest.NewJournal(store.DB.Pool, 4, processor.Wake)
 	srv := web.New(store, log, web.Options{
 		BaseURL:         cfg.BaseURL,
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		MetaAppSecret:   cfg.MetaAppSecret,
 		MetaVerifyToken: cfg.MetaVerifyToken,
+		Journal:         journal,
 	})
-	return &app{handler: srv.Handler()}, nil
+	return &app{
+		handler:    srv.Handler(),
+		webWorkers: []func(context.Context) error{journal.Run},
+		workers:    []func(context.Context) error{processor.Run},
+	}, nil
 }

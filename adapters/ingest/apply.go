@@ -1,0 +1,509 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// applier applies one batch's events; it caches channel lookups.
+type applier struct {
+	p        *Processor
+	ctx      context.Context
+	channels map[string]*models.Channel
+	unknown  []string
+}
+
+func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {
+	key := string(app) + "/" + account
+	if ch, ok := a.channels[key]; ok {
+		return ch, nil
+	}
+	ch, err := tx.ChannelByAccount(a.ctx, string(app), account)
+	if err != nil {
+		return nil, err
+	}
+	a.channels[key] = ch
+	return ch, nil
+}
+
+func (a *applier) apply(tx *models.Store, ev *adapters.Event) error {
+	ch, err := a.channel(tx, ev.App, ev.AccountID)
+	if err != nil {
+		return err
+	}
+	if ch == nil {
+		a.noteUnknown(ev.AccountID)
+		return nil
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = time.Now().UTC() // Meta always sends one; never leave a window fact at year 1
+	}
+	switch ev.Type {
+	case adapters.EventMessage, adapters.EventPostback:
+		return a.inbound(tx, ch, ev)
+	case adapters.EventEcho:
+		return a.echo(tx, ch, ev)
+	case adapters.EventStatus:
+		return a.status(tx, ch, ev)
+	case adapters.EventDelivery, adapters.EventRead:
+		return a.receipt(tx, ch, ev)
+	case adapters.EventReaction:
+		return a.reaction(tx, ch, ev)
+	case adapters.EventOptin:
+		return a.optin(tx, ch, ev)
+	case adapters.EventReferral:
+		return a.referral(tx, ch, ev)
+	case adapters.EventEdit:
+		return a.edit(tx, ch, ev)
+	case adapters.EventUnsend:
+		return tx.Gorm(a.ctx).Exec(`UPDATE messages SET deleted_at = COALESCE(deleted_at, ?) WHERE channel_id = ? AND external_id = ?`,
+			ev.Timestamp, ch.ID, ev.Unsend.TargetExternalID).Error
+	case adapters.EventPreference:
+		return a.preference(tx, ch, ev)
+	case adapters.EventNumberChange:
+		return a.numberChange(tx, ch, ev)
+	}
+	return nil // unsupported envelope items stay in raw_webhooks
+}
+
+func (a *applier) noteUnknown(account string) {
+	for _, u := range a.unknown {
+		if u == account {
+			return
+		}
+	}
+	a.unknown = append(a.unknown, account)
+}
+
+// identity finds or creates the customer's identity on the channel. WhatsApp
+// identities join an existing contact with the same phone; Messenger and
+// Instagram ones never merge automatically (Meta gives no link).
+func (a *applier) identity(tx *models.Store, ch *models.Channel, p adapters.Party) (*models.Identity, error) {
+	if p.ExternalID == "" {
+		return nil, errors.New("event has no customer id")
+	}
+	id, err := tx.IdentityByExternal(a.ctx, ch.ID, p.ExternalID)
+	if err != nil {
+		return nil, err
+	}
+	if id != nil {
+		if p.DisplayName != "" && p.DisplayName != id.DisplayName {
+			id.DisplayName = p.DisplayName
+			if err := tx.Gorm(a.ctx).Model(id).Updates(map[string]any{"display_name": p.DisplayName, "updated_at": time.Now()}).Error; err != nil {
+				return nil, err
+			}
+		}
+		return id, nil
+	}
+	var contact models.Contact
+	found := false
+	if ch.App == models.AppWhatsApp && p.Phone != "" {
+		err := tx.Gorm(a.ctx).Where("business_id = ? AND phone = ? AND merged_into_id IS NULL", ch.BusinessID, p.Phone).
+			Order("id").Limit(1).Find(&contact).Error
+		if err != nil {
+			return nil, err
+		}
+		found = contact.ID != 0
+	}
+	if !found {
+		contact = models.Contact{BusinessID: ch.BusinessID, Name: p.DisplayName, Phone: p.Phone, Country: p.Country}
+		if contact.Name == "" && p.Username != "" {
+			contact.Name = "@" + p.Username
+		}
+		if err := tx.CreateContact(a.ctx, &contact); err != nil {
+			return nil, err
+		}
+	}
+	id = &models.Identity{
+		BusinessID: ch.BusinessID, ContactID: contact.ID, ChannelID: ch.ID, App: ch.App, ExternalID: p.ExternalID,
+		Phone: p.Phone, BSUID: p.BSUID, Username: p.Username, Country: p.Country, DisplayName: p.DisplayName,
+	}
+	if err := tx.CreateIdentity(a.ctx, id); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// thread returns the thread an event belongs to: the group's, or the
+// identity's direct thread.
+func (a *applier) thread(tx *models.Store, ch *models.Channel, ev *adapters.Event, id *models.Identity) (*models.Thread, error) {
+	var (
+		t       *models.Thread
+		created bool
+		err     error
+	)
+	if ev.GroupID != "" {
+		t, created, err = tx.EnsureGroupThread(a.ctx, ch, ev.GroupID, "", ev.Timestamp)
+		if err == nil {
+			err = tx.AddParticipant(a.ctx, t.ID, id.ID, "member", ev.Timestamp)
+		}
+	} else {
+		t, created, err = tx.EnsureDirectThread(a.ctx, id, ev.Timestamp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		err = tx.Notify(a.ctx, models.Event{Type: "thread", BusinessID: ch.BusinessID, ThreadID: t.ID})
+	}
+	return t, err
+}
+
+// inbound stores a customer's message or postback and records the facts the
+// policy engine reads, in Meta's time.
+func (a *applier) inbound(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	if ev.Message == nil {
+		return nil
+	}
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	t, err := a.thread(tx, ch, ev, id)
+	if err != nil {
+		return err
+	}
+	m := a.messageRow(ch, t, ev, models.DirectionIn, models.StatusReceived)
+	m.SenderIdentityID = &id.ID
+	inserted, err := tx.AddMessage(a.ctx, m, attachments(ev.Message))
+	if err != nil || !inserted {
+		return err // a repeated mid/wamid changes nothing
+	}
+	if err := a.linkReply(tx, ch, m); err != nil {
+		return err
+	}
+	if m.Kind == string(adapters.KindPoll) {
+		if err := a.opaquePoll(tx, ch, t, m); err != nil {
+			return err
+		}
+	}
+	if m.Kind == string(adapters.KindSystem) {
+		return nil // a system notice (number changed) is not the customer writing
+	}
+	return a.recordFacts(tx, id, ev)
+}
+
+// linkReply points a quoted reply at the message it quotes, when we hold it.
+func (a *applier) linkReply(tx *models.Store, ch *models.Channel, m *models.Message) error {
+	if m.ReplyToExternalID == "" {
+		return nil
+	}
+	return tx.Gorm(a.ctx).Exec(`UPDATE messages SET reply_to_id = (SELECT id FROM messages WHERE channel_id = ? AND external_id = ?)
+		WHERE id = ?`, ch.ID, m.ReplyToExternalID, m.ID).Error
+}
+
+func (a *applier) recordFacts(tx *models.Store, id *models.Identity, ev *adapters.Event) error {
+	kind := "message"
+	switch {
+	case ev.Type == adapters.EventPostback:
+		kind = "postback"
+	case ev.Message.Details.Payload != "":
+		kind = "quick_reply"
+	}
+	if err := tx.RecordCustomerEvent(a.ctx, id.ID, kind, ev.Timestamp); err != nil {
+		return err
+	}
+	if kind != "message" { // quick replies and postbacks are messages for the window too
+		if err := tx.RecordCustomerEvent(a.ctx, id.ID, "message", ev.Timestamp); err != nil {
+			return err
+		}
+	}
+	if ev.Referral != nil {
+		k := "referral"
+		if ev.App == adapters.WhatsApp && ev.Referral.CTWAClid != "" || ev.App == adapters.WhatsApp && strings.EqualFold(ev.Referral.Source, "ad") {
+			k = "ctwa_referral"
+		}
+		return tx.RecordCustomerEvent(a.ctx, id.ID, k, ev.Timestamp)
+	}
+	return nil
+}
+
+func (a *applier) messageRow(ch *models.Channel, t *models.Thread, ev *adapters.Event, dir, status string) *models.Message {
+	msg := ev.Message
+	details, _ := json.Marshal(detailsWithExtras(ev))
+	ext := msg.ExternalID
+	m := &models.Message{
+		BusinessID: ch.BusinessID, ThreadID: t.ID, ChannelID: &ch.ID, Direction: dir, App: ch.App,
+		Kind: string(msg.Kind), Text: msg.Text, Details: details, ReplyToExternalID: msg.ReplyToExternalID,
+		SentAt: ev.Timestamp, Status: status, StatusAt: ev.Timestamp,
+	}
+	if ext != "" {
+		m.ExternalID = &ext
+	}
+	if m.Kind == "" {
+		m.Kind = string(adapters.KindUnsupported)
+	}
+	return m
+}
+
+// detailsWithExtras stores the kind's details plus what surrounds the message
+// (referral, forwarding) so the thread can show it.
+func detailsWithExtras(ev *adapters.Event) any {
+	type extras struct {
+		adapters.Details
+		Referral            *adapters.Referral `json:"referral,omitempty"`
+		Forwarded           bool               `json:"forwarded,omitempty"`
+		FrequentlyForwarded bool               `json:"frequently_forwarded,omitempty"`
+		GroupID             string             `json:"group_id,omitempty"`
+	}
+	return extras{Details: ev.Message.Details, Referral: ev.Referral, Forwarded: ev.Message.Forwarded,
+		FrequentlyForwarded: ev.Message.FrequentlyForwarded, GroupID: ev.GroupID}
+}
+
+func attachments(m *adapters.Message) []models.Attachment {
+	out := make([]models.Attachment, 0, len(m.Attachments))
+	for _, at := range m.Attachments {
+		out = append(out, models.Attachment{Kind: at.Type, URL: at.URL, MediaID: at.MediaID, MimeType: at.MimeType,
+			SHA256: at.SHA256, Filename: at.Filename, Caption: at.Caption})
+	}
+	return out
+}
+
+// opaquePoll records a WhatsApp poll whose content Meta does not deliver.
+func (a *applier) opaquePoll(tx *models.Store, ch *models.Channel, t *models.Thread, m *models.Message) error {
+	return tx.Gorm(a.ctx).Create(&models.Poll{BusinessID: ch.BusinessID, ThreadID: t.ID, MessageID: &m.ID, Opaque: true}).Error
+}
+
+// echo is the business side of a thread: our own send coming back (matched,
+// not duplicated) or a reply typed in Meta's own inbox (stored as outbound).
+func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	msg := ev.Message
+	if msg == nil || msg.ExternalID == "" {
+		return nil
+	}
+	if ourID, ok := strings.CutPrefix(msg.Metadata, MetadataPrefix); ok {
+		if id, err := strconv.ParseInt(ourID, 10, 64); err == nil {
+			return a.reconcile(tx, ch, id, msg.ExternalID, ev.Timestamp)
+		}
+	}
+	var n int64
+	if err := tx.Gorm(a.ctx).Model(&models.Message{}).Where("channel_id = ? AND external_id = ?", ch.ID, msg.ExternalID).
+		Count(&n).Error; err != nil || n > 0 {
+		return err
+	}
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	t, err := a.thread(tx, ch, ev, id)
+	if err != nil {
+		return err
+	}
+	m := a.messageRow(ch, t, ev, models.DirectionOut, models.StatusSent)
+	if inserted, err := tx.AddMessage(a.ctx, m, attachments(msg)); err != nil || !inserted {
+		return err
+	}
+	return a.linkReply(tx, ch, m)
+}
+
+// MetadataPrefix marks the metadata (Messenger) or biz_opaque_callback_data
+// (WhatsApp) we attach to a send: "sb:<message id>".
+const MetadataPrefix = "sb:"
+
+// reconcile ties Meta's id to our queued message: after a timeout we may not
+// have learnt that Meta accepted the send, and this stops a second send.
+func (a *applier) reconcile(tx *models.Store, ch *models.Channel, messageID int64, externalID string, at time.Time) error {
+	res := tx.Gorm(a.ctx).Exec(`UPDATE messages SET external_id = ? WHERE id = ? AND channel_id = ? AND external_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.channel_id = ? AND o.external_id = ?)`,
+		externalID, messageID, ch.ID, ch.ID, externalID)
+	if res.Error != nil {
+		return res.Error
+	}
+	_, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: messageID, Status: models.StatusSent, At: at})
+	return err
+}
+
+func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	st := ev.Status
+	if ourID, ok := strings.CutPrefix(st.CallbackData, MetadataPrefix); ok {
+		if id, err := strconv.ParseInt(ourID, 10, 64); err == nil {
+			if err := a.reconcile(tx, ch, id, st.ExternalID, ev.Timestamp); err != nil {
+				return err
+			}
+		}
+	}
+	u := models.StatusUpdate{ChannelID: ch.ID, ExternalID: st.ExternalID, Status: string(st.Status), At: ev.Timestamp}
+	if st.Pricing != nil {
+		u.Pricing, _ = json.Marshal(st.Pricing)
+	}
+	if len(st.Errors) > 0 {
+		code := st.Errors[0].Code
+		u.ErrorCode = &code
+		u.ErrorTitle = firstNonEmpty(st.Errors[0].Title, st.Errors[0].Message)
+	}
+	_, err := tx.AdvanceStatus(a.ctx, u)
+	return err
+}
+
+// receipt applies a Messenger delivery/read watermark (or Instagram's seen
+// mid) to every outbound message it covers, forward only.
+func (a *applier) receipt(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	status := models.StatusDelivered
+	if ev.Type == adapters.EventRead {
+		status = models.StatusRead
+	}
+	r := ev.Receipt
+	for _, mid := range r.ExternalIDs {
+		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{ChannelID: ch.ID, ExternalID: mid, Status: status, At: ev.Timestamp}); err != nil {
+			return err
+		}
+	}
+	watermark := r.Watermark
+	if watermark.IsZero() && len(r.ExternalIDs) == 1 && ev.Type == adapters.EventRead {
+		// Instagram's seen mid: everything we sent up to it is read too.
+		if err := tx.Gorm(a.ctx).Raw(`SELECT sent_at FROM messages WHERE channel_id = ? AND external_id = ?`,
+			ch.ID, r.ExternalIDs[0]).Scan(&watermark).Error; err != nil {
+			return err
+		}
+	}
+	if watermark.IsZero() || ev.Customer.ExternalID == "" {
+		return nil
+	}
+	id, err := tx.IdentityByExternal(a.ctx, ch.ID, ev.Customer.ExternalID)
+	if err != nil || id == nil {
+		return err
+	}
+	var ids []int64
+	if err := tx.Gorm(a.ctx).Raw(`SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE t.channel_id = ? AND t.direct_identity_id = ? AND m.direction = 'out' AND m.sent_at <= ?
+		AND message_status_rank(m.status) < message_status_rank(?) AND m.status NOT IN ('failed', 'queued')`,
+		ch.ID, id.ID, watermark, status).Scan(&ids).Error; err != nil {
+		return err
+	}
+	for _, mid := range ids {
+		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: mid, Status: status, At: ev.Timestamp}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) reaction(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	r := ev.Reaction
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	// A reaction opens the window on Messenger and Instagram, even to a marketing message.
+	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "reaction", ev.Timestamp); err != nil {
+		return err
+	}
+	var target models.Message
+	if err := tx.Gorm(a.ctx).Where("channel_id = ? AND external_id = ?", ch.ID, r.TargetExternalID).Limit(1).Find(&target).Error; err != nil {
+		return err
+	}
+	if target.ID == 0 {
+		return nil // a reaction to a message from before we were connected
+	}
+	emoji := firstNonEmpty(r.Emoji, r.Reaction)
+	if r.Action == adapters.Unreact || emoji == "" {
+		err = tx.Gorm(a.ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND identity_id = ? AND reacted_at <= ?`,
+			target.ID, id.ID, ev.Timestamp).Error
+	} else {
+		err = tx.Gorm(a.ctx).Exec(`INSERT INTO reactions (message_id, identity_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (message_id, identity_id) WHERE identity_id IS NOT NULL
+			DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at WHERE reactions.reacted_at <= EXCLUDED.reacted_at`,
+			target.ID, id.ID, emoji, ev.Timestamp).Error
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Notify(a.ctx, models.Event{Type: "status", BusinessID: ch.BusinessID, ThreadID: target.ThreadID, MessageID: target.ID})
+}
+
+// optin stores a one-time notification token (sealed; valid one year, once).
+func (a *applier) optin(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	o := ev.Optin
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "optin", ev.Timestamp); err != nil {
+		return err
+	}
+	if o.Token == "" {
+		return nil
+	}
+	kind, expires := "one_time", ev.Timestamp.AddDate(1, 0, 0)
+	if o.Type == adapters.OptinNotificationMessages {
+		kind = "recurring"
+		if o.ExpiresAt != nil {
+			expires = *o.ExpiresAt
+		}
+	}
+	return tx.Gorm(a.ctx).Exec(`INSERT INTO otn_tokens (business_id, identity_id, kind, topic, payload, token_enc, token_hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+		ch.BusinessID, id.ID, kind, o.Title, o.Payload, tx.Cipher().Seal(o.Token), models.HashToken(o.Token), ev.Timestamp, expires).Error
+}
+
+func (a *applier) referral(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	return tx.RecordCustomerEvent(a.ctx, id.ID, "referral", ev.Timestamp)
+}
+
+func (a *applier) edit(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	e := ev.Edit
+	return tx.Gorm(a.ctx).Exec(`UPDATE messages SET text = ?, edited_at = ?, edit_count = ?
+		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`,
+		e.Text, ev.Timestamp, max(e.NumEdit, 1), ch.ID, e.TargetExternalID, max(e.NumEdit, 1)).Error
+}
+
+func (a *applier) preference(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	id, err := a.identity(tx, ch, ev.Customer)
+	if err != nil {
+		return err
+	}
+	var at *time.Time
+	if ev.Preference.Value == adapters.PreferenceStop {
+		at = &ev.Timestamp
+	}
+	return tx.SetMarketingOptOut(a.ctx, ch.BusinessID, id.ID, at, "whatsapp_user_preferences")
+}
+
+// numberChange moves the identity to the new number; its history stays.
+func (a *applier) numberChange(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
+	nc := ev.NumberChange
+	old, err := tx.IdentityByExternal(a.ctx, ch.ID, nc.OldWaID)
+	if err != nil {
+		return err
+	}
+	if old != nil && nc.NewWaID != "" {
+		taken, err := tx.IdentityByExternal(a.ctx, ch.ID, nc.NewWaID)
+		if err != nil {
+			return err
+		}
+		if taken == nil {
+			phone := "+" + strings.TrimPrefix(nc.NewWaID, "+")
+			if err := tx.Gorm(a.ctx).Model(old).Updates(map[string]any{"external_id": nc.NewWaID, "phone": phone,
+				"updated_at": time.Now()}).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if ev.Message == nil {
+		return nil
+	}
+	if ev.Customer.ExternalID == "" || ev.Customer.ExternalID == nc.OldWaID && old != nil {
+		ev.Customer.ExternalID = nc.NewWaID
+	}
+	return a.inbound(tx, ch, ev)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -473,19 +473,22 @@ func (a *applier) preference(tx *models.Store, ch *models.Channel, ev *adapters.
 // numberChange moves the identity to the new number; its history stays.
 func (a *applier) numberChange(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
 	nc := ev.NumberChange
+	if nc.NewWaID == "" {
+		return nil
+	}
+	phone := adapters.PhoneFromWaID(nc.NewWaID)
 	old, err := tx.IdentityByExternal(a.ctx, ch.ID, nc.OldWaID)
 	if err != nil {
 		return err
 	}
-	if old != nil && nc.NewWaID != "" {
+	if old != nil {
 		taken, err := tx.IdentityByExternal(a.ctx, ch.ID, nc.NewWaID)
 		if err != nil {
 			return err
 		}
 		if taken == nil {
-			phone := "+" + strings.TrimPrefix(nc.NewWaID, "+")
 			if err := tx.Gorm(a.ctx).Model(old).Updates(map[string]any{"external_id": nc.NewWaID, "phone": phone,
-				"updated_at": time.Now()}).Error; err != nil {
+				"country": adapters.CountryOf(phone), "updated_at": time.Now()}).Error; err != nil {
 				return err
 			}
 		}
@@ -493,9 +496,8 @@ func (a *applier) numberChange(tx *models.Store, ch *models.Channel, ev *adapter
 	if ev.Message == nil {
 		return nil
 	}
-	if ev.Customer.ExternalID == "" || ev.Customer.ExternalID == nc.OldWaID && old != nil {
-		ev.Customer.ExternalID = nc.NewWaID
-	}
+	// The notice belongs to the person, who is now reached at the new number.
+	ev.Customer.ExternalID, ev.Customer.Phone, ev.Customer.Country = nc.NewWaID, phone, adapters.CountryOf(phone)
 	return a.inbound(tx, ch, ev)
 }
 

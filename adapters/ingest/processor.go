@@ -121,14 +121,14 @@ func (a *applier) process(tx *models.Store, row rawRow) (outcome, msg string) {
 	if !ok {
 		return "failed", "unknown app " + row.App
 	}
-	events, err := parse(row.Body)
-	if err != nil {
-		return "failed", err.Error()
+	events, parseErr := parse(row.Body)
+	if parseErr != nil && len(events) == 0 {
+		return "failed", parseErr.Error()
 	}
 	// Meta does not promise order: apply in the events' own time order.
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Timestamp.Before(events[j].Timestamp) })
 	a.unknown = a.unknown[:0]
-	err = tx.InTx(a.ctx, func(sp *models.Store) error {
+	err := tx.InTx(a.ctx, func(sp *models.Store) error {
 		for i := range events {
 			if err := a.apply(sp, &events[i]); err != nil {
 				return fmt.Errorf("%s event %d of %d: %w", events[i].Type, i+1, len(events), err)
@@ -140,6 +140,9 @@ func (a *applier) process(tx *models.Store, row rawRow) (outcome, msg string) {
 	case err != nil:
 		a.p.log.Warn("ingest: payload failed", "raw_webhook", row.ID, "error", err)
 		return "failed", err.Error()
+	case parseErr != nil:
+		// The good items are applied; the payload stays in the failure log for the rest.
+		return "failed", "partially applied: " + parseErr.Error()
 	case len(a.unknown) > 0:
 		return "unknown_account", "no channel for account " + strings.Join(a.unknown, ", ")
 	}

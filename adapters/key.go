@@ -13,7 +13,7 @@ import (
 func (e Event) Key() string {
 	parts := []string{string(e.App), e.AccountID, string(e.Type)}
 	switch {
-	case e.Message != nil && e.Message.ExternalID != "" && e.Type != EventNumberChange:
+	case e.Message != nil && e.Message.ExternalID != "":
 		parts = append(parts, e.Message.ExternalID)
 	case e.Status != nil:
 		parts = append(parts, e.Status.ExternalID, string(e.Status.Status))
@@ -23,8 +23,6 @@ func (e Event) Key() string {
 		parts = append(parts, e.Edit.TargetExternalID, strconv.Itoa(e.Edit.NumEdit))
 	case e.Unsend != nil:
 		parts = append(parts, e.Unsend.TargetExternalID)
-	case e.Message != nil && e.Message.ExternalID != "": // number change: the system message's wamid
-		parts = append(parts, e.Message.ExternalID)
 	default:
 		// Facts without their own id are keyed by who, when and what.
 		parts = append(parts, e.Customer.ExternalID, e.GroupID, strconv.FormatInt(e.Timestamp.UnixMilli(), 10))

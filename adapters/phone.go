@@ -17,7 +17,9 @@ func PhoneFromWaID(waID string) string {
 }
 
 // CountryOf returns the ISO 3166-1 alpha-2 region of an E.164 number, or ""
-// when libphonenumber cannot place it.
+// when libphonenumber cannot place it. A number libphonenumber does not know
+// as valid falls back to the main region of its calling code, which is what
+// WhatsApp prices by.
 func CountryOf(e164 string) string {
 	if e164 == "" {
 		return ""
@@ -27,8 +29,11 @@ func CountryOf(e164 string) string {
 		return ""
 	}
 	region := phonenumbers.GetRegionCodeForNumber(num)
-	if region == "ZZ" {
-		return ""
+	if region == "" || region == "ZZ" {
+		region = phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
+	}
+	if region == "ZZ" || region == "001" {
+		return "" // unknown, or a non-geographic code such as +800
 	}
 	return region
 }

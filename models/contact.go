@@ -41,6 +41,13 @@ func (s *Store) CreateIdentity(ctx context.Context, i *Identity) error {
 	return wrapErr(s.Gorm(ctx).Create(i).Error, "create identity")
 }
 
+// CreateIdentityOnce adds an identity unless (channel, external id) exists;
+// created says which happened.
+func (s *Store) CreateIdentityOnce(ctx context.Context, i *Identity) (created bool, err error) {
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(i)
+	return res.RowsAffected > 0, wrapErr(res.Error, "create identity")
+}
+
 // IdentityByExternal finds the identity of an external id on a channel, or nil.
 func (s *Store) IdentityByExternal(ctx context.Context, channelID int64, externalID string) (*Identity, error) {
 	var i Identity

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -115,43 +116,45 @@ type StatusResult struct {
 
 // AdvanceStatus records a status and moves the message forward only:
 // sent < delivered < read < played; failed only from queued or sent. A
-// repeated (message, status) changes nothing.
+// repeated (message, status) changes nothing. One statement, no savepoint:
+// it runs on the ingest's hot path.
 func (s *Store) AdvanceStatus(ctx context.Context, u StatusUpdate) (StatusResult, error) {
-	var r StatusResult
-	err := s.InTx(ctx, func(tx *Store) error {
-		var m struct{ ID, ThreadID, BusinessID int64 }
-		q := tx.Gorm(ctx).Model(&Message{}).Select("id, thread_id, business_id")
-		if u.MessageID != 0 {
-			q = q.Where("id = ?", u.MessageID)
-		} else {
-			q = q.Where("channel_id = ? AND external_id = ?", u.ChannelID, u.ExternalID)
-		}
-		ok, err := first(q, &m)
-		if err != nil || !ok {
-			return err
-		}
-		r = StatusResult{Found: true, MessageID: m.ID, ThreadID: m.ThreadID, BusinessID: m.BusinessID}
-		ins := tx.Gorm(ctx).Exec(`INSERT INTO message_statuses (message_id, status, at, pricing)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, m.ID, u.Status, u.At, nullJSON(u.Pricing))
-		if ins.Error != nil {
-			return ins.Error
-		}
-		upd := tx.Gorm(ctx).Exec(`UPDATE messages SET status = ?, status_at = ?,
-				error_code = COALESCE(?, error_code), error_title = CASE WHEN ? <> '' THEN ? ELSE error_title END
-			WHERE id = ? AND (
-				(? <> 'failed' AND status <> 'failed' AND message_status_rank(status) < message_status_rank(?))
-				OR (? = 'failed' AND status IN ('queued', 'sent')))`,
-			u.Status, u.At, u.ErrorCode, u.ErrorTitle, u.ErrorTitle, m.ID, u.Status, u.Status, u.Status)
-		if upd.Error != nil {
-			return upd.Error
-		}
-		r.Changed = upd.RowsAffected > 0
-		if r.Changed {
-			return tx.Notify(ctx, Event{Type: "status", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
-		}
-		return nil
-	})
-	return r, wrapErr(err, "advance status of message")
+	var (
+		r    StatusResult
+		cond = "id = @mid"
+	)
+	if u.MessageID == 0 {
+		cond = "channel_id = @ch AND external_id = @ext"
+	}
+	row := struct {
+		ID, ThreadID, BusinessID int64
+		Changed                  bool
+	}{}
+	err := s.Gorm(ctx).Raw(`WITH m AS (SELECT id, thread_id, business_id FROM messages WHERE `+cond+` LIMIT 1),
+		ins AS (INSERT INTO message_statuses (message_id, status, at, pricing)
+			SELECT id, @st, @at, CAST(@pricing AS jsonb) FROM m ON CONFLICT DO NOTHING),
+		upd AS (UPDATE messages SET status = @st, status_at = @at,
+				error_code = COALESCE(CAST(@code AS integer), messages.error_code),
+				error_title = CASE WHEN @title <> '' THEN @title ELSE messages.error_title END
+			FROM m WHERE messages.id = m.id AND (
+				(@st <> 'failed' AND messages.status <> 'failed' AND message_status_rank(messages.status) < message_status_rank(@st))
+				OR (@st = 'failed' AND messages.status IN ('queued', 'sent')))
+			RETURNING messages.id)
+		SELECT m.id, m.thread_id, m.business_id, EXISTS (SELECT 1 FROM upd) AS changed FROM m`,
+		sql.Named("mid", u.MessageID), sql.Named("ch", u.ChannelID), sql.Named("ext", u.ExternalID),
+		sql.Named("st", u.Status), sql.Named("at", u.At), sql.Named("pricing", nullJSON(u.Pricing)),
+		sql.Named("code", u.ErrorCode), sql.Named("title", u.ErrorTitle)).Scan(&row).Error
+	if err != nil {
+		return r, wrapErr(err, "advance status of message")
+	}
+	if row.ID == 0 {
+		return r, nil
+	}
+	r = StatusResult{Found: true, Changed: row.Changed, MessageID: row.ID, ThreadID: row.ThreadID, BusinessID: row.BusinessID}
+	if r.Changed {
+		return r, s.Notify(ctx, Event{Type: "status", BusinessID: r.BusinessID, ThreadID: r.ThreadID, MessageID: r.MessageID})
+	}
+	return r, nil
 }
 
 func nullJSON(j JSON) any {

@@ -10,6 +10,14 @@ import (
 // EnsureDirectThread returns the one direct thread of an identity on its
 // channel, creating it (with the identity as participant) when missing.
 func (s *Store) EnsureDirectThread(ctx context.Context, id *Identity, at time.Time) (t *Thread, created bool, err error) {
+	var existing Thread
+	ok, err := first(s.Gorm(ctx).Where("channel_id = ? AND direct_identity_id = ? AND kind = 'direct'", id.ChannelID, id.ID), &existing)
+	if err != nil {
+		return nil, false, wrapErr(err, "fetch thread of identity %d", id.ID)
+	}
+	if ok {
+		return &existing, false, nil
+	}
 	t = &Thread{
 		BusinessID: id.BusinessID, ChannelID: &id.ChannelID, Kind: "direct", Origin: "native",
 		DirectIdentityID: &id.ID, Title: threadTitle(id), Apps: StringList{id.App}, Status: ThreadOpen,

@@ -627,3 +627,31 @@ type AuditEvent struct {
 	After      JSON `gorm:"type:jsonb"`
 	CreatedAt  time.Time
 }
+
+// StringArray is a text[] of arbitrary strings, quoted for PostgreSQL's
+// array literal (StringList is for plain words it can also scan).
+type StringArray []string
+
+// Value implements driver.Valuer.
+func (a StringArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range s {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			if r == 0 {
+				continue // PostgreSQL text cannot hold NUL
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}

@@ -18,6 +18,8 @@ type applier struct {
 	ctx      context.Context
 	channels map[string]*models.Channel
 	unknown  []string
+	// applyErr is why the last payload failed in the database (not in parsing).
+	applyErr error
 }
 
 func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {
@@ -125,10 +127,17 @@ func (a *applier) identity(tx *models.Store, ch *models.Channel, p adapters.Part
 		BusinessID: ch.BusinessID, ContactID: contact.ID, ChannelID: ch.ID, App: ch.App, ExternalID: p.ExternalID,
 		Phone: p.Phone, BSUID: p.BSUID, Username: p.Username, Country: p.Country, DisplayName: p.DisplayName,
 	}
-	if err := tx.CreateIdentity(a.ctx, id); err != nil {
-		return nil, err
+	created, err := tx.CreateIdentityOnce(a.ctx, id)
+	if err != nil || created {
+		return id, err
 	}
-	return id, nil
+	// Another worker created it first: use theirs, drop our new contact.
+	if !found {
+		if err := tx.Gorm(a.ctx).Delete(&models.Contact{}, contact.ID).Error; err != nil {
+			return nil, err
+		}
+	}
+	return tx.IdentityByExternal(a.ctx, ch.ID, p.ExternalID)
 }
 
 // thread returns the thread an event belongs to: the group's, or the

@@ -25,7 +25,6 @@ type Journal struct {
 	reqs    chan *appendReq
 	flushes int
 	wake    func() // tells the processor there is work
-	once    sync.Once
 }
 
 type appendReq struct {

@@ -173,13 +173,17 @@ func postLoad(ctx context.Context, target string, bodies []metasim.Inbound, conc
 				resp, err := client.Do(req)
 				d := time.Since(start)
 				if err != nil {
-					refused.Add(1)
+					if refused.Add(1) == 1 {
+						slog.Warn("bench: first refused POST", "error", err)
+					}
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
+				msg, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
-					refused.Add(1)
+					if refused.Add(1) == 1 {
+						slog.Warn("bench: first refused POST", "status", resp.StatusCode, "body", string(msg))
+					}
 					continue
 				}
 				local = append(local, d)

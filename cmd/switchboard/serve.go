@@ -60,7 +60,7 @@ func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.St
 			return fmt.Errorf("LISTEN_ADDR: %w", err)
 		}
 		srv := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		url := listenURL(cfg, ln)
+		url := listenURL(ln)
 		log.Info("listening", "url", url)
 		if ready != nil {
 			ready(url)
@@ -83,12 +83,13 @@ func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.St
 	return err
 }
 
-func listenURL(cfg *Config, ln net.Listener) string {
-	if !strings.HasPrefix(cfg.ListenAddr, ":") {
-		return cfg.BaseURL
+// listenURL is where this process actually listens (port 0 resolved).
+func listenURL(ln net.Listener) string {
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return "http://localhost:" + port
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // app is the wired process: its HTTP handler, the loops that serve it

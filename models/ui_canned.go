@@ -1,0 +1,37 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var shortcutPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// CannedResponses lists a business's saved replies by shortcut.
+func (s *Store) CannedResponses(ctx context.Context, businessID int64) ([]CannedResponse, error) {
+	var cs []CannedResponse
+	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("shortcut").Find(&cs).Error
+	return cs, wrapErr(err, "list canned responses")
+}
+
+// SaveCannedResponse adds a saved reply or replaces the one with that shortcut.
+func (s *Store) SaveCannedResponse(ctx context.Context, businessID int64, shortcut, body string) error {
+	shortcut = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(shortcut), "/"))
+	if !shortcutPattern.MatchString(shortcut) {
+		return fmt.Errorf("shortcut may contain only a-z, 0-9, _ and -")
+	}
+	if strings.TrimSpace(body) == "" {
+		return fmt.Errorf("the reply text is required")
+	}
+	err := s.Gorm(ctx).Exec(`INSERT INTO canned_responses (business_id, shortcut, body) VALUES (?, ?, ?)
+		ON CONFLICT (business_id, shortcut) DO UPDATE SET body = EXCLUDED.body`, businessID, shortcut, body).Error
+	return wrapErr(err, "save canned response %s", shortcut)
+}
+
+// DeleteCannedResponse removes one of the business's saved replies.
+func (s *Store) DeleteCannedResponse(ctx context.Context, businessID, id int64) error {
+	err := s.Gorm(ctx).Exec(`DELETE FROM canned_responses WHERE business_id = ? AND id = ?`, businessID, id).Error
+	return wrapErr(err, "delete canned response %d", id)
+}

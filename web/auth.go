@@ -71,15 +71,11 @@ func (s *Server) sessionViewer(r *http.Request) (*Viewer, error) {
 	if uid == 0 || bid == 0 {
 		return nil, nil
 	}
-	m, err := s.store.Membership(r.Context(), bid, uid)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	u, err := s.store.User(r.Context(), uid)
+	u, err := s.store.SignedInUser(r.Context(), bid, uid) // one query: user and role
 	if err != nil || u == nil {
 		return nil, err
 	}
-	return &Viewer{User: u, BusinessID: bid, Role: m.Role}, nil
+	return &Viewer{User: &u.User, BusinessID: bid, Role: u.Role}, nil
 }
 
 // page builds the layout data for the viewer.

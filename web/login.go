@@ -5,20 +5,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.Login(s.page(r, "Sign in", ""), views.LoginForm{Next: safeNext(r.URL.Query().Get("next"))}))
+	r = r.WithContext(views.WithLocale(r.Context(), browserLocale(r)))
+	s.render(w, r, http.StatusOK, views.Login(s.page(r, views.T(r.Context(), "login.submit"), ""), views.LoginForm{Next: safeNext(r.URL.Query().Get("next"))}))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(views.WithLocale(r.Context(), browserLocale(r)))
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	form := views.LoginForm{Email: email, Next: safeNext(r.PostFormValue("next"))}
 	if !s.throttle.allow(time.Now(), "email:"+email, "ip:"+clientIP(r)) {
 		form.Error = "login.throttled"
-		s.render(w, r, http.StatusTooManyRequests, views.Login(s.page(r, "Sign in", ""), form))
+		s.render(w, r, http.StatusTooManyRequests, views.Login(s.page(r, views.T(r.Context(), "login.submit"), ""), form))
 		return
 	}
 	u, err := s.store.UserByEmail(r.Context(), email)
@@ -26,13 +29,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	ok := false
+	// An unknown address costs the same argon2id work, so timing does not reveal accounts.
+	hash := s.dummyHash
 	if u != nil {
-		if ok, err = CheckPassword(password, u.PasswordHash); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
+		hash = u.PasswordHash
 	}
+	ok, err := CheckPassword(password, hash)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	ok = ok && u != nil
 	var businessID int64
 	if ok {
 		ms, err := s.store.Memberships(r.Context(), u.ID)
@@ -46,7 +53,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok || businessID == 0 {
 		form.Error = "login.invalid"
-		s.render(w, r, http.StatusUnauthorized, views.Login(s.page(r, "Sign in", ""), form))
+		s.render(w, r, http.StatusUnauthorized, views.Login(s.page(r, views.T(r.Context(), "login.submit"), ""), form))
 		return
 	}
 	// A new token at sign-in defeats session fixation.
@@ -75,6 +82,19 @@ func safeNext(next string) string {
 	return next
 }
 
+// home sends each role to where its day starts.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if viewerFrom(r.Context()).Role == models.RoleStaff {
+		http.Redirect(w, r, "/products", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+}
+
+// browserLocale picks Italian for signed-out pages when the browser prefers it.
+func browserLocale(r *http.Request) string {
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(r.Header.Get("Accept-Language"))), "it") {
+		return "it"
+	}
+	return "en"
 }

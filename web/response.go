@@ -76,3 +76,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
+
+// badRequest answers input that cannot be understood.
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request) {
+	if wantsJSON(r) {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "invalid request")
+		return
+	}
+	s.renderBare(w, r, http.StatusBadRequest, views.ErrorPage(s.page(r, "Bad request", ""), 400, views.T(r.Context(), "error.bad_input")))
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/static"
 )
 
@@ -14,12 +15,62 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.Handle("GET /static/{hash}/{path...}", static.Handler())
 
-	// Sign-in.
 	ui := s.sessions.LoadAndSave
+	user := func(h http.HandlerFunc) http.Handler { return ui(s.requireUser(h)) }
+	agent := func(h http.HandlerFunc) http.Handler { return ui(s.requireRole(models.RoleAgent, h)) }
+	staff := func(h http.HandlerFunc) http.Handler { return ui(s.requireRole(models.RoleStaff, h)) }
+	admin := func(h http.HandlerFunc) http.Handler { return ui(s.requireRole(models.RoleAdmin, h)) }
+
+	// Sign-in and the user's own settings.
 	mux.Handle("GET /login", ui(http.HandlerFunc(s.loginPage)))
 	mux.Handle("POST /login", ui(http.HandlerFunc(s.login)))
 	mux.Handle("POST /logout", ui(http.HandlerFunc(s.logout)))
-	mux.Handle("GET /{$}", ui(s.requireUser(http.HandlerFunc(s.home))))
+	mux.Handle("GET /{$}", user(s.home))
+	mux.Handle("GET /account", user(s.accountPage))
+	mux.Handle("POST /account/locale", user(s.accountLocale))
+
+	// Inbox (agents and admins).
+	mux.Handle("GET /inbox", agent(s.inboxPage))
+	mux.Handle("GET /inbox/closing", agent(s.closingPage))
+	mux.Handle("GET /inbox/threads/{id}", agent(s.threadPage))
+	mux.Handle("GET /inbox/threads/{id}/composer", agent(s.composerFragment))
+	mux.Handle("POST /inbox/threads/{id}/messages", agent(s.composerSend))
+	mux.Handle("POST /inbox/threads/{id}/notes", agent(s.noteAdd))
+	mux.Handle("POST /inbox/threads/{id}/status", agent(s.threadStatus))
+	mux.Handle("POST /inbox/threads/{id}/assign", agent(s.threadAssign))
+	mux.Handle("POST /inbox/threads/{id}/labels", agent(s.threadLabels))
+	mux.Handle("POST /inbox/messages/{id}/retry", agent(s.messageRetry))
+	mux.Handle("GET /contacts/{id}", agent(s.contactPage))
+	mux.Handle("POST /contacts/{id}/merge", agent(s.contactMerge))
+	mux.Handle("POST /identities/{id}/block", agent(s.identityBlock))
+	mux.Handle("GET /ws", agent(s.wsConnect))
+
+	// Products (staff and admins).
+	mux.Handle("GET /products", staff(s.productsPage))
+
+	// Settings (admins).
+	mux.Handle("GET /settings", admin(s.settingsHome))
+	mux.Handle("GET /settings/channels", admin(s.settingsChannels))
+	mux.Handle("POST /settings/channels", admin(s.channelCreate))
+	mux.Handle("POST /settings/channels/{id}/token", admin(s.channelToken))
+	mux.Handle("GET /settings/users", admin(s.settingsUsers))
+	mux.Handle("POST /settings/users", admin(s.userCreate))
+	mux.Handle("POST /settings/users/{id}/role", admin(s.userRole))
+	mux.Handle("GET /settings/tokens", admin(s.settingsTokens))
+	mux.Handle("POST /settings/tokens", admin(s.tokenCreate))
+	mux.Handle("POST /settings/tokens/{id}/revoke", admin(s.tokenRevoke))
+	mux.Handle("GET /settings/replies", admin(s.settingsReplies))
+	mux.Handle("POST /settings/replies", admin(s.cannedCreate))
+	mux.Handle("POST /settings/replies/{id}/delete", admin(s.cannedDelete))
+	mux.Handle("POST /settings/labels", admin(s.labelCreate))
+	mux.Handle("POST /settings/labels/{id}/delete", admin(s.labelDelete))
+	mux.Handle("GET /settings/webhooks", admin(s.settingsWebhooks))
+
+	// JSON API (bearer tokens).
+	mux.Handle("GET /api/v1/threads", s.requireToken(http.HandlerFunc(s.apiThreads)))
+	mux.Handle("GET /api/v1/threads/{id}", s.requireToken(http.HandlerFunc(s.apiThread)))
+	mux.Handle("GET /api/v1/threads/{id}/messages", s.requireToken(http.HandlerFunc(s.apiMessages)))
+	mux.Handle("GET /api/v1/contacts/{id}", s.requireToken(http.HandlerFunc(s.apiContact)))
 
 	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-inbox/switchboard/models"
 )
@@ -37,6 +38,9 @@ type Server struct {
 	outbox        Outbox
 	journal       Journal
 	webhookKeys   webhookKeyCache
+	dummyHash     string // compared against when the address is unknown
+	hub           *hub   // the websocket clients of this process
+	upgrader      websocket.Upgrader
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -52,19 +56,28 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = opts.SecureCookies
-	return &Server{
-		store:    store,
-		log:      log,
-		opts:     opts,
-		sessions: sm,
-		metrics:  NewMetrics(),
-		throttle: newLoginThrottle(10, time.Minute),
-		outbox:   opts.Outbox,
-		journal:  opts.Journal,
+	dummy, err := HashPassword("no such user", opts.Argon2)
+	if err != nil {
+		panic(err) // crypto/rand failed
+	}
+	metrics := NewMetrics()
+	srv := &Server{
+		dummyHash: dummy,
+		hub:       newHub(metrics),
+		upgrader:  newUpgrader(),
+		store:     store,
+		log:       log,
+		opts:      opts,
+		sessions:  sm,
+		metrics:   metrics,
+		throttle:  newLoginThrottle(10, time.Minute),
+		outbox:    opts.Outbox,
+		journal:   opts.Journal,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},
 	}
+	return srv
 }
 
 // Metrics exposes the server's Prometheus registry (for other packages' collectors).

@@ -17,9 +17,7 @@ type applier struct {
 	p        *Processor
 	ctx      context.Context
 	channels map[string]*models.Channel
-	unknown  []string
-	// applyErr is why the last payload failed in the database (not in parsing).
-	applyErr error
+	cur      *payload // the payload whose event is being applied
 }
 
 func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {
@@ -76,12 +74,12 @@ func (a *applier) apply(tx *models.Store, ev *adapters.Event) error {
 }
 
 func (a *applier) noteUnknown(account string) {
-	for _, u := range a.unknown {
+	for _, u := range a.cur.unknown {
 		if u == account {
 			return
 		}
 	}
-	a.unknown = append(a.unknown, account)
+	a.cur.unknown = append(a.cur.unknown, account)
 }
 
 // identity finds or creates the customer's identity on the channel. WhatsApp

@@ -158,18 +158,25 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 			return nil
 		}
 		a := &applier{p: p, ctx: ctx, channels: map[string]*models.Channel{}}
+		payloads := make([]*payload, n)
+		for i, row := range rows {
+			payloads[i] = parsePayload(row)
+		}
+		var err error
+		if careful {
+			err = a.applyEach(tx, payloads)
+		} else {
+			err = a.applyInLockOrder(tx, payloads)
+		}
+		if err != nil {
+			return err
+		}
 		ids := make([]int64, n)
 		outcomes := make([]string, n)
 		msgs := make([]string, n)
-		for i, row := range rows {
-			ids[i] = row.ID
-			outcomes[i], msgs[i] = a.process(tx, row, careful)
-			if a.applyErr != nil && (!careful || transient(a.applyErr)) {
-				if transient(a.applyErr) {
-					return a.applyErr
-				}
-				return errPayloadFailed
-			}
+		for i, pl := range payloads {
+			ids[i] = pl.row.ID
+			outcomes[i], msgs[i] = pl.outcome()
 		}
 		return tx.Gorm(ctx).Exec(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, processed_at = now(),
 			attempts = attempts + 1 FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u(id, outcome, error) WHERE r.id = u.id`,
@@ -178,45 +185,105 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 	return n, err
 }
 
-// process applies one payload: inside a savepoint when careful, so a payload
-// that cannot be applied is marked failed without undoing the rest.
-func (a *applier) process(tx *models.Store, row rawRow, careful bool) (outcome, msg string) {
-	a.applyErr = nil
+// payload is one raw webhook, parsed, and what applying it found.
+type payload struct {
+	row      rawRow
+	events   []adapters.Event
+	parseErr error
+	applyErr error
+	unknown  []string
+}
+
+func parsePayload(row rawRow) *payload {
+	pl := &payload{row: row}
 	parse, ok := Parsers[row.App]
 	if !ok {
-		return "failed", "unknown app " + row.App
+		pl.parseErr = errors.New("unknown app " + row.App)
+		return pl
 	}
-	events, parseErr := parse(row.Body)
-	if parseErr != nil && len(events) == 0 {
-		return "failed", parseErr.Error()
-	}
+	pl.events, pl.parseErr = parse(row.Body)
 	// Meta does not promise order: apply in the events' own time order.
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Timestamp.Before(events[j].Timestamp) })
-	a.unknown = a.unknown[:0]
-	applyAll := func(st *models.Store) error {
-		for i := range events {
-			if err := a.apply(st, &events[i]); err != nil {
-				return fmt.Errorf("%s event %d of %d: %w", events[i].Type, i+1, len(events), err)
-			}
-		}
-		return nil
-	}
-	var err error
-	if careful {
-		err = tx.InTx(a.ctx, applyAll)
-	} else {
-		err = applyAll(tx)
-	}
+	sort.SliceStable(pl.events, func(i, j int) bool { return pl.events[i].Timestamp.Before(pl.events[j].Timestamp) })
+	return pl
+}
+
+func (pl *payload) outcome() (string, string) {
 	switch {
-	case err != nil:
-		a.applyErr = err
-		a.p.log.Warn("ingest: payload failed", "raw_webhook", row.ID, "error", err)
-		return "failed", err.Error()
-	case parseErr != nil:
+	case pl.applyErr != nil:
+		return "failed", pl.applyErr.Error()
+	case pl.parseErr != nil && len(pl.events) == 0:
+		return "failed", pl.parseErr.Error()
+	case pl.parseErr != nil:
 		// The good items are applied; the payload stays in the failure log for the rest.
-		return "failed", "partially applied: " + parseErr.Error()
-	case len(a.unknown) > 0:
-		return "unknown_account", "no channel for account " + strings.Join(a.unknown, ", ")
+		return "failed", "partially applied: " + pl.parseErr.Error()
+	case len(pl.unknown) > 0:
+		return "unknown_account", "no channel for account " + strings.Join(pl.unknown, ", ")
 	}
 	return "processed", ""
+}
+
+// applyInLockOrder applies every event of the batch in one order shared by
+// all workers — by account, group and customer, then Meta's time — so
+// concurrent batches take row locks in the same order and do not deadlock.
+// Any failure aborts the batch (the caller retries it payload by payload).
+func (a *applier) applyInLockOrder(tx *models.Store, payloads []*payload) error {
+	type item struct {
+		pl *payload
+		ev *adapters.Event
+	}
+	var items []item
+	for _, pl := range payloads {
+		for i := range pl.events {
+			items = append(items, item{pl, &pl.events[i]})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		x, y := items[i].ev, items[j].ev
+		if x.AccountID != y.AccountID {
+			return x.AccountID < y.AccountID
+		}
+		if x.GroupID != y.GroupID {
+			return x.GroupID < y.GroupID
+		}
+		if x.Customer.ExternalID != y.Customer.ExternalID {
+			return x.Customer.ExternalID < y.Customer.ExternalID
+		}
+		return x.Timestamp.Before(y.Timestamp)
+	})
+	for _, it := range items {
+		a.cur = it.pl
+		if err := a.apply(tx, it.ev); err != nil {
+			if transient(err) {
+				return err
+			}
+			a.p.log.Warn("ingest: payload failed; retrying its batch one payload at a time", "raw_webhook", it.pl.row.ID, "error", err)
+			return errPayloadFailed
+		}
+	}
+	return nil
+}
+
+// applyEach applies payloads one by one, each in a savepoint, so a payload
+// that cannot be applied is marked failed without undoing the others.
+func (a *applier) applyEach(tx *models.Store, payloads []*payload) error {
+	for _, pl := range payloads {
+		a.cur = pl
+		err := tx.InTx(a.ctx, func(sp *models.Store) error {
+			for i := range pl.events {
+				if err := a.apply(sp, &pl.events[i]); err != nil {
+					return fmt.Errorf("%s event %d of %d: %w", pl.events[i].Type, i+1, len(pl.events), err)
+				}
+			}
+			return nil
+		})
+		if transient(err) {
+			return err
+		}
+		if err != nil {
+			pl.applyErr = err
+			pl.unknown = nil
+			a.p.log.Warn("ingest: payload failed", "raw_webhook", pl.row.ID, "error", err)
+		}
+	}
+	return nil
 }

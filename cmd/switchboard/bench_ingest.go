@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,7 @@ func benchIngest(ctx context.Context, cfg *Config, args []string, stdout io.Writ
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, stop, err := benchDatabase(ctx, cfg, quiet)
 	if err != nil {
 		return err
@@ -103,7 +104,8 @@ func benchIngest(ctx context.Context, cfg *Config, args []string, stdout io.Writ
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	var stored, distinct, firstAt, lastAt int64
+	var stored, distinct int64
+	var firstAt, lastAt float64
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT external_id) FROM messages`).Scan(&stored, &distinct); err != nil {
 		return err
 	}
@@ -120,7 +122,7 @@ func benchIngest(ctx context.Context, cfg *Config, args []string, stdout io.Writ
 	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(stdout, "| %.0f | %.2f ms | %.2f ms | %.1f ms | %.0f | %.2f× | %d | %d | %.0f |\n",
 		rate, ms(res.p50), ms(res.p99), ms(res.max), rawRate, rate/rawRate, stored-distinct, lost,
-		float64(stored)/(float64(lastAt-firstAt)/1000))
+		float64(stored)/((lastAt-firstAt)/1000))
 	fmt.Fprintf(stdout, "(still pending after %s of draining: %d)\n", time.Since(drainStart).Round(time.Millisecond), pending)
 	if lost != 0 || stored != distinct {
 		return fmt.Errorf("bench: %d lost, %d duplicated", lost, stored-distinct)

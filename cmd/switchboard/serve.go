@@ -96,6 +96,7 @@ func listenURL(ln net.Listener) string {
 // (webWorkers), and the background workers.
 type app struct {
 	handler    http.Handler
+	server     *web.Server
 	webWorkers []func(context.Context) error
 	workers    []func(context.Context) error
 }
@@ -112,7 +113,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	})
 	return &app{
 		handler:    srv.Handler(),
-		webWorkers: []func(context.Context) error{journal.Run},
+		server:     srv,
+		webWorkers: []func(context.Context) error{journal.Run, srv.RunLive},
 		workers:    []func(context.Context) error{processor.Run},
 	}, nil
 }

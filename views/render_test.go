@@ -1,0 +1,229 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/a-h/templ"
+
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// render renders c and parses it, for queries by data-testid.
+func render(t *testing.T, c templ.Component) (*html.Node, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, buf.String()
+}
+
+// byTestID returns the elements with data-testid=id.
+func byTestID(n *html.Node, id string) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			for _, a := range n.Attr {
+				if a.Key == "data-testid" && a.Val == id {
+					out = append(out, n)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func text(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func msg(kind, text, details string) models.Message {
+	m := models.Message{ID: 7, ThreadID: 1, Direction: "in", App: "whatsapp", Kind: kind, Text: text, Details: models.JSON(details),
+		SentAt: time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC), Status: "received"}
+	m.Finish()
+	return m
+}
+
+func TestMessageKindsRender(t *testing.T) {
+	mc := MessageContext{}
+	cases := []struct {
+		name   string
+		m      models.Message
+		testid string
+		want   string
+	}{
+		{"text", msg("text", "Ciao!", `{}`), "text", "Ciao!"},
+		{"location", msg("location", "", `{"location":{"latitude":45.4642,"longitude":9.19,"name":"Duomo","address":"Piazza del Duomo"}}`), "map-link", "Open the map"},
+		{"contacts", msg("contacts", "Luca", `{"contacts":[{"name":"Luca Bianchi","phones":[{"phone":"+39 333 111","type":"CELL"}]}]}`), "shared-contacts", "Luca Bianchi +39 333 111 CELL"},
+		{"order", msg("order", "", `{"order":{"catalog_id":"c","items":[{"product_retailer_id":"SKU-1","quantity":2,"item_price":12.5,"currency":"EUR"},{"product_retailer_id":"SKU-2","quantity":1,"item_price":"0.10","currency":"EUR"}]}}`), "order-total", "25.10 EUR"},
+		{"unsupported poll", msg("poll", "", `{"unsupported":{"type":"poll_creation","explanation":"WhatsApp does not deliver poll content to the Cloud API"}}`), "unsupported", "WhatsApp does not deliver poll content"},
+		{"unsupported", msg("unsupported", "", `{"unsupported":{"explanation":"not delivered","errors":[{"code":131051,"title":"Unsupported message type"}]}}`), "unsupported", "Meta error 131051 Unsupported message type"},
+		{"story mention", msg("story_mention", "", `{"story":{"url":"https://cdn.example/story.jpg"}}`), "story", "Mentioned you in their story."},
+		{"interactive", msg("interactive_reply", "Yes", `{"interactive":{"type":"button_reply","id":"y","title":"Yes please"}}`), "interactive", "Yes please"},
+		{"system", msg("system", "User changed number", `{}`), "system", "User changed number"},
+		{"bad details", msg("location", "somewhere", `{"location":"not an object"}`), "message", "somewhere"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, _ := render(t, MessageItem(tc.m, mc))
+			got := byTestID(doc, tc.testid)
+			if len(got) == 0 {
+				t.Fatalf("no %s", tc.testid)
+			}
+			if s := text(got[0]); !strings.Contains(s, tc.want) && attr(got[0], "href") == "" {
+				t.Errorf("%s: %q lacks %q", tc.testid, s, tc.want)
+			}
+		})
+	}
+}
+
+func TestMediaAttachmentsAndUnsafeURLs(t *testing.T) {
+	m := msg("image", "", `{}`)
+	m.Attachments = []models.Attachment{{Kind: "image", URL: "https://cdn.example/a.jpg", Caption: "the bag"}}
+	doc, _ := render(t, MessageItem(m, MessageContext{}))
+	if img := byTestID(doc, "image"); len(img) != 1 || attr(img[0], "src") != "https://cdn.example/a.jpg" {
+		t.Fatal("image not rendered")
+	}
+	for _, k := range []string{"video", "audio"} {
+		m := msg(k, "", `{}`)
+		m.Attachments = []models.Attachment{{Kind: k, URL: "https://cdn.example/x"}}
+		if doc, _ := render(t, MessageItem(m, MessageContext{})); len(byTestID(doc, k)) != 1 {
+			t.Errorf("no %s player", k)
+		}
+	}
+	m = msg("file", "", `{}`)
+	m.Attachments = []models.Attachment{{Kind: "file", URL: "javascript:alert(1)", Filename: "x.pdf"}, {Kind: "file", MediaID: "wa-123"}}
+	doc, out := render(t, MessageItem(m, MessageContext{}))
+	if strings.Contains(out, "javascript:") || len(byTestID(doc, "media-pending")) != 2 {
+		t.Errorf("unsafe or missing URL handled wrongly: %s", out)
+	}
+}
+
+func TestMarkersTicksReactionsQuotesAndFailures(t *testing.T) {
+	m := msg("text", "Arrivato?", `{}`)
+	now := time.Now()
+	m.Direction, m.Status, m.EditedAt = "out", "read", &now
+	m.Reactions = []models.Reaction{{Emoji: "❤️"}}
+	replyTo := int64(3)
+	m.ReplyToID = &replyTo
+	m.Finish()
+	mc := MessageContext{Quoted: map[int64]models.QuotedMessage{3: {ID: 3, Kind: "text", Text: "Quando arriva?"}}}
+	doc, _ := render(t, MessageItem(m, mc))
+	if tk := byTestID(doc, "ticks"); len(tk) != 1 || attr(tk[0], "aria-label") != "Read" {
+		t.Error("read ticks missing")
+	}
+	for id, want := range map[string]string{"edited": "edited", "reactions": "❤️", "quote": "Quando arriva?"} {
+		if got := byTestID(doc, id); len(got) != 1 || !strings.Contains(text(got[0]), want) {
+			t.Errorf("%s missing", id)
+		}
+	}
+	code := 131047
+	f := msg("text", "hi", `{}`)
+	f.Direction, f.Status, f.ErrorCode, f.ErrorTitle = "out", "failed", &code, "Re-engagement message"
+	f.Finish()
+	doc, _ = render(t, MessageItem(f, MessageContext{CanRetry: true}))
+	if e := byTestID(doc, "send-error"); len(e) != 1 || !strings.Contains(text(e[0]), "Re-engagement message") || len(byTestID(doc, "retry")) != 1 {
+		t.Error("failure or retry missing")
+	}
+	d := msg("text", "secret", `{}`)
+	d.DeletedAt = &now
+	d.Finish()
+	doc, out := render(t, MessageItem(d, MessageContext{}))
+	if len(byTestID(doc, "deleted")) != 1 || strings.Contains(out, "secret") {
+		t.Error("deleted marker wrong")
+	}
+}
+
+func TestPollWithTallies(t *testing.T) {
+	m := msg("poll", "Which colour?", `{}`)
+	mid := m.ID
+	tally := &models.PollTally{Poll: models.Poll{ID: 1, MessageID: &mid, Question: "Which colour?",
+		Options: []models.PollOption{{ID: 1, Text: "Red"}, {ID: 2, Text: "Blue"}}}, Counts: []int{3, 1}, Voters: 4}
+	doc, _ := render(t, MessageItem(m, MessageContext{Polls: map[int64]*models.PollTally{m.ID: tally}}))
+	counts := byTestID(doc, "poll-count")
+	if len(counts) != 2 || text(counts[0]) != "3 votes" {
+		t.Errorf("tallies: %v", len(counts))
+	}
+}
+
+func TestGroupShowsSenderWithApp(t *testing.T) {
+	m := msg("text", "hello group", `{}`)
+	sid := int64(42)
+	m.SenderIdentityID = &sid
+	mc := MessageContext{Group: true, Participants: map[int64]models.Participant{42: {IdentityID: 42, App: "instagram", DisplayName: "giulia.ig"}}}
+	doc, _ := render(t, MessageItem(m, mc))
+	s := byTestID(doc, "sender")
+	if len(s) != 1 || !strings.Contains(text(s[0]), "Instagram giulia.ig") {
+		t.Error("sender with app badge missing")
+	}
+}
+
+func TestThreadRowShowsWindowUnreadAssignee(t *testing.T) {
+	until := time.Now().Add(2 * time.Hour)
+	r := ThreadRow{ID: 9, Title: "Anna", Apps: []string{"messenger", "whatsapp"}, Unread: 2, Preview: "ciao",
+		Assignee: "Giulia", Status: "open", Window: Window{State: "open", Until: until}, Href: "/inbox/threads/9"}
+	doc, _ := render(t, ThreadRowItem(r))
+	if len(byTestID(doc, "app-badge")) != 2 || text(byTestID(doc, "unread")[0]) != "2" || !strings.Contains(text(byTestID(doc, "assignee")[0]), "Giulia") {
+		t.Error("row parts missing")
+	}
+	if w := byTestID(doc, "window"); len(w) != 1 || !strings.Contains(attr(w[0], "class"), "open") {
+		t.Error("window badge missing")
+	}
+}
+
+func TestApproxWindow(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
+	cases := []struct {
+		apps []string
+		last *time.Time
+		want string
+	}{
+		{[]string{"whatsapp"}, at(time.Hour), "open"},
+		{[]string{"whatsapp"}, at(25 * time.Hour), "closed"},
+		{[]string{"messenger"}, at(25 * time.Hour), "human_agent"},
+		{[]string{"instagram"}, at(8 * 24 * time.Hour), "closed"},
+		{[]string{"messenger"}, nil, "none"},
+		{[]string{"whatsapp"}, at(24 * time.Hour), "closed"},
+	}
+	for _, tc := range cases {
+		if got := ApproxWindow(tc.apps, tc.last, now).State; got != tc.want {
+			t.Errorf("%v %v: %s, want %s", tc.apps, tc.last, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// wsConnect upgrades GET /ws for a signed-in agent. The page's open thread
+// and filter come in the query; a thread of another business answers 404
+// before any upgrade. The handler returns once the pumps run.
+func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	q := r.URL.Query()
+	view := clientView{filter: listFilter(r), closing: q.Get("closing") == "1"}
+	view.tf = storeFilter(view.filter, v.User.ID)
+	view.inserts = !view.closing && view.filter.Cursor == "" && view.filter.Q == ""
+	if raw := q.Get("thread"); raw != "" {
+		id := formID(raw)
+		t, err := s.store.Thread(r.Context(), v.BusinessID, id)
+		if err != nil || t == nil || id == 0 {
+			s.notFoundOrError(w, r, err)
+			return
+		}
+		view.threadID = id
+	}
+	since := time.Time{}
+	if ms, err := strconv.ParseInt(q.Get("since"), 10, 64); err == nil {
+		since = time.UnixMilli(ms)
+	}
+	hj, ok := hijacker(w)
+	if !ok {
+		s.serverError(w, r, errNoHijack)
+		return
+	}
+	conn, err := s.upgrader.Upgrade(hj, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &wsClient{
+		conn: conn, send: make(chan *websocket.PreparedMessage, wsSendQueue), done: make(chan struct{}),
+		businessID: v.BusinessID, userID: v.User.ID, locale: v.User.Locale, admin: v.Can(models.RoleAdmin), view: view,
+	}
+	s.hub.add(c)
+	go s.writePump(c)
+	go s.readPump(c)
+	if s.hub.missed(v.BusinessID, since) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		s.resync(ctx, c)
+	}
+}
+
+type hijackError struct{}
+
+func (hijackError) Error() string { return "web: response writer cannot be hijacked" }
+
+var errNoHijack error = hijackError{}
+
+// hijacker finds the connection's own writer under the middleware's wrappers
+// (gorilla/websocket v1.5.3 needs http.Hijacker and does not unwrap).
+func hijacker(w http.ResponseWriter) (http.ResponseWriter, bool) {
+	for {
+		if _, ok := w.(http.Hijacker); ok {
+			return w, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
+	}
+}
+
+// readPump keeps the read deadline fresh with pongs and notices a closed
+// socket; agents send nothing we act on.
+func (s *Server) readPump(c *wsClient) {
+	defer s.hub.remove(c)
+	c.conn.SetReadLimit(wsMaxMessage)
+	_ = c.conn.SetReadDeadline(time.Now().Add(wsPongWait))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// writePump is the only writer of the socket: queued frames and pings.
+func (s *Server) writePump(c *wsClient) {
+	ping := time.NewTicker(wsPingPeriod)
+	defer func() {
+		ping.Stop()
+		_ = c.conn.Close()
+	}()
+	for {
+		select {
+		case pm := <-c.send:
+			_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if err := c.conn.WritePreparedMessage(pm); err != nil {
+				s.hub.remove(c)
+				return
+			}
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
+				s.hub.remove(c)
+				return
+			}
+		case <-c.done:
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
+				time.Now().Add(time.Second))
+			return
+		}
+	}
+}

@@ -63,7 +63,3 @@ func benchDatabase(ctx context.Context, cfg *Config, log *slog.Logger) (*models.
 		}
 	}, nil
 }
-
-func cmdMetasim(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	return fmt.Errorf("metasim: not wired yet")
-}

@@ -99,3 +99,29 @@ func (s *Store) SetMarketingOptOut(ctx context.Context, businessID, identityID i
 		Updates(map[string]any{"marketing_opt_out_at": at, "marketing_opt_out_via": via, "updated_at": time.Now()}).Error
 	return wrapErr(err, "set marketing opt-out on identity %d", identityID)
 }
+
+// SetIdentityProfile records a customer's name from Meta's profile API and
+// uses it for their contact and direct thread where those still show an id.
+func (s *Store) SetIdentityProfile(ctx context.Context, id *Identity, name, username, picture string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		g := tx.Gorm(ctx)
+		if err := g.Model(&Identity{}).Where("id = ?", id.ID).Updates(map[string]any{"display_name": name,
+			"username": username, "profile_pic_url": picture, "updated_at": time.Now()}).Error; err != nil {
+			return wrapErr(err, "set profile of identity %d", id.ID)
+		}
+		if err := g.Exec(`UPDATE contacts SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, name, id.ContactID).Error; err != nil {
+			return wrapErr(err, "name contact %d", id.ContactID)
+		}
+		var threadIDs []int64
+		if err := g.Raw(`UPDATE threads SET title = ?, updated_at = now() WHERE direct_identity_id = ? AND title IN (?, '')
+			RETURNING id`, name, id.ID, id.ExternalID).Scan(&threadIDs).Error; err != nil {
+			return wrapErr(err, "title threads of identity %d", id.ID)
+		}
+		for _, t := range threadIDs {
+			if err := tx.Notify(ctx, Event{Type: "thread", BusinessID: id.BusinessID, ThreadID: t}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

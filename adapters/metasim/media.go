@@ -46,6 +46,9 @@ func (s *Sim) handleMediaInfo(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, WhatsApp, "", errUnknownPath(r.URL.Path))
 		return
 	}
+	if s.serveProfile(w, r, id) {
+		return
+	}
 	m, acct, merr := s.mediaFor(r, id)
 	if merr != nil {
 		s.refuse(w, WhatsApp, accountID(acct), merr)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-inbox/switchboard/adapters/ingest"
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/web"
 )
@@ -102,7 +103,9 @@ type app struct {
 }
 
 func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*app, error) {
-	processor := ingest.NewProcessor(store, log, 200)
+	graph := &meta.Client{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion}
+	processor := ingest.NewProcessor(store, log, 0)
+	profiles := ingest.NewProfiles(store, graph, log)
 	journal := ingest.NewJournal(store.DB.Pool, 4, processor.Wake)
 	srv := web.New(store, log, web.Options{
 		BaseURL:         cfg.BaseURL,
@@ -115,6 +118,6 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		handler:    srv.Handler(),
 		server:     srv,
 		webWorkers: []func(context.Context) error{journal.Run, srv.RunLive},
-		workers:    []func(context.Context) error{processor.Run},
+		workers:    []func(context.Context) error{processor.Run, profiles.Run},
 	}, nil
 }

@@ -125,3 +125,28 @@ func (s *Store) SetIdentityProfile(ctx context.Context, id *Identity, name, user
 		return nil
 	})
 }
+
+// AttachmentWithChannel loads one of the business's attachments and the
+// channel its message came through, or nils.
+func (s *Store) AttachmentWithChannel(ctx context.Context, businessID, id int64) (*Attachment, *Channel, error) {
+	var a Attachment
+	ok, err := first(s.Gorm(ctx).Table("attachments").Select("attachments.*").
+		Joins("JOIN messages m ON m.id = attachments.message_id").
+		Where("attachments.id = ? AND m.business_id = ?", id, businessID), &a)
+	if err != nil || !ok {
+		return nil, nil, wrapErr(err, "fetch attachment %d", id)
+	}
+	var ch Channel
+	ok, err = first(s.Gorm(ctx).Where("business_id = ? AND id = (SELECT channel_id FROM messages WHERE id = ?)", businessID, a.MessageID), &ch)
+	if err != nil || !ok {
+		return &a, nil, wrapErr(err, "fetch channel of attachment %d", id)
+	}
+	return &a, &ch, nil
+}
+
+// CacheMediaURL remembers the download URL Meta gave for an attachment.
+func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url string) error {
+	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
+		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
+	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
+}

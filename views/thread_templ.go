@@ -2235,7 +2235,7 @@ func attachmentView(a models.Attachment) templ.Component {
 			templ_7745c5c3_Var116 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		if u, ok := SafeExternalURL(firstNonEmpty(a.CachedURL, a.URL)); ok {
+		if u, ok := AttachmentURL(a); ok {
 			switch a.Kind {
 			case "image", "sticker":
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 191, "<figure class=\"media\"><a href=\"")

@@ -31,6 +31,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Inbox (agents and admins).
 	mux.Handle("GET /inbox", agent(s.inboxPage))
+	mux.Handle("GET /media/{id}", agent(s.media))
 	mux.Handle("GET /inbox/closing", agent(s.closingPage))
 	mux.Handle("GET /inbox/threads/{id}", agent(s.threadPage))
 	mux.Handle("GET /inbox/threads/{id}/composer", agent(s.composerFragment))

@@ -12,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -22,8 +23,9 @@ type Options struct {
 	Argon2          Argon2Params
 	MetaAppSecret   string
 	MetaVerifyToken string
-	Outbox          Outbox  // nil: sending is unavailable (answers 503)
-	Journal         Journal // nil: webhooks answer 503
+	Outbox          Outbox       // nil: sending is unavailable (answers 503)
+	Journal         Journal      // nil: webhooks answer 503
+	Graph           *meta.Client // fetches WhatsApp media for the /media proxy
 }
 
 // Server holds what every handler needs.
@@ -37,6 +39,7 @@ type Server struct {
 	quietPatterns map[string]bool
 	outbox        Outbox
 	journal       Journal
+	graph         *meta.Client
 	webhookKeys   webhookKeyCache
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process

@@ -113,6 +113,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		MetaAppSecret:   cfg.MetaAppSecret,
 		MetaVerifyToken: cfg.MetaVerifyToken,
 		Journal:         journal,
+		Graph:           graph,
 	})
 	return &app{
 		handler:    srv.Handler(),

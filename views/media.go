@@ -20,3 +20,11 @@ func AttachmentURL(a models.Attachment) (templ.SafeURL, bool) {
 	}
 	return "", false
 }
+
+// atHandle shows a username as @name, and nothing for no username.
+func atHandle(username string) string {
+	if username == "" {
+		return ""
+	}
+	return "@" + username
+}

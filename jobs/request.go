@@ -25,6 +25,53 @@ type SendRequest struct {
 	OTNRequest   *OTNRequest // ask the customer "notify me" (Messenger, inside the window)
 	UseOTN       bool        // spend a one-time notification token on this message
 	ReplyToID    *int64
+
+	List        *ListRequest // a WhatsApp list message (Text is its body)
+	Tag         string       // a legacy Messenger tag asked for by name; the policy says whether it still exists
+	Proactive   bool         // not an answer to the customer: UPDATE rather than RESPONSE inside the window
+	Promotional bool         // marketing content: never under a tag, never to an opted-out customer
+}
+
+// ListRequest is a WhatsApp list: a button that opens rows grouped in sections.
+type ListRequest struct {
+	Button   string        `json:"button"`
+	Sections []ListSection `json:"sections"`
+}
+
+// ListSection is a titled group of list rows.
+type ListSection struct {
+	Title string    `json:"title,omitempty"`
+	Rows  []ListRow `json:"rows"`
+}
+
+// ListRow is one choice of a list; ID comes back when the customer picks it.
+type ListRow struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// SignalAction is something shown to the customer that is not a message.
+type SignalAction string
+
+// The signals. A reaction with an empty emoji removes ours.
+const (
+	SignalMarkSeen  SignalAction = "mark_seen"
+	SignalTypingOn  SignalAction = "typing_on"
+	SignalTypingOff SignalAction = "typing_off"
+	SignalReact     SignalAction = "react"
+)
+
+// SignalRequest asks for a reaction, a read receipt or a typing indicator on a
+// thread. They go through the same policy check and rate limits as messages,
+// but leave no message row: a reaction is kept on the message it reacts to.
+type SignalRequest struct {
+	BusinessID   int64
+	ThreadID     int64
+	AuthorUserID *int64
+	Action       SignalAction
+	MessageID    int64  // the message reacted to; for mark_seen the customer's latest when 0
+	Emoji        string // for reactions
 }
 
 // TemplateRequest names an approved WhatsApp template and fills its variables.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -186,11 +187,12 @@ func (s *Store) ApprovedTemplate(ctx context.Context, businessID, channelID int6
 // message that reserved it asks.
 func (s *Store) OTNTokenSecret(ctx context.Context, tokenID int64) (string, error) {
 	var enc []byte
-	if err := s.Gorm(ctx).Raw(`SELECT token_enc FROM otn_tokens WHERE id = ?`, tokenID).Scan(&enc).Error; err != nil {
-		return "", wrapErr(err, "fetch OTN token %d", tokenID)
-	}
-	if len(enc) == 0 {
+	err := s.Gorm(ctx).Raw(`SELECT token_enc FROM otn_tokens WHERE id = ?`, tokenID).Row().Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", wrapErr(ErrNotFound, "fetch OTN token %d", tokenID)
+	}
+	if err != nil {
+		return "", wrapErr(err, "fetch OTN token %d", tokenID)
 	}
 	return s.cipher.Open(enc)
 }

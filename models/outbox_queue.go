@@ -33,8 +33,8 @@ func (s *Store) AddOutboundMessages(ctx context.Context, msgs []*Message) error 
 			m.StatusAt = now
 		}
 	}
-	if err := s.Gorm(ctx).CreateInBatches(msgs, 1000).Error; err != nil {
-		return wrapErr(err, "queue %d messages", len(msgs))
+	if err := s.insertMessages(ctx, msgs); err != nil {
+		return err
 	}
 	var atts []Attachment
 	for _, m := range msgs {
@@ -77,6 +77,47 @@ func (s *Store) AddOutboundMessages(ctx context.Context, msgs []*Message) error 
 	return s.notifyAll(ctx, events)
 }
 
+// insertMessages writes the rows with one statement of arrays (no per-row
+// reflection), taking their ids from the sequence first.
+func (s *Store) insertMessages(ctx context.Context, msgs []*Message) error {
+	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`, len(msgs))
+	if err != nil {
+		return wrapErr(err, "allocate %d message ids", len(msgs))
+	}
+	i := 0
+	err = scanRows(rows, func(r *sql.Rows) error {
+		err := r.Scan(&msgs[i].ID)
+		i++
+		return err
+	})
+	if err != nil {
+		return wrapErr(err, "read message ids")
+	}
+	n := len(msgs)
+	var (
+		ids, biz, threads          = make([]int64, n), make([]int64, n), make([]int64, n)
+		channels, replies, authors = make([]*int64, n), make([]*int64, n), make([]*int64, n)
+		dirs, apps, kinds, texts   = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		details, statuses, types   = make([]string, n), make([]string, n), make([]string, n)
+		tags, reasons              = make([]string, n), make([]string, n)
+		sentAt, statusAt           = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, m := range msgs {
+		ids[i], biz[i], threads[i], channels[i], replies[i], authors[i] = m.ID, m.BusinessID, m.ThreadID, m.ChannelID, m.ReplyToID, m.AuthorUserID
+		dirs[i], apps[i], kinds[i], texts[i], details[i] = m.Direction, m.App, m.Kind, m.Text, string(m.Details)
+		statuses[i], types[i], tags[i], reasons[i], sentAt[i], statusAt[i] = m.Status, m.MessagingType, m.Tag, m.PolicyReason, m.SentAt, m.StatusAt
+	}
+	_, err = s.sqlExec(ctx, `INSERT INTO messages (id, business_id, thread_id, channel_id, reply_to_id, author_user_id,
+			direction, app, kind, text, details, status, messaging_type, tag, policy_reason, sent_at, status_at)
+		SELECT id, b, t, c, r, a, dir, app, kind, text, d::jsonb, st, mt, tag, pr, sa, sta
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+			$16::timestamptz[], $17::timestamptz[])
+			AS v(id, b, t, c, r, a, dir, app, kind, text, d, st, mt, tag, pr, sa, sta)`,
+		ids, biz, threads, channels, replies, authors, dirs, apps, kinds, texts, details, statuses, types, tags, reasons, sentAt, statusAt)
+	return wrapErr(err, "queue %d messages", n)
+}
+
 // notifyAll queues many NOTIFY payloads in one statement.
 func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
 	if len(payloads) == 0 {
@@ -109,8 +150,7 @@ type Requeue struct {
 // false when the message is not (or no longer) failed.
 func (s *Store) RequeueFailed(ctx context.Context, businessID, id int64, r Requeue) (bool, error) {
 	res := s.Gorm(ctx).Exec(`UPDATE messages SET status = 'queued', status_at = ?, external_id = NULL,
-			error_code = NULL, error_title = '', messaging_type = ?, tag = ?, policy_reason = ?, details = ?,
-			attempts = 0, send_started_at = NULL, send_after = NULL
+			error_code = NULL, error_title = '', messaging_type = ?, tag = ?, policy_reason = ?, details = ?, attempts = 0
 		WHERE business_id = ? AND id = ? AND direction = 'out' AND status = 'failed'`,
 		r.At, r.MessagingType, r.Tag, r.PolicyReason, r.Details, businessID, id)
 	if res.Error != nil {
@@ -121,6 +161,9 @@ func (s *Store) RequeueFailed(ctx context.Context, businessID, id int64, r Reque
 	}
 	if err := s.Gorm(ctx).Exec(`DELETE FROM message_statuses WHERE message_id = ? AND status = 'failed'`, id).Error; err != nil {
 		return false, wrapErr(err, "forget failure of message %d", id)
+	}
+	if err := s.Gorm(ctx).Exec(`DELETE FROM outbox_sends WHERE message_id = ?`, id).Error; err != nil {
+		return false, wrapErr(err, "forget attempts of message %d", id)
 	}
 	var threadID int64
 	if err := s.Gorm(ctx).Raw(`SELECT thread_id FROM messages WHERE id = ?`, id).Scan(&threadID).Error; err != nil {

@@ -3,7 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -45,30 +45,48 @@ type ClaimResult struct {
 	NextAt time.Time
 }
 
-// ClaimOutbound claims the given messages that are still queued, have no
-// external id (an echo or status may have reconciled one meanwhile), are out
-// of backoff, and are not possibly in Meta's hands: claimed less than
-// reconcileAfter ago by an attempt that never recorded an outcome. A claimed
-// message counts an attempt and is marked as possibly sent until RecordOutcomes
+// stillQueued tests m.status = 'queued' through the schema's rank function, so
+// the planner looks messages up by id instead of walking the whole queue
+// through the messages_outbox index (whose statistics lag behind a campaign).
+const stillQueued = `message_status_rank(m.status) = 1`
+
+// echoesUnmatched reports whether the app echoes our sends without the
+// metadata ingest reconciles on (Instagram), so ingest may store one of our
+// sends as a message of its own.
+func echoesUnmatched(app string) bool { return app == AppInstagram }
+
+// ClaimOutbound claims the given messages of one app that are still queued,
+// have no external id (an echo or status may have reconciled one meanwhile),
+// are out of backoff, and are not possibly in Meta's hands: claimed less than
+// reconcileAfter ago by an attempt that never recorded an outcome. A claim
+// counts an attempt and marks the message possibly sent until RecordOutcomes
 // says otherwise, so a duplicate job or a restarted worker never sends it twice.
-func (s *Store) ClaimOutbound(ctx context.Context, ids []int64, reconcileAfter time.Duration) (*ClaimResult, error) {
-	if err := s.adoptEchoes(ctx, ids); err != nil {
-		return nil, err
+func (s *Store) ClaimOutbound(ctx context.Context, app string, ids []int64, reconcileAfter time.Duration) (*ClaimResult, error) {
+	if echoesUnmatched(app) {
+		if err := s.adoptEchoes(ctx, ids); err != nil {
+			return nil, err
+		}
 	}
+	// Concurrent claims of one message serialise on outbox_sends' key; the
+	// loser's DO UPDATE sees the winner's started_at and claims nothing.
 	rows, err := s.sqlQuery(ctx, `WITH c AS (
-			UPDATE messages SET attempts = attempts + 1, send_started_at = clock_timestamp(), send_after = NULL
-			WHERE id = ANY($1) AND direction = 'out' AND status = 'queued' AND external_id IS NULL
-				AND (send_after IS NULL OR send_after <= clock_timestamp())
-				AND (send_started_at IS NULL OR send_started_at <= clock_timestamp() - $2 * interval '1 second')
-			RETURNING id, business_id, thread_id, channel_id, app, kind, text, details, messaging_type, tag, attempts, reply_to_id
+			INSERT INTO outbox_sends AS s (message_id, attempts, started_at)
+			SELECT m.id, 1, clock_timestamp()
+			FROM unnest($1::bigint[]) AS v(id) JOIN messages m ON m.id = v.id
+			WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL
+			ON CONFLICT (message_id) DO UPDATE SET attempts = s.attempts + 1, started_at = clock_timestamp(), send_after = NULL
+			WHERE (s.send_after IS NULL OR s.send_after <= clock_timestamp())
+				AND (s.started_at IS NULL OR s.started_at <= clock_timestamp() - $2 * interval '1 second')
+			RETURNING s.message_id, s.attempts
 		)
-		SELECT c.id, c.business_id, c.thread_id, COALESCE(c.channel_id, 0), c.app, c.kind, c.text, c.details,
-			c.messaging_type, c.tag, c.attempts, COALESCE(r.external_id, ''), COALESCE(t.external_group_id, ''),
+		SELECT m.id, m.business_id, m.thread_id, COALESCE(m.channel_id, 0), m.app, m.kind, m.text, m.details,
+			m.messaging_type, m.tag, c.attempts, COALESCE(r.external_id, ''), COALESCE(t.external_group_id, ''),
 			COALESCE(i.id, 0), COALESCE(i.external_id, ''), COALESCE(i.phone, ''), COALESCE(i.bsuid, '')
-		FROM c JOIN threads t ON t.id = c.thread_id
+		FROM c JOIN messages m ON m.id = c.message_id
+		JOIN threads t ON t.id = m.thread_id
 		LEFT JOIN identities i ON i.id = t.direct_identity_id AND t.kind = 'direct'
-		LEFT JOIN messages r ON r.id = c.reply_to_id
-		ORDER BY c.id`, ids, reconcileAfter.Seconds())
+		LEFT JOIN messages r ON r.id = m.reply_to_id
+		ORDER BY m.id`, ids, reconcileAfter.Seconds())
 	if err != nil {
 		return nil, wrapErr(err, "claim %d messages", len(ids))
 	}
@@ -91,22 +109,31 @@ func (s *Store) ClaimOutbound(ctx context.Context, ids []int64, reconcileAfter t
 	if err := s.claimAttachments(ctx, res.Claimed); err != nil {
 		return nil, err
 	}
+	if len(res.Claimed) == len(ids) {
+		return res, nil
+	}
+	return res, s.countWaiting(ctx, ids, res, reconcileAfter)
+}
+
+// countWaiting finds the given messages that are queued but not claimable yet.
+func (s *Store) countWaiting(ctx context.Context, ids []int64, res *ClaimResult, reconcileAfter time.Duration) error {
 	claimed := make([]int64, len(res.Claimed))
 	for i, c := range res.Claimed {
 		claimed[i] = c.ID
 	}
 	var next sql.NullTime
-	err = s.Gorm(ctx).Raw(`SELECT count(*), min(GREATEST(COALESCE(send_after, '-infinity'),
-			COALESCE(send_started_at + ? * interval '1 second', '-infinity')))
-		FROM messages WHERE id = ANY(?) AND NOT id = ANY(?) AND direction = 'out' AND status = 'queued' AND external_id IS NULL`,
+	err := s.Gorm(ctx).Raw(`SELECT count(*), min(GREATEST(COALESCE(o.send_after, '-infinity'),
+			COALESCE(o.started_at + ? * interval '1 second', '-infinity')))
+		FROM unnest(?::bigint[]) AS v(id) JOIN messages m ON m.id = v.id LEFT JOIN outbox_sends o ON o.message_id = m.id
+		WHERE NOT m.id = ANY(?) AND m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL`,
 		reconcileAfter.Seconds(), Int64List(ids), Int64List(claimed)).Row().Scan(&res.Waiting, &next)
 	if err != nil {
-		return nil, wrapErr(err, "count waiting messages")
+		return wrapErr(err, "count waiting messages")
 	}
 	if next.Valid && next.Time.Year() > 1 {
 		res.NextAt = next.Time
 	}
-	return res, nil
+	return nil
 }
 
 func (s *Store) claimAttachments(ctx context.Context, claims []OutboundClaim) error {
@@ -161,6 +188,9 @@ type SendOutcome struct {
 	// have accepted it), not before the reconciliation period of its claim.
 	RetryAt   time.Time
 	Uncertain bool
+	// NotAttempted: nothing reached Meta (no rate token in time, shutdown);
+	// the claim does not count as an attempt.
+	NotAttempted bool
 
 	// OTNTokenID is the token the message spends: marked used when Sent (or
 	// Spent), released when it Failed without Meta consuming it.
@@ -168,10 +198,11 @@ type SendOutcome struct {
 	Spent      bool
 }
 
-// RecordOutcomes writes a batch of send outcomes in one transaction: provider
-// ids and status sent (forward only: a status webhook may have got there
-// first), failures with Meta's code and title, backoffs, and OTN token use.
-func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) error {
+// RecordOutcomes writes a batch of send outcomes of one app in one
+// transaction: provider ids and status sent (forward only: a status webhook
+// may have got there first), failures with Meta's code and title, backoffs,
+// and OTN token use, with a live-UI notification per changed message.
+func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendOutcome) error {
 	var sent, failed, retry outcomeColumns
 	var tokUsed, tokMsg, relTok, relMsg []int64
 	var tokAt []time.Time
@@ -193,26 +224,35 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) erro
 		}
 	}
 	return s.InTx(ctx, func(tx *Store) error {
-		var changed []int64
 		if len(sent.ids) > 0 {
-			ids, err := tx.recordSent(ctx, &sent)
-			if err != nil {
+			if err := tx.recordSent(ctx, &sent, echoesUnmatched(app)); err != nil {
 				return err
 			}
-			changed = append(changed, ids...)
 		}
 		if len(failed.ids) > 0 {
-			ids, err := tx.recordFailed(ctx, &failed)
-			if err != nil {
-				return err
+			if _, err := tx.sqlExec(ctx, `WITH v AS (
+					SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[]) AS v(id, at, code, title)
+				), done AS (
+					DELETE FROM outbox_sends o USING v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
+				), upd AS (
+					UPDATE messages m SET status = 'failed', status_at = v.at, error_code = v.code, error_title = v.title,
+						attempts = COALESCE(d.attempts, m.attempts)
+					FROM v LEFT JOIN done d ON d.message_id = v.id
+					WHERE m.id = v.id AND `+stillQueued+`
+					RETURNING m.id, m.thread_id, m.business_id, v.at
+				), st AS (
+					INSERT INTO message_statuses (message_id, status, at) SELECT id, 'failed', at FROM upd ON CONFLICT DO NOTHING
+				)
+				`+notifyChanged(5), failed.ids, failed.at, failed.codes, failed.titles, InboxChannel); err != nil {
+				return wrapErr(err, "record %d failures", len(failed.ids))
 			}
-			changed = append(changed, ids...)
 		}
 		if len(retry.ids) > 0 {
-			if _, err := tx.sqlExec(ctx, `UPDATE messages m SET send_after = v.after,
-					send_started_at = CASE WHEN v.uncertain THEN m.send_started_at ELSE NULL END
-				FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[]) AS v(id, after, uncertain)
-				WHERE m.id = v.id AND m.status = 'queued'`, retry.ids, retry.retryAt, retry.uncertain); err != nil {
+			if _, err := tx.sqlExec(ctx, `UPDATE outbox_sends o SET send_after = v.after,
+					started_at = CASE WHEN v.uncertain THEN o.started_at ELSE NULL END,
+					attempts = CASE WHEN v.unsent THEN GREATEST(o.attempts - 1, 0) ELSE o.attempts END
+				FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::boolean[]) AS v(id, after, uncertain, unsent)
+				WHERE o.message_id = v.id`, retry.ids, retry.retryAt, retry.uncertain, retry.unsent); err != nil {
 				return wrapErr(err, "schedule %d retries", len(retry.ids))
 			}
 		}
@@ -230,8 +270,15 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) erro
 				return wrapErr(err, "release %d OTN tokens", len(relTok))
 			}
 		}
-		return tx.notifyStatuses(ctx, changed)
+		return nil
 	})
+}
+
+// notifyChanged ends a statement whose CTE upd returned changed messages
+// (id, thread_id, business_id) with one NOTIFY each, shaped as Event, on the
+// channel passed as parameter $n.
+func notifyChanged(n int) string {
+	return `SELECT pg_notify($` + strconv.Itoa(n) + `, json_build_object('t', 'status', 'b', business_id, 'th', thread_id, 'm', id)::text) FROM upd`
 }
 
 // outcomeColumns holds one kind of outcome as parallel arrays for unnest.
@@ -243,85 +290,49 @@ type outcomeColumns struct {
 	titles    []string
 	retryAt   []time.Time
 	uncertain []bool
+	unsent    []bool
 }
 
 func (c *outcomeColumns) add(o SendOutcome) {
 	c.ids, c.at = append(c.ids, o.MessageID), append(c.at, o.At)
 	c.ext, c.codes, c.titles = append(c.ext, o.ExternalID), append(c.codes, o.ErrorCode), append(c.titles, o.ErrorTitle)
 	c.retryAt, c.uncertain = append(c.retryAt, o.RetryAt), append(c.uncertain, o.Uncertain)
+	c.unsent = append(c.unsent, o.NotAttempted)
 }
 
 // recordSent sets the provider id (unless reconciliation already did) and
-// moves queued messages to sent. An Instagram echo carries no metadata, so
-// ingest may have stored our own send as a message of its own: that copy is
-// merged into ours first.
-func (s *Store) recordSent(ctx context.Context, c *outcomeColumns) ([]int64, error) {
-	pairs, err := s.echoPairs(ctx, `SELECT o.id, d.id FROM unnest($1::bigint[], $2::text[]) AS v(id, ext)
-		JOIN messages o ON o.id = v.id
-		JOIN messages d ON d.channel_id = o.channel_id AND d.external_id = v.ext AND d.id <> o.id
-		WHERE o.external_id IS NULL AND d.direction = 'out' AND d.author_user_id IS NULL AND d.status <> 'queued'`, c.ids, c.ext)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mergeEchoes(ctx, pairs); err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for _, p := range pairs {
-		ids = append(ids, p[0])
-	}
-	rows, err := s.sqlQuery(ctx, `UPDATE messages m SET external_id = COALESCE(m.external_id, NULLIF(v.ext, '')),
-			status = 'sent', status_at = v.at, sent_at = v.at, send_started_at = NULL, send_after = NULL
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(id, ext, at)
-		WHERE m.id = v.id AND m.status = 'queued'
-		RETURNING m.id, v.at`, c.ids, c.ext, c.at)
-	if err != nil {
-		return nil, wrapErr(err, "record %d sends", len(c.ids))
-	}
-	var ats []time.Time
-	merged := len(ids)
-	if err := scanRows(rows, func(r *sql.Rows) error {
-		var id int64
-		var at time.Time
-		if err := r.Scan(&id, &at); err != nil {
+// moves queued messages to sent, in one statement. An Instagram echo carries
+// no metadata, so ingest may have stored our own send as a message of its
+// own: that copy is merged into ours first.
+func (s *Store) recordSent(ctx context.Context, c *outcomeColumns, echoCopies bool) error {
+	if echoCopies {
+		pairs, err := s.echoPairs(ctx, `SELECT o.id, d.id FROM unnest($1::bigint[], $2::text[]) AS v(id, ext)
+			JOIN messages o ON o.id = v.id
+			CROSS JOIN LATERAL (SELECT d.id FROM messages d WHERE d.channel_id = o.channel_id AND d.external_id = v.ext
+				AND d.id <> o.id AND d.direction = 'out' AND d.author_user_id IS NULL AND d.status <> 'queued' LIMIT 1) d
+			WHERE o.external_id IS NULL`, c.ids, c.ext)
+		if err != nil {
 			return err
 		}
-		ids, ats = append(ids, id), append(ats, at)
-		return nil
-	}); err != nil {
-		return nil, wrapErr(err, "read recorded sends")
-	}
-	_, err = s.sqlExec(ctx, `INSERT INTO message_statuses (message_id, status, at)
-		SELECT id, 'sent', at FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at) ON CONFLICT DO NOTHING`, ids[merged:], ats)
-	return ids, wrapErr(err, "record sent statuses")
-}
-
-// recordFailed fails messages still queued, with Meta's code and title.
-func (s *Store) recordFailed(ctx context.Context, c *outcomeColumns) ([]int64, error) {
-	rows, err := s.sqlQuery(ctx, `UPDATE messages m SET status = 'failed', status_at = v.at,
-			error_code = v.code, error_title = v.title, send_started_at = NULL, send_after = NULL
-		FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[]) AS v(id, at, code, title)
-		WHERE m.id = v.id AND m.status = 'queued'
-		RETURNING m.id, v.at`, c.ids, c.at, c.codes, c.titles)
-	if err != nil {
-		return nil, wrapErr(err, "record %d failures", len(c.ids))
-	}
-	var ids []int64
-	var ats []time.Time
-	if err := scanRows(rows, func(r *sql.Rows) error {
-		var id int64
-		var at time.Time
-		if err := r.Scan(&id, &at); err != nil {
+		if err := s.mergeEchoes(ctx, pairs); err != nil {
 			return err
 		}
-		ids, ats = append(ids, id), append(ats, at)
-		return nil
-	}); err != nil {
-		return nil, wrapErr(err, "read recorded failures")
 	}
-	_, err = s.sqlExec(ctx, `INSERT INTO message_statuses (message_id, status, at)
-		SELECT id, 'failed', at FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at) ON CONFLICT DO NOTHING`, ids, ats)
-	return ids, wrapErr(err, "record failed statuses")
+	_, err := s.sqlExec(ctx, `WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(id, ext, at)
+		), done AS (
+			DELETE FROM outbox_sends o USING v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
+		), upd AS (
+			UPDATE messages m SET external_id = COALESCE(m.external_id, NULLIF(v.ext, '')), status = 'sent',
+				status_at = v.at, sent_at = v.at, attempts = COALESCE(d.attempts, m.attempts)
+			FROM v LEFT JOIN done d ON d.message_id = v.id
+			WHERE m.id = v.id AND `+stillQueued+`
+			RETURNING m.id, m.thread_id, m.business_id, v.at
+		), st AS (
+			INSERT INTO message_statuses (message_id, status, at) SELECT id, 'sent', at FROM upd ON CONFLICT DO NOTHING
+		)
+		`+notifyChanged(4), c.ids, c.ext, c.at, InboxChannel)
+	return wrapErr(err, "record %d sends", len(c.ids))
 }
 
 // adoptEchoes ties Instagram sends whose answer was lost to the echo ingest
@@ -329,26 +340,18 @@ func (s *Store) recordFailed(ctx context.Context, c *outcomeColumns) ([]int64, e
 // on): same thread, kind and text, stored after the send began. Claiming skips
 // them from then on: the customer has the message.
 func (s *Store) adoptEchoes(ctx context.Context, ids []int64) error {
-	pairs, err := s.echoPairs(ctx, `SELECT DISTINCT ON (m.id) m.id, e.id
-		FROM messages m JOIN messages e ON e.thread_id = m.thread_id AND e.id > m.id AND e.direction = 'out'
-			AND e.author_user_id IS NULL AND e.external_id IS NOT NULL AND e.status <> 'queued'
-			AND e.kind = m.kind AND e.text = m.text AND e.created_at >= m.send_started_at - interval '1 minute'
-		WHERE m.id = ANY($1) AND m.app = 'instagram' AND m.direction = 'out' AND m.status = 'queued'
-			AND m.external_id IS NULL AND m.send_started_at IS NOT NULL
-		ORDER BY m.id, e.id`, ids)
+	pairs, err := s.echoPairs(ctx, `SELECT m.id, e.id
+		FROM unnest($1::bigint[]) AS v(id) JOIN messages m ON m.id = v.id
+		JOIN outbox_sends o ON o.message_id = m.id AND o.started_at IS NOT NULL
+		CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.thread_id = m.thread_id AND e.id > m.id
+			AND e.direction = 'out' AND e.author_user_id IS NULL AND e.external_id IS NOT NULL AND e.status <> 'queued'
+			AND e.kind = m.kind AND e.text = m.text AND e.created_at >= o.started_at - interval '1 minute'
+			ORDER BY e.id LIMIT 1) e
+		WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL`, ids)
 	if err != nil || len(pairs) == 0 {
 		return err
 	}
-	return s.InTx(ctx, func(tx *Store) error {
-		if err := tx.mergeEchoes(ctx, pairs); err != nil {
-			return err
-		}
-		ours := make([]int64, len(pairs))
-		for i, p := range pairs {
-			ours[i] = p[0]
-		}
-		return tx.notifyStatuses(ctx, ours)
-	})
+	return s.InTx(ctx, func(tx *Store) error { return tx.mergeEchoes(ctx, pairs) })
 }
 
 func (s *Store) echoPairs(ctx context.Context, q string, args ...any) ([][2]int64, error) {
@@ -381,40 +384,41 @@ func (s *Store) mergeEchoes(ctx context.Context, pairs [][2]int64) error {
 		if err := s.Gorm(ctx).Raw(`SELECT external_id, status, status_at FROM messages WHERE id = ?`, echo).Scan(&e).Error; err != nil {
 			return wrapErr(err, "load echo %d", echo)
 		}
-		if err := s.Gorm(ctx).Exec(`INSERT INTO message_statuses (message_id, status, at, pricing)
-			SELECT ?, status, at, pricing FROM message_statuses WHERE message_id = ? ON CONFLICT DO NOTHING`, ours, echo).Error; err != nil {
-			return wrapErr(err, "move statuses of echo %d", echo)
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{`INSERT INTO message_statuses (message_id, status, at, pricing)
+				SELECT ?, status, at, pricing FROM message_statuses WHERE message_id = ? ON CONFLICT DO NOTHING`, []any{ours, echo}},
+			{`DELETE FROM messages WHERE id = ?`, []any{echo}},
+			{`DELETE FROM outbox_sends WHERE message_id = ?`, []any{ours}},
+			{`UPDATE messages SET external_id = ?, status_at = ?,
+				status = CASE WHEN message_status_rank(?) > message_status_rank('sent') THEN ? ELSE 'sent' END
+			WHERE id = ? AND status = 'queued'`, []any{e.ExternalID, e.StatusAt, e.Status, e.Status, ours}},
+			{`INSERT INTO message_statuses (message_id, status, at) VALUES (?, 'sent', ?) ON CONFLICT DO NOTHING`, []any{ours, e.StatusAt}},
 		}
-		if err := s.Gorm(ctx).Exec(`DELETE FROM messages WHERE id = ?`, echo).Error; err != nil {
-			return wrapErr(err, "drop echo %d", echo)
+		for _, st := range steps {
+			if err := s.Gorm(ctx).Exec(st.q, st.args...).Error; err != nil {
+				return wrapErr(err, "merge echo %d into message %d", echo, ours)
+			}
 		}
-		if err := s.Gorm(ctx).Exec(`UPDATE messages SET external_id = ?, send_started_at = NULL, send_after = NULL,
-				status = CASE WHEN message_status_rank(?) > message_status_rank('sent') THEN ? ELSE 'sent' END, status_at = ?
-			WHERE id = ? AND status = 'queued'`, e.ExternalID, e.Status, e.Status, e.StatusAt, ours).Error; err != nil {
-			return wrapErr(err, "adopt echo %d into message %d", echo, ours)
-		}
-		if err := s.Gorm(ctx).Exec(`INSERT INTO message_statuses (message_id, status, at) VALUES (?, 'sent', ?)
-			ON CONFLICT DO NOTHING`, ours, e.StatusAt).Error; err != nil {
-			return wrapErr(err, "record adopted send %d", ours)
+		if err := s.Gorm(ctx).Exec(`SELECT pg_notify(?, json_build_object('t', 'status', 'b', business_id, 'th', thread_id, 'm', id)::text)
+			FROM messages WHERE id = ?`, InboxChannel, ours).Error; err != nil {
+			return wrapErr(err, "notify merge of message %d", ours)
 		}
 	}
 	return nil
 }
 
-// notifyStatuses tells the live UI that these messages changed.
-func (s *Store) notifyStatuses(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
+// ForgetFinishedSends drops the attempt bookkeeping of messages that left the
+// queue without their worker recording it (an echo or status reconciled them
+// while the worker was down).
+func (s *Store) ForgetFinishedSends(ctx context.Context) (int64, error) {
+	res, err := s.sqlExec(ctx, `DELETE FROM outbox_sends o USING messages m
+		WHERE m.id = o.message_id AND (m.status <> 'queued' OR m.external_id IS NOT NULL)`)
+	if err != nil {
+		return 0, wrapErr(err, "forget finished sends")
 	}
-	var rows []struct{ ID, ThreadID, BusinessID int64 }
-	if err := s.Gorm(ctx).Raw(`SELECT id, thread_id, business_id FROM messages WHERE id = ANY(?)`, Int64List(ids)).
-		Scan(&rows).Error; err != nil {
-		return wrapErr(err, "load changed messages")
-	}
-	payloads := make([]string, len(rows))
-	for i, r := range rows {
-		b, _ := json.Marshal(Event{Type: "status", BusinessID: r.BusinessID, ThreadID: r.ThreadID, MessageID: r.ID})
-		payloads[i] = string(b)
-	}
-	return s.notifyAll(ctx, payloads)
+	n, _ := res.RowsAffected()
+	return n, nil
 }

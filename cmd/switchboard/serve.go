@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/web"
 )
@@ -107,7 +108,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	processor := ingest.NewProcessor(store, log, 0)
 	profiles := ingest.NewProfiles(store, graph, log)
 	journal := ingest.NewJournal(store.DB.Pool, 4, processor.Wake)
+	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion})
+	if err != nil {
+		return nil, err
+	}
 	srv := web.New(store, log, web.Options{
+		Outbox:          pipeline.Outbox(),
 		BaseURL:         cfg.BaseURL,
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		MetaAppSecret:   cfg.MetaAppSecret,
@@ -115,10 +121,13 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		Journal:         journal,
 		Graph:           graph,
 	})
+	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
+		return nil, err
+	}
 	return &app{
 		handler:    srv.Handler(),
 		server:     srv,
 		webWorkers: []func(context.Context) error{journal.Run, srv.RunLive},
-		workers:    []func(context.Context) error{processor.Run, profiles.Run},
+		workers:    []func(context.Context) error{processor.Run, profiles.Run, pipeline.Run},
 	}, nil
 }

@@ -2,10 +2,18 @@
 -- The outbound pipeline's bookkeeping: send attempts on messages, and the
 -- per-channel token buckets every worker of every replica draws from.
 
--- send_started_at: a worker claimed the message and may have reached Meta; until
--- the reconciliation period has passed (or an echo/status gave it an external
--- id) no other attempt may send it. send_after: backoff before the next attempt.
-ALTER TABLE messages ADD COLUMN send_started_at timestamptz, ADD COLUMN send_after timestamptz;
+-- One row per queued outbound message a worker has claimed, until it is sent
+-- or failed. A narrow table of its own, so claiming never rewrites the wide,
+-- heavily indexed messages row. started_at: an attempt began and may have
+-- reached Meta; until the reconciliation period has passed (or an echo or
+-- status gave the message its external id) no other attempt may send it.
+-- send_after: the backoff before the next attempt.
+CREATE TABLE outbox_sends (
+    message_id bigint PRIMARY KEY REFERENCES messages ON DELETE CASCADE,
+    attempts   integer NOT NULL DEFAULT 0,
+    started_at timestamptz,
+    send_after timestamptz
+);
 
 -- Token buckets, one row per key (a channel, or a channel's audio/video cap).
 -- UNLOGGED: after a crash the table is empty and buckets restart full, which
@@ -77,5 +85,4 @@ $$;
 DROP FUNCTION rate_take(text, double precision, double precision, integer, bigint);
 DROP TRIGGER messages_rate_inbound ON messages;
 DROP FUNCTION rate_inbound_count();
-DROP TABLE rate_inbound, rate_buckets;
-ALTER TABLE messages DROP COLUMN send_started_at, DROP COLUMN send_after;
+DROP TABLE rate_inbound, rate_buckets, outbox_sends;

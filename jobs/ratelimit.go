@@ -1,0 +1,190 @@
+package jobs
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// Meta's published send rates (meta-platform.md §1.5, §2, §3.4): per Page, per
+// Instagram account, per WhatsApp number (80 until Meta raises it; channels.mps
+// overrides), and Messenger's and Instagram's separate cap on audio and video.
+const (
+	messengerMPS  = 300
+	instagramMPS  = 100
+	whatsappMPS   = 80
+	heavyMediaMPS = 10
+)
+
+// bucketDepth is how much traffic a bucket lets through at once, as time at
+// its rate: under the 200 ms Meta is seen to forgive, enough to catch up after
+// a stall of the process.
+const bucketDepth = 150 * time.Millisecond
+
+// slowDownPause is the debt a throughput refusal puts on a bucket: enough for
+// Meta's own bucket to refill a little, short enough not to waste the rate.
+const slowDownPause = 25 * time.Millisecond
+
+// rateSpec names one shared token bucket and its refill.
+type rateSpec struct {
+	key     string
+	rate    float64 // tokens per second
+	burst   float64
+	inbound int64 // WhatsApp channel whose inbound messages are charged to this bucket
+}
+
+// channelRates are the buckets a send on the channel draws from: the channel's
+// own, and for Messenger and Instagram audio or video also the media cap.
+// WhatsApp's mark-read is not a message and draws nothing.
+func channelRates(ch *models.Channel, out adapters.Outbound, headroom float64) []rateSpec {
+	if ch.App == models.AppWhatsApp && (out.Kind == adapters.OutMarkSeen || out.Kind == adapters.OutTypingOn) {
+		return nil
+	}
+	mps := ch.MPS
+	if mps <= 0 {
+		switch ch.App {
+		case models.AppMessenger:
+			mps = messengerMPS
+		case models.AppInstagram:
+			mps = instagramMPS
+		default:
+			mps = whatsappMPS
+		}
+	}
+	key := "channel:" + strconv.FormatInt(ch.ID, 10)
+	specs := []rateSpec{bucket(key, float64(mps), headroom)}
+	if ch.App == models.AppWhatsApp {
+		specs[0].inbound = ch.ID
+	}
+	if ch.App != models.AppWhatsApp && out.Media != nil && (out.Media.Type == "audio" || out.Media.Type == "video") {
+		specs = append(specs, bucket(key+":av", heavyMediaMPS, headroom))
+	}
+	return specs
+}
+
+func bucket(key string, mps, headroom float64) rateSpec {
+	rate := mps * (1 - headroom)
+	return rateSpec{key: key, rate: rate, burst: math.Max(1, rate*bucketDepth.Seconds())}
+}
+
+// limiter paces sends against token buckets kept in PostgreSQL, so every
+// worker of every replica shares one budget per channel. The fast path is
+// local: one goroutine per bucket draws a lease of tokens (about 20 ms worth)
+// in one statement and hands them out; leased tokens expire unused after a
+// short while, so a replica never sits on a burst.
+type limiter struct {
+	store *models.Store
+	m     *metrics
+	lease time.Duration
+	ttl   time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*localBucket
+}
+
+type localBucket struct {
+	mu      sync.Mutex
+	tokens  int
+	expires time.Time
+	drawing chan struct{} // closed when the draw in progress ends; nil when none is
+}
+
+func newLimiter(store *models.Store, m *metrics) *limiter {
+	return &limiter{store: store, m: m, lease: 20 * time.Millisecond, ttl: 50 * time.Millisecond,
+		buckets: map[string]*localBucket{}}
+}
+
+func (l *limiter) local(key string) *localBucket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		b = &localBucket{}
+		l.buckets[key] = b
+	}
+	return b
+}
+
+// wait takes one token from every bucket, blocking until they are granted or ctx ends.
+func (l *limiter) wait(ctx context.Context, specs []rateSpec) error {
+	for _, s := range specs {
+		if err := l.take(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *limiter) take(ctx context.Context, s rateSpec) error {
+	b := l.local(s.key)
+	for {
+		b.mu.Lock()
+		if b.tokens > 0 && time.Now().Before(b.expires) {
+			b.tokens--
+			b.mu.Unlock()
+			return nil
+		}
+		if ch := b.drawing; ch != nil {
+			b.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		b.drawing = ch
+		b.mu.Unlock()
+
+		granted, err := l.draw(ctx, s)
+		b.mu.Lock()
+		if granted > 0 {
+			b.tokens, b.expires = granted-1, time.Now().Add(l.ttl) // the drawer keeps one
+		}
+		b.drawing = nil
+		close(ch)
+		b.mu.Unlock()
+		return err
+	}
+}
+
+// draw asks PostgreSQL for a lease, sleeping as long as it says until one comes.
+func (l *limiter) draw(ctx context.Context, s rateSpec) (int, error) {
+	want := max(1, int(s.rate*l.lease.Seconds()))
+	for {
+		granted, wait, err := l.store.TakeRateTokens(ctx, s.key, s.rate, s.burst, want, s.inbound)
+		if err != nil {
+			return 0, err
+		}
+		if granted > 0 {
+			l.m.draws.WithLabelValues("granted").Inc()
+			return granted, nil
+		}
+		l.m.draws.WithLabelValues("empty").Inc()
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// slowDown answers Meta's throughput refusal: this replica drops its lease and
+// the shared bucket goes into debt, so every replica pauses for a moment.
+func (l *limiter) slowDown(ctx context.Context, specs []rateSpec) {
+	for _, s := range specs {
+		b := l.local(s.key)
+		b.mu.Lock()
+		b.tokens = 0
+		b.mu.Unlock()
+		_ = l.store.DrainRateBucket(ctx, s.key, s.rate, slowDownPause)
+	}
+}

@@ -1,0 +1,152 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/models/modelstest"
+)
+
+// queuedMessage makes a business with a WhatsApp customer and one queued
+// outbound message to them.
+func queuedMessage(t *testing.T, s *models.Store, account string) (*models.Channel, *models.Message) {
+	t.Helper()
+	ctx := context.Background()
+	biz, _ := s.CreateBusiness(ctx, "Outbox")
+	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: models.AppWhatsApp, AccountID: account,
+		AccessToken: "t", AppSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &models.Contact{BusinessID: biz.ID, Name: "Zoë"}
+	if err := s.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	id := &models.Identity{BusinessID: biz.ID, ContactID: c.ID, ChannelID: ch.ID, App: ch.App, ExternalID: "393471234567", Phone: "+393471234567"}
+	if err := s.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	th, _, err := s.EnsureDirectThread(ctx, id, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &models.Message{BusinessID: biz.ID, ThreadID: th.ID, ChannelID: &ch.ID, Direction: models.DirectionOut, App: ch.App,
+		Kind: "text", Text: "hello", SentAt: time.Now(), Status: models.StatusQueued}
+	if err := s.AddOutboundMessages(ctx, []*models.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	return ch, m
+}
+
+func TestClaimOutboundClaimsOnceAndWaitsForReconciliation(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	ids := []int64{m.ID}
+
+	// Two workers race for the same job: exactly one gets the message.
+	var wg sync.WaitGroup
+	results := make([]*models.ClaimResult, 2)
+	for i := range results {
+		wg.Go(func() {
+			r, err := s.ClaimOutbound(ctx, ch.App, ids, time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	if got := len(results[0].Claimed) + len(results[1].Claimed); got != 1 {
+		t.Fatalf("claimed %d times, want once", got)
+	}
+	c := append(results[0].Claimed, results[1].Claimed...)[0]
+	if c.Recipient.ExternalID != "393471234567" || c.Attempts != 1 || c.Text != "hello" {
+		t.Fatalf("claim %+v", c)
+	}
+
+	// Meta may have accepted it: no new claim before the reconciliation period.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Uncertain: true}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ClaimOutbound(ctx, ch.App, ids, time.Minute)
+	if err != nil || len(r.Claimed) != 0 || r.Waiting != 1 || time.Until(r.NextAt) < 50*time.Second {
+		t.Fatalf("claimed again during reconciliation: %+v %v", r, err)
+	}
+	// Past the period it may be sent again, as a second attempt.
+	if r, err = s.ClaimOutbound(ctx, ch.App, ids, 0); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 2 {
+		t.Fatalf("after reconciliation: %+v %v", r, err)
+	}
+	// Its status webhook gave it an external id meanwhile: never again.
+	if err := s.Gorm(ctx).Exec(`UPDATE messages SET external_id = 'wamid.X' WHERE id = ?`, m.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if r, err = s.ClaimOutbound(ctx, ch.App, ids, 0); err != nil || len(r.Claimed) != 0 || r.Waiting != 0 {
+		t.Fatalf("a reconciled message was claimed: %+v %v", r, err)
+	}
+}
+
+func TestRecordOutcomesMovesForwardOnly(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	if _, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// A delivered status reconciled it before the worker recorded its answer.
+	if _, err := s.AdvanceStatus(ctx, models.StatusUpdate{MessageID: m.ID, Status: models.StatusDelivered, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.A"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Message(ctx, m.BusinessID, m.ID)
+	if got.Status != models.StatusDelivered {
+		t.Fatalf("status went back to %s", got.Status)
+	}
+	// A failure is recorded with Meta's code and title.
+	_, m2 := queuedMessage(t, s, "1066")
+	code := 131026
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m2.ID, At: time.Now(), Failed: true,
+		ErrorCode: &code, ErrorTitle: "Message undeliverable"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Message(ctx, m2.BusinessID, m2.ID)
+	if got.Status != models.StatusFailed || got.Error == nil || got.Error.Code != 131026 || got.Error.Title != "Message undeliverable" {
+		t.Fatalf("failure %+v %+v", got.Status, got.Error)
+	}
+}
+
+func TestRateTakeSharesOneBucketAndChargesInbound(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	const key = "channel:test"
+	got, _, err := s.TakeRateTokens(ctx, key, 1, 10, 25, 0)
+	if err != nil || got != 10 {
+		t.Fatalf("a full bucket of 10 granted %d (%v)", got, err)
+	}
+	got, wait, err := s.TakeRateTokens(ctx, key, 1, 10, 1, 0)
+	if err != nil || got != 0 || wait <= 0 || wait > 2*time.Second {
+		t.Fatalf("an empty bucket granted %d, wait %v (%v)", got, wait, err)
+	}
+	// Three inbound WhatsApp messages are charged to the number's bucket.
+	wkey := "channel:wa"
+	if got, _, _ := s.TakeRateTokens(ctx, wkey, 1, 5, 1, ch.ID); got != 1 {
+		t.Fatal("no first token")
+	}
+	for i := range 3 {
+		ext := "wamid.in" + string(rune('a'+i))
+		in := &models.Message{BusinessID: m.BusinessID, ThreadID: m.ThreadID, ChannelID: &ch.ID, Direction: models.DirectionIn,
+			App: ch.App, Kind: "text", Text: "hi", ExternalID: &ext, SentAt: time.Now(), Status: models.StatusReceived}
+		if err := s.InTx(ctx, func(tx *models.Store) error { _, err := tx.AddMessage(ctx, in, nil); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _, _ := s.TakeRateTokens(ctx, wkey, 1, 5, 5, ch.ID); got != 1 {
+		t.Fatalf("granted %d of the 4 left, want 1 after 3 inbound messages", got)
+	}
+}

@@ -83,8 +83,27 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 	})
 }
 
-// demoTraffic: a burst of conversations at start, then a customer every few seconds.
+// demoTraffic: a few older conversations (so every policy state is on
+// screen), a burst of new ones, then a customer every few seconds.
 func demoTraffic(ctx context.Context, sim *metasim.Sim, log *slog.Logger) {
+	now := time.Now()
+	history := []metasim.Event{
+		{App: metasim.WhatsApp, Kind: "text", At: now.Add(-22*time.Hour - 30*time.Minute)},  // free reply closes soon
+		{App: metasim.Messenger, Kind: "text", At: now.Add(-23*time.Hour - 40*time.Minute)}, // closes in minutes
+		{App: metasim.Messenger, Kind: "text", At: now.Add(-3 * 24 * time.Hour)},            // HUMAN_AGENT only
+		{App: metasim.Instagram, Kind: "text", At: now.Add(-5 * 24 * time.Hour)},            // HUMAN_AGENT only
+		{App: metasim.WhatsApp, Kind: "order", At: now.Add(-4 * 24 * time.Hour)},            // templates only
+		{App: metasim.Instagram, Kind: "text", At: now.Add(-9 * 24 * time.Hour)},            // nothing free: window closed
+	}
+	for _, ev := range history {
+		in, err := sim.Build(ev)
+		if err == nil {
+			_, err = sim.Deliver(ctx, in)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("demo history", "error", err)
+		}
+	}
 	opening := []string{"messenger:text", "instagram:text", "whatsapp:text", "whatsapp:image", "instagram:story_mention",
 		"whatsapp:order", "messenger:quick_reply", "whatsapp:location", "instagram:story_reply", "whatsapp:poll_creation",
 		"messenger:text", "whatsapp:reply", "instagram:reaction", "whatsapp:contacts", "messenger:image", "whatsapp:voice"}

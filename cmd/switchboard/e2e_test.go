@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
 	"github.com/switchboard-inbox/switchboard/models"
@@ -92,8 +93,9 @@ func TestReplyTicksArriveLive(t *testing.T) {
 	p := browser.Timeout(60 * time.Second).MustPage(base + "/login")
 	p.MustElement("#email").MustInput("agent@e2e.test")
 	p.MustElement("#password").MustInput("e2e-password")
+	signedIn := p.WaitNavigation(proto.PageLifecycleEventNameLoad)
 	p.MustElement("button[type=submit]").MustClick()
-	p.MustWaitLoad()
+	signedIn() // the redirect after sign-in must finish before we navigate on
 	p.MustNavigate(base + "/inbox/threads/" + itoa(threadID)).MustWaitLoad()
 	p.MustElement("[data-testid=composer] textarea[name=text], textarea[name=text]").MustInput("Yes! Shall I keep one for you?")
 	p.MustEval(`() => { window.__noReload = true }`)

@@ -18,6 +18,14 @@ func (s *Store) Messages(ctx context.Context, businessID, threadID int64, cursor
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
+	if s.pool() != nil {
+		rb := s.NewReadBatch()
+		page := rb.Messages(businessID, threadID, cursor, limit)
+		if err := rb.Send(ctx); err != nil {
+			return nil, err
+		}
+		return page, nil
+	}
 	q := s.Gorm(ctx).Where("business_id = ? AND thread_id = ?", businessID, threadID)
 	if cursor != "" {
 		at, id, err := DecodeCursor(cursor)
@@ -48,6 +56,9 @@ func (s *Store) Messages(ctx context.Context, businessID, threadID int64, cursor
 
 // Message loads one of the business's messages, or nil.
 func (s *Store) Message(ctx context.Context, businessID, id int64) (*Message, error) {
+	if pool := s.pool(); pool != nil {
+		return s.messageFast(ctx, pool, businessID, id)
+	}
 	var m Message
 	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &m)
 	if err != nil || !ok {

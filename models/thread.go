@@ -57,6 +57,9 @@ func (s *Store) ListThreads(ctx context.Context, businessID int64, f ThreadFilte
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	if pool := s.pool(); pool != nil {
+		return s.listThreadsFast(ctx, pool, businessID, f, false, true)
+	}
 	q := s.Gorm(ctx).Where("business_id = ?", businessID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
@@ -105,6 +108,9 @@ func (s *Store) ListThreads(ctx context.Context, businessID int64, f ThreadFilte
 
 // Thread loads one of the business's threads with its participants, or nil.
 func (s *Store) Thread(ctx context.Context, businessID, id int64) (*Thread, error) {
+	if pool := s.pool(); pool != nil {
+		return s.threadFast(ctx, pool, businessID, id, false)
+	}
 	var t Thread
 	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &t)
 	if err != nil || !ok {

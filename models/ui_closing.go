@@ -18,6 +18,9 @@ func (s *Store) ClosingThreads(ctx context.Context, businessID int64, now time.T
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
+	if pool := s.pool(); pool != nil {
+		return s.closingThreadsFast(ctx, pool, businessID, now, limit, false)
+	}
 	since := now.Add(-FreeReplyWindow)
 	var ts []Thread
 	err := s.Gorm(ctx).Where(`business_id = ? AND status = ? AND last_message_at > ? AND last_customer_at > ?`,

@@ -68,6 +68,9 @@ func (s *Store) LoadThreadLabels(ctx context.Context, businessID int64, threads 
 		index[t.ID] = i
 		threads[i].Labels = nil
 	}
+	if pool := s.pool(); pool != nil {
+		return wrapErr(loadThreadLabelsFast(ctx, pool, businessID, threads, index), "load thread labels")
+	}
 	var rows []struct {
 		ThreadID int64
 		Label

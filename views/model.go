@@ -305,7 +305,7 @@ type Details struct {
 // DecodeDetails reads what it can of a message's details.
 func DecodeDetails(raw models.JSON) Details {
 	var d Details
-	if len(raw) == 0 || json.Unmarshal(raw, &d) == nil {
+	if len(raw) == 0 || string(raw) == "{}" || json.Unmarshal(raw, &d) == nil { // most messages have none
 		return d
 	}
 	// One field has an unexpected shape: keep every field that decodes on its own.
@@ -375,7 +375,9 @@ func Percent(n, total int) int {
 func Stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Clock formats an instant for people; app.js rewrites it in local time.
-func Clock(t time.Time) string { return t.UTC().Format("02 Jan 15:04") + " UTC" }
+func Clock(t time.Time) string { return t.UTC().Format(clockLayout) }
+
+const clockLayout = "02 Jan 15:04 UTC"
 
 // Itoa is strconv.FormatInt for templates.
 func Itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -40,40 +40,124 @@ type clientView struct {
 	inserts  bool // the list is a first page without a search: new activity goes on top
 }
 
-// wsClient is one agent's socket.
+// wsClient is one agent's socket. An idle socket costs one goroutine (its
+// reader): a writer goroutine runs only while frames are queued, and pings
+// come from a timer.
 type wsClient struct {
 	conn       *websocket.Conn
-	send       chan *websocket.PreparedMessage
-	done       chan struct{}
-	once       sync.Once
 	businessID int64
 	userID     int64
 	locale     string
 	admin      bool
 	view       clientView
+
+	mu      sync.Mutex
+	queue   []*websocket.PreparedMessage // waiting frames; a nil entry is a ping
+	writing bool                         // a writer goroutine is running
+	closed  bool
+	ping    *time.Timer
 }
 
-func (c *wsClient) close() { c.once.Do(func() { close(c.done) }) }
-
-// enqueue hands a frame to the client's writer without ever blocking; false
-// means its queue is full (a slow client).
-func (c *wsClient) enqueue(pm *websocket.PreparedMessage) bool {
-	select {
-	case c.send <- pm:
+// enqueue hands a frame (nil: a ping) to the client's writer, starting one
+// if none runs, without ever blocking; false means its queue is full (a
+// slow client).
+func (h *hub) enqueue(c *wsClient, pm *websocket.PreparedMessage) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
 		return true
-	case <-c.done:
-		return true
-	default:
+	case len(c.queue) >= wsSendQueue:
 		return false
+	}
+	c.queue = append(c.queue, pm)
+	if !c.writing {
+		c.writing = true
+		go h.write(c)
+	}
+	return true
+}
+
+// write is the socket's only writer while it runs: it sends what is
+// queued, then ends.
+func (h *hub) write(c *wsClient) {
+	for {
+		c.mu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		frames := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		deadline := time.Now().Add(wsWriteWait)
+		_ = c.conn.SetWriteDeadline(deadline)
+		for _, pm := range frames {
+			var err error
+			if pm == nil {
+				err = c.conn.WriteControl(websocket.PingMessage, nil, deadline)
+			} else {
+				err = c.conn.WritePreparedMessage(pm)
+			}
+			if err != nil {
+				c.mu.Lock()
+				c.writing = false
+				c.mu.Unlock()
+				h.remove(c)
+				return
+			}
+		}
 	}
 }
 
-// hub tracks this process's sockets by business and what the listener has seen.
+// startPings sends the client a ping every wsPingPeriod until it closes.
+func (h *hub) startPings(c *wsClient) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ping = time.AfterFunc(wsPingPeriod, func() {
+		if !h.enqueue(c, nil) {
+			h.dropped.Inc()
+			h.remove(c)
+			return
+		}
+		c.mu.Lock()
+		if !c.closed {
+			c.ping.Reset(wsPingPeriod)
+		}
+		c.mu.Unlock()
+	})
+}
+
+// shutdown stops the client's pings and writes, says goodbye and closes
+// the connection (which ends its reader), once.
+func (c *wsClient) shutdown() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue = nil
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	c.mu.Unlock()
+	go func() { // never block the caller (a fan-out dropping a slow client) on this socket
+		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
+			time.Now().Add(time.Second))
+		_ = c.conn.Close()
+	}()
+}
+
+// hub tracks this process's sockets by business, what the listener has
+// seen, and the short-lived per-business snapshots pages and events share.
 type hub struct {
 	mu        sync.RWMutex
 	clients   map[int64]map[*wsClient]struct{}
 	lastEvent map[int64]time.Time
 	listening time.Time // since when events have flowed without a gap; zero when not listening
+	cache     *businessCache
 
 	conns   prometheus.Gauge
 	dropped prometheus.Counter
@@ -84,6 +168,7 @@ func newHub(m *Metrics) *hub {
 	h := &hub{
 		clients:   map[int64]map[*wsClient]struct{}{},
 		lastEvent: map[int64]time.Time{},
+		cache:     newBusinessCache(businessCacheTTL),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "switchboard", Name: "websocket_connections",
 			Help: "Open websocket connections on this process."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Name: "websocket_dropped_total",
@@ -109,7 +194,6 @@ func (h *hub) add(c *wsClient) {
 
 func (h *hub) remove(c *wsClient) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if set := h.clients[c.businessID]; set != nil {
 		if _, ok := set[c]; ok {
 			delete(set, c)
@@ -119,7 +203,8 @@ func (h *hub) remove(c *wsClient) {
 			delete(h.clients, c.businessID)
 		}
 	}
-	c.close()
+	h.mu.Unlock()
+	c.shutdown()
 }
 
 // business returns a snapshot of one business's sockets.
@@ -131,6 +216,19 @@ func (h *hub) business(id int64) []*wsClient {
 		out = append(out, c)
 	}
 	return out
+}
+
+// openThreads is the set of a business's threads some socket has open.
+func (h *hub) openThreads(businessID int64) map[int64]bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	open := map[int64]bool{}
+	for c := range h.clients[businessID] {
+		if c.view.threadID != 0 {
+			open[c.view.threadID] = true
+		}
+	}
+	return open
 }
 
 // all returns a snapshot of every socket.
@@ -185,9 +283,118 @@ func (h *hub) missed(businessID int64, since time.Time) bool {
 // dropped (its page resyncs when the socket reconnects), never waited for.
 func (h *hub) deliver(pm *websocket.PreparedMessage, clients []*wsClient) {
 	for _, c := range clients {
-		if !c.enqueue(pm) {
+		if !h.enqueue(c, pm) {
 			h.dropped.Inc()
 			h.remove(c)
 		}
 	}
+}
+
+// businessCacheTTL bounds how long a change made elsewhere (another
+// replica, the admin CLI) takes to show: a role change, a new label, a
+// member. Changes made through this process show at once (invalidate).
+const businessCacheTTL = 2 * time.Second
+
+// businessCache keeps per business, for a short time, what every page and
+// every live event needs before its own content: the members, labels and
+// channel alerts (businessBasics) and each signed-in member's user and
+// role. Values are shared between requests and never modified.
+type businessCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu   sync.Mutex
+	gen  uint64 // bumped by every invalidate
+	byID map[int64]*businessEntry
+}
+
+type businessEntry struct {
+	gen      uint64 // the cache's gen at its last invalidate; a load started before is not kept
+	basics   *businessBasics
+	basicsAt time.Time
+	viewers  map[int64]cachedViewer
+}
+
+type cachedViewer struct {
+	user *models.SignedIn
+	at   time.Time
+}
+
+func newBusinessCache(ttl time.Duration) *businessCache {
+	return &businessCache{ttl: ttl, now: time.Now, byID: map[int64]*businessEntry{}}
+}
+
+// entry returns the business's entry; c.mu is held.
+func (c *businessCache) entry(businessID int64) *businessEntry {
+	e := c.byID[businessID]
+	if e == nil {
+		if len(c.byID) >= 10_000 { // bound memory: start over rather than track age
+			c.byID = map[int64]*businessEntry{}
+		}
+		e = &businessEntry{gen: c.gen, viewers: map[int64]cachedViewer{}}
+		c.byID[businessID] = e
+	}
+	return e
+}
+
+// basics returns the business's basics, calling load when they are missing or stale.
+func (c *businessCache) basics(businessID int64, load func() (*businessBasics, error)) (*businessBasics, error) {
+	c.mu.Lock()
+	e := c.entry(businessID)
+	if e.basics != nil && c.now().Sub(e.basicsAt) < c.ttl {
+		b := e.basics
+		c.mu.Unlock()
+		return b, nil
+	}
+	gen, at := e.gen, c.now()
+	c.mu.Unlock()
+	b, err := load()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if e := c.byID[businessID]; e != nil && e.gen == gen {
+		e.basics, e.basicsAt = b, at
+	}
+	c.mu.Unlock()
+	return b, nil
+}
+
+// viewer returns a member's user and role, calling load when missing or
+// stale; a nil user (not a member) is not kept.
+func (c *businessCache) viewer(businessID, userID int64, load func() (*models.SignedIn, error)) (*models.SignedIn, error) {
+	c.mu.Lock()
+	e := c.entry(businessID)
+	if v, ok := e.viewers[userID]; ok && c.now().Sub(v.at) < c.ttl {
+		c.mu.Unlock()
+		return v.user, nil
+	}
+	gen, at := e.gen, c.now()
+	c.mu.Unlock()
+	u, err := load()
+	if err != nil || u == nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if e := c.byID[businessID]; e != nil && e.gen == gen {
+		if len(e.viewers) >= 1_000 {
+			e.viewers = map[int64]cachedViewer{}
+		}
+		e.viewers[userID] = cachedViewer{user: u, at: at}
+	}
+	c.mu.Unlock()
+	return u, nil
+}
+
+// invalidate forgets what is known of a business, including loads still
+// in flight, after a write that may have changed it.
+func (c *businessCache) invalidate(businessID int64) {
+	c.mu.Lock()
+	c.gen++
+	if e := c.byID[businessID]; e != nil {
+		e.gen = c.gen
+		e.basics = nil
+		e.viewers = map[int64]cachedViewer{}
+	}
+	c.mu.Unlock()
 }

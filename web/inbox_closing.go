@@ -16,12 +16,8 @@ func (s *Server) closingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rendered := now()
-	ts, err := s.store.ClosingThreads(r.Context(), v.BusinessID, rendered, 100)
+	ts, err := s.store.ClosingThreadsWithLabels(r.Context(), v.BusinessID, rendered, 100)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if err := s.store.LoadThreadLabels(r.Context(), v.BusinessID, ts); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -30,9 +26,9 @@ func (s *Server) closingPage(w http.ResponseWriter, r *http.Request) {
 		rows[i] = threadRow(&ts[i], b.names, 0, "", rendered)
 		rows[i].Href = "/inbox/threads/" + strconv.FormatInt(ts[i].ID, 10)
 	}
-	s.render(w, r, http.StatusOK, views.Inbox(views.InboxView{
+	s.render(w, r, http.StatusOK, presized(views.Inbox(views.InboxView{
 		Page: s.page(r, views.T(r.Context(), "nav.closing"), "closing"), Rows: rows, Closing: true,
 		Labels: b.labels, Members: b.members, Alerts: b.alerts, IsAdmin: v.Can("admin"),
 		WSURL: wsURL(views.ListFilter{}, 0, true, rendered), ListEmpty: "closing.empty",
-	}))
+	})))
 }

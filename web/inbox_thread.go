@@ -2,49 +2,120 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
-// threadPage is the inbox with one thread open; reading it clears its unread count.
+// threadPage is the inbox with one thread open; reading it clears its
+// unread count. The thread, the list and the thread's messages, notes and
+// contacts come in one round trip.
 func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
-	t, ok := s.loadThread(w, r, v)
+	id, ok := pathID(r, "id")
 	if !ok {
+		s.notFound(w, r)
 		return
 	}
+	b, err := s.basics(r.Context(), v.BusinessID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	f, listF := threadPageFilters(r)
+	_, _, cursorErr := models.DecodeCursor(f.Cursor)
+	rendered := now()
+	rb := s.store.NewReadBatch()
+	thread := rb.ThreadsWithLabels(v.BusinessID, []int64{id})
+	var page *models.ThreadPage
+	var load threadViewLoad
+	if f.Cursor == "" || cursorErr == nil {
+		page = rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
+		load = queueThreadView(rb, v.BusinessID, id, f.Cursor)
+	}
+	if err := rb.Send(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if len(*thread) == 0 {
+		s.notFound(w, r) // another business's thread too
+		return
+	}
+	if page == nil {
+		s.badRequest(w, r) // a tampered messages cursor
+		return
+	}
+	t := &(*thread)[0]
 	if t.UnreadCount > 0 {
 		if err := s.store.MarkThreadRead(r.Context(), v.BusinessID, t.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		t.UnreadCount = 0
+		if page, err = s.readThreadInList(r, v, listF, page, t.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
-	s.renderThreadPage(w, r, t, http.StatusOK, nil)
+	s.respondThreadPage(w, r, t, b, f, listF, rendered, page, load, http.StatusOK, nil)
 }
 
-// renderThreadPage renders the three panes; composer, when set, replaces the
-// fresh composer (to show a refused send without JavaScript).
+// readThreadInList brings a list page loaded before the thread was marked
+// read up to date: the row shows no unread count, and a list of unread
+// threads, which it has left, is read again.
+func (s *Server) readThreadInList(r *http.Request, v *Viewer, listF views.ListFilter, page *models.ThreadPage, threadID int64) (*models.ThreadPage, error) {
+	if listF.Unread {
+		return s.store.InboxThreads(r.Context(), v.BusinessID, storeFilter(listF, v.User.ID))
+	}
+	for i := range page.Threads {
+		if page.Threads[i].ID == threadID {
+			page.Threads[i].UnreadCount = 0
+		}
+	}
+	return page, nil
+}
+
+// threadPageFilters are the page's filter (whose cursor pages the messages)
+// and its list's (the first page).
+func threadPageFilters(r *http.Request) (f, listF views.ListFilter) {
+	f = listFilter(r)
+	listF = f
+	listF.Cursor = ""
+	return f, listF
+}
+
+// renderThreadPage renders the three panes for a loaded thread; composer,
+// when set, replaces the fresh composer (to show a refused send without
+// JavaScript).
 func (s *Server) renderThreadPage(w http.ResponseWriter, r *http.Request, t *models.Thread, status int, composer *views.ComposerView) {
 	v := viewerFrom(r.Context())
-	f := listFilter(r)
-	listF := f
-	listF.Cursor = "" // the list shows its first page; the cursor pages the messages
+	f, listF := threadPageFilters(r)
 	b, err := s.basics(r.Context(), v.BusinessID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	rendered := now()
-	rows, older, err := s.inboxList(r.Context(), v, listF, b, t.ID)
-	if err != nil {
-		s.serverError(w, r, err)
+	// The list and the thread's messages, notes and contacts: one round trip.
+	rb := s.store.NewReadBatch()
+	page := rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
+	load := queueThreadView(rb, v.BusinessID, t.ID, f.Cursor)
+	if err := rb.Send(r.Context()); err != nil {
+		s.badCursorOrError(w, r, err) // only the messages' cursor can be bad: the list's is cleared
 		return
 	}
-	tv, err := s.threadView(r.Context(), v, t, f.Cursor, b, listURL(listF))
+	s.respondThreadPage(w, r, t, b, f, listF, rendered, page, load, status, composer)
+}
+
+// respondThreadPage renders the thread page from what was loaded.
+func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *models.Thread, b *businessBasics,
+	f, listF views.ListFilter, rendered time.Time, page *models.ThreadPage, load threadViewLoad, status int, composer *views.ComposerView) {
+	v := viewerFrom(r.Context())
+	rows, older := listRows(page, listF, b, t.ID)
+	tv, err := s.buildThreadView(r.Context(), load, v, t, b, listURL(listF))
 	if err != nil {
-		s.badCursorOrError(w, r, err)
+		s.serverError(w, r, err)
 		return
 	}
 	if composer != nil {
@@ -55,21 +126,22 @@ func (s *Server) renderThreadPage(w http.ResponseWriter, r *http.Request, t *mod
 			tv.Composer.Error = views.T(r.Context(), key)
 		}
 	}
-	s.render(w, r, status, views.Inbox(views.InboxView{
+	s.render(w, r, status, presized(views.Inbox(views.InboxView{
 		Page: s.page(r, t.Title, "inbox"), Filter: listF, Rows: rows, OlderURL: older, Thread: tv,
 		Labels: b.labels, Members: b.members, Alerts: b.alerts, IsAdmin: v.Can("admin"),
 		WSURL: wsURL(listF, t.ID, false, rendered), ListEmpty: emptyKey(listF),
-	}))
+	})))
 }
 
-// loadThread loads the {id} thread of the viewer's business, or answers 404.
+// loadThread loads the {id} thread of the viewer's business with its
+// participants and labels, or answers 404.
 func (s *Server) loadThread(w http.ResponseWriter, r *http.Request, v *Viewer) (*models.Thread, bool) {
 	id, ok := pathID(r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return nil, false
 	}
-	t, err := s.store.Thread(r.Context(), v.BusinessID, id)
+	t, err := s.store.ThreadWithLabels(r.Context(), v.BusinessID, id)
 	if err != nil || t == nil {
 		s.notFoundOrError(w, r, err)
 		return nil, false

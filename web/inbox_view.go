@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 )
 
 // businessBasics is what every inbox page shows beside its main content.
+// It is shared through the business cache: read it, never change it.
 type businessBasics struct {
 	members []views.Member
 	names   map[int64]string
@@ -17,7 +19,13 @@ type businessBasics struct {
 	alerts  []views.ChannelAlert
 }
 
+// basics returns the business's members, labels and channel alerts, from
+// the hub's short-lived cache when fresh.
 func (s *Server) basics(ctx context.Context, businessID int64) (*businessBasics, error) {
+	return s.hub.cache.basics(businessID, func() (*businessBasics, error) { return s.loadBasics(ctx, businessID) })
+}
+
+func (s *Server) loadBasics(ctx context.Context, businessID int64) (*businessBasics, error) {
 	ms, err := s.store.Members(ctx, businessID)
 	if err != nil {
 		return nil, err
@@ -39,6 +47,8 @@ func (s *Server) basics(ctx context.Context, businessID int64) (*businessBasics,
 	if b.alerts, err = s.channelAlerts(ctx, businessID); err != nil {
 		return nil, err
 	}
+	// Shared slices: an append by a reader must copy, not write into them.
+	b.members, b.labels, b.alerts = slices.Clip(b.members), slices.Clip(b.labels), slices.Clip(b.alerts)
 	return b, nil
 }
 
@@ -76,13 +86,18 @@ func threadRow(t *models.Thread, names map[int64]string, currentID int64, listQu
 
 // inboxList loads one page of the filtered list as rows.
 func (s *Server) inboxList(ctx context.Context, v *Viewer, f views.ListFilter, b *businessBasics, currentID int64) ([]views.ThreadRow, string, error) {
-	page, err := s.store.ListThreads(ctx, v.BusinessID, storeFilter(f, v.User.ID))
-	if err != nil {
+	rb := s.store.NewReadBatch()
+	page := rb.InboxThreads(v.BusinessID, storeFilter(f, v.User.ID))
+	if err := rb.Send(ctx); err != nil {
 		return nil, "", err
 	}
-	if err := s.store.LoadThreadLabels(ctx, v.BusinessID, page.Threads); err != nil {
-		return nil, "", err
-	}
+	rows, older := listRows(page, f, b, currentID)
+	return rows, older, nil
+}
+
+// listRows shapes a loaded page of the list filtered by f as rows, and the
+// link to the next page.
+func listRows(page *models.ThreadPage, f views.ListFilter, b *businessBasics, currentID int64) ([]views.ThreadRow, string) {
 	q := f.Values(false).Encode()
 	rows := make([]views.ThreadRow, len(page.Threads))
 	at := now()
@@ -95,7 +110,7 @@ func (s *Server) inboxList(ctx context.Context, v *Viewer, f views.ListFilter, b
 		vals.Set("cursor", page.NextCursor)
 		older = "/inbox?" + vals.Encode()
 	}
-	return rows, older, nil
+	return rows, older
 }
 
 // wsURL is the socket address of a page: its filter and open thread, and

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -53,6 +57,16 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{models.InboxChannel}.Sanitize()); err != nil {
 		return err
 	}
+	events := make(chan models.Event, liveQueue)
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		s.dispatchLoop(ctx, events)
+	}()
+	defer func() {
+		close(events)
+		<-dispatched
+	}()
 	s.hub.setListening(time.Now())
 	ready()
 	for {
@@ -66,30 +80,88 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			continue
 		}
 		s.hub.noteEvent(ev.BusinessID, time.Now())
-		s.dispatch(ctx, ev)
+		if ev.Type == "channel" {
+			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
+		}
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
-// dispatch renders an event for the sockets of its business only; nothing
-// is loaded when none is connected here.
-func (s *Server) dispatch(ctx context.Context, ev models.Event) {
-	clients := s.hub.business(ev.BusinessID)
-	if len(clients) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	var err error
-	switch ev.Type {
-	case "channel":
-		err = s.pushAlerts(ctx, ev.BusinessID, clients)
-	case "message", "status", "thread", "assignment", "note":
-		err = s.pushThread(ctx, ev, clients)
-	}
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("live: unable to push event", "type", ev.Type, "thread", ev.ThreadID, "error", err)
+// liveQueue bounds the events received but not yet dispatched; beyond it
+// the listener waits (PostgreSQL queues notifications meanwhile).
+const liveQueue = 8192
+
+// maxBurst bounds how many events one dispatch handles together.
+const maxBurst = 512
+
+// dispatchLoop sends events as they come. Whatever arrives while a burst
+// is being sent goes out in the next one, together: when events come
+// faster than one at a time can be sent, each socket gets one frame (and
+// each business one set of queries) per burst instead of per event, and
+// no event ever waits for a timer.
+func (s *Server) dispatchLoop(ctx context.Context, events <-chan models.Event) {
+	burst := make([]models.Event, 0, maxBurst)
+	for ev := range events {
+		burst = append(burst[:0], ev)
+	more:
+		for len(burst) < maxBurst {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break more
+				}
+				burst = append(burst, ev)
+			default:
+				break more
+			}
+		}
+		if ctx.Err() == nil {
+			s.dispatch(ctx, burst)
+		}
 	}
 }
+
+// dispatch renders a burst of events for the sockets of their businesses
+// only; nothing is loaded for a business with no socket here.
+func (s *Server) dispatch(ctx context.Context, burst []models.Event) {
+	var order []int64
+	byBusiness := map[int64][]models.Event{}
+	for _, ev := range burst {
+		if _, ok := byBusiness[ev.BusinessID]; !ok {
+			order = append(order, ev.BusinessID)
+		}
+		byBusiness[ev.BusinessID] = append(byBusiness[ev.BusinessID], ev)
+	}
+	// Businesses are independent: their loads (a round trip each) overlap.
+	// One business's events stay in order: they are all in one call.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, livePushers)
+	for _, businessID := range order {
+		clients := s.hub.business(businessID)
+		if len(clients) == 0 {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(businessID int64, events []models.Event) {
+			defer func() { <-sem; wg.Done() }()
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := s.pushBusiness(pctx, businessID, events, clients)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("live: unable to push events", "business", businessID, "events", len(events), "error", err)
+			}
+		}(businessID, byBusiness[businessID])
+	}
+	wg.Wait()
+}
+
+// livePushers bounds the businesses of one burst pushed at once.
+const livePushers = 8
 
 // fanout renders once per distinct variant and sends the same prepared
 // frame to every client of that variant.
@@ -130,21 +202,6 @@ func (s *Server) send(ctx context.Context, f *fanout) error {
 	return nil
 }
 
-func (s *Server) pushAlerts(ctx context.Context, businessID int64, clients []*wsClient) error {
-	alerts, err := s.channelAlerts(ctx, businessID)
-	if err != nil {
-		return err
-	}
-	f := newFanout()
-	for _, c := range clients {
-		admin := c.admin
-		f.add(boolKey(admin), c, func(ctx context.Context, buf *bytes.Buffer) error {
-			return views.ChannelAlertsOOB(alerts, admin).Render(ctx, buf)
-		})
-	}
-	return s.send(ctx, f)
-}
-
 func boolKey(b bool) string {
 	if b {
 		return "1"
@@ -152,75 +209,118 @@ func boolKey(b bool) string {
 	return "0"
 }
 
-// pushThread sends what changed about one thread: its row in each list
-// that shows it, and to the sockets that have it open, the new message,
-// note, ticks, header or policy.
-func (s *Server) pushThread(ctx context.Context, ev models.Event, clients []*wsClient) error {
-	t, err := s.store.Thread(ctx, ev.BusinessID, ev.ThreadID) // scoped: another business's id finds nothing
-	if err != nil || t == nil {
-		return err
-	}
-	ts := []models.Thread{*t}
-	if err := s.store.LoadThreadLabels(ctx, ev.BusinessID, ts); err != nil {
-		return err
-	}
-	t.Labels = ts[0].Labels
-	b, err := s.basics(ctx, ev.BusinessID)
+// burst is one business's events of a dispatch, with what they need
+// loaded in one round trip.
+type burst struct {
+	events    []models.Event
+	threads   map[int64]*models.Thread  // by id; another business's ids find nothing
+	messages  map[int64]*models.Message // by id, only those of their event's thread
+	notes     map[int64]*models.Note
+	alerts    bool                          // a channel event: every socket's alert bar
+	row       map[int64]int                 // thread id → its last event that changes its row
+	top       map[int64]bool                // thread id → it got a message: lists showing new activity move it up
+	policy    map[int64]bool                // thread id → its composer's policy may have changed
+	details   map[int]*threadDetail         // by event index, for sockets with the thread open
+	composers map[int64]*views.ComposerView // by thread id, where policy changed and a socket has it open
+	closing   []views.ThreadRow             // the "reply before it closes" list, loaded when a socket shows it
+	basics    *businessBasics
+}
+
+// pushBusiness sends one business's events: each socket gets one frame
+// with what changed for its page — the rows its list shows (once per
+// thread, however many events it had), and with a thread open, each new
+// message, note and tick, its header and policy.
+func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []models.Event, clients []*wsClient) error {
+	b, err := s.loadBurst(ctx, businessID, events)
 	if err != nil {
 		return err
 	}
-	var msg *models.Message
-	var note *models.Note
-	switch ev.Type {
-	case "message", "status":
-		if msg, err = s.store.Message(ctx, ev.BusinessID, ev.MessageID); err != nil {
-			return err
-		}
-		if msg != nil && msg.ThreadID != t.ID {
-			msg = nil
-		}
-	case "note":
-		if note, err = s.store.Note(ctx, ev.BusinessID, ev.MessageID); err != nil {
-			return err
-		}
-	}
-	var inThread []*wsClient
-	for _, c := range clients {
-		if c.view.threadID == t.ID {
-			inThread = append(inThread, c)
-		}
-	}
-	td, err := s.threadDetail(ctx, ev, t, msg, b, len(inThread) > 0)
-	if err != nil {
-		return err
-	}
-	var closing []views.ThreadRow
-	f := newFanout()
 	at := now()
+	var alerts []views.ChannelAlert
+	if b.alerts {
+		if alerts, err = s.channelAlerts(ctx, businessID); err != nil {
+			return err
+		}
+	}
+	if len(b.row) > 0 && slices.ContainsFunc(clients, func(c *wsClient) bool { return c.view.closing }) {
+		if b.closing, err = s.closingRows(ctx, businessID, b.basics, at); err != nil {
+			return err
+		}
+	}
+	// Each socket's frame is a list of pieces; sockets with the same list
+	// share one render and one prepared frame.
+	type piece struct {
+		key    string
+		render func(ctx context.Context, buf *bytes.Buffer) error
+	}
+	f := newFanout()
+	rendered := map[string][]byte{}
+	var pieces []piece
+	var key strings.Builder
 	for _, c := range clients {
 		c := c
-		if c.view.closing {
-			if closing == nil {
-				if closing, err = s.closingRows(ctx, ev.BusinessID, b, at); err != nil {
-					return err
+		pieces = pieces[:0]
+		if b.alerts {
+			admin := c.admin
+			pieces = append(pieces, piece{"alerts" + boolKey(admin), func(ctx context.Context, buf *bytes.Buffer) error {
+				return views.ChannelAlertsOOB(alerts, admin).Render(ctx, buf)
+			}})
+		}
+		if c.view.closing && len(b.row) > 0 {
+			pieces = append(pieces, piece{"closing", func(ctx context.Context, buf *bytes.Buffer) error {
+				return views.ThreadListOOB(b.closing, views.T(ctx, "list.label")).Render(ctx, buf)
+			}})
+		}
+		q, qDone := "", false // the socket's list filter, as its rows link it
+		for i, ev := range b.events {
+			t := b.threads[ev.ThreadID]
+			if t == nil {
+				continue
+			}
+			if last, ok := b.row[t.ID]; ok && last == i && !c.view.closing {
+				if !qDone {
+					q, qDone = c.view.filter.Values(false).Encode(), true
+				}
+				action := rowAction(t, b.top[t.ID], c.view)
+				row := threadRow(t, b.basics.names, c.view.threadID, q, at)
+				pieces = append(pieces, piece{"row" + views.Itoa(t.ID) + "|" + action + "|" + q + "|" + boolKey(row.Current),
+					func(ctx context.Context, buf *bytes.Buffer) error { return renderRow(ctx, buf, action, row) }})
+			}
+			if c.view.threadID == t.ID {
+				if td := b.details[i]; td != nil {
+					pieces = append(pieces, piece{"detail" + strconv.Itoa(i), func(ctx context.Context, buf *bytes.Buffer) error {
+						return td.render(ctx, buf, b.basics.names)
+					}})
 				}
 			}
-			f.add("closing", c, func(ctx context.Context, buf *bytes.Buffer) error {
-				return views.ThreadListOOB(closing, views.T(ctx, "list.label")).Render(ctx, buf)
-			})
+		}
+		if composer := b.composers[c.view.threadID]; composer != nil {
+			pieces = append(pieces, piece{"policy", func(ctx context.Context, buf *bytes.Buffer) error {
+				return views.PolicyBox(*composer).Render(ctx, buf)
+			}})
+		}
+		if len(pieces) == 0 {
 			continue
 		}
-		action := listAction(ev, t, msg, c.view)
-		q := c.view.filter.Values(false).Encode()
-		in := c.view.threadID == t.ID
-		row := threadRow(t, b.names, c.view.threadID, q, at)
-		key := action + "|" + q + "|" + boolKey(row.Current) + "|" + boolKey(in)
-		f.add(key, c, func(ctx context.Context, buf *bytes.Buffer) error {
-			if err := renderRow(ctx, buf, action, row); err != nil {
-				return err
-			}
-			if in {
-				return td.render(ctx, buf, note, b.names)
+		key.Reset()
+		for _, p := range pieces {
+			key.WriteString(p.key)
+			key.WriteByte(0)
+		}
+		own := slices.Clone(pieces)
+		f.add(key.String(), c, func(ctx context.Context, buf *bytes.Buffer) error {
+			for _, p := range own {
+				// A piece shared by frames of several groups is rendered once.
+				k := views.Locale(ctx) + "|" + p.key
+				if b, ok := rendered[k]; ok {
+					buf.Write(b)
+					continue
+				}
+				start := buf.Len()
+				if err := p.render(ctx, buf); err != nil {
+					return err
+				}
+				rendered[k] = bytes.Clone(buf.Bytes()[start:]) // buf is reused for the next frame
 			}
 			return nil
 		})
@@ -228,15 +328,110 @@ func (s *Server) pushThread(ctx context.Context, ev models.Event, clients []*wsC
 	return s.send(ctx, f)
 }
 
-// listAction says what a list with view does with thread t after ev.
-func listAction(ev models.Event, t *models.Thread, msg *models.Message, view clientView) string {
+// loadBurst loads the threads, messages and notes of a business's events
+// and what sockets with a thread open need.
+func (s *Server) loadBurst(ctx context.Context, businessID int64, events []models.Event) (*burst, error) {
+	b := &burst{events: events, threads: map[int64]*models.Thread{}, messages: map[int64]*models.Message{},
+		notes: map[int64]*models.Note{}, row: map[int64]int{}, top: map[int64]bool{}, policy: map[int64]bool{},
+		details: map[int]*threadDetail{}, composers: map[int64]*views.ComposerView{}}
+	var threadIDs, messageIDs []int64
+	for _, ev := range events {
+		switch ev.Type {
+		case "channel":
+			b.alerts = true
+		case "message", "status":
+			threadIDs = append(threadIDs, ev.ThreadID)
+			messageIDs = append(messageIDs, ev.MessageID)
+		case "thread", "assignment", "note":
+			threadIDs = append(threadIDs, ev.ThreadID)
+		}
+	}
+	var err error
+	if b.basics, err = s.basics(ctx, businessID); err != nil {
+		return nil, err
+	}
+	if len(threadIDs) == 0 {
+		return b, nil
+	}
+	rb := s.store.NewReadBatch()
+	slices.Sort(threadIDs)
+	slices.Sort(messageIDs)
+	threads := rb.ThreadsWithLabels(businessID, slices.Compact(threadIDs)) // scoped: another business's id finds nothing
+	msgs := rb.MessagesByID(businessID, slices.Compact(messageIDs))
+	if err := rb.Send(ctx); err != nil {
+		return nil, err
+	}
+	for i := range *threads {
+		t := &(*threads)[i]
+		b.threads[t.ID] = t
+	}
+	for i := range *msgs {
+		m := &(*msgs)[i]
+		b.messages[m.ID] = m
+	}
+	for i, ev := range events {
+		t := b.threads[ev.ThreadID]
+		if t == nil {
+			continue
+		}
+		msg := b.messages[ev.MessageID]
+		if msg != nil && msg.ThreadID != t.ID {
+			msg = nil
+		}
+		switch ev.Type {
+		case "message":
+			b.row[t.ID], b.top[t.ID] = i, b.top[t.ID] || msg != nil
+			b.policy[t.ID] = b.policy[t.ID] || (msg != nil && msg.Direction == models.DirectionIn)
+		case "thread", "assignment":
+			b.row[t.ID], b.policy[t.ID] = i, true
+		case "note":
+			if b.notes[ev.MessageID], err = s.store.Note(ctx, businessID, ev.MessageID); err != nil {
+				return nil, err
+			}
+		}
+		// A status tick or a note changes nothing in a row: only open threads hear of them.
+	}
+	// What sockets with a thread open need, loaded once per event (and one
+	// composer per thread) only when such a socket exists.
+	open := s.hub.openThreads(businessID)
+	for i, ev := range events {
+		t := b.threads[ev.ThreadID]
+		if t == nil || !open[t.ID] {
+			continue
+		}
+		msg := b.messages[ev.MessageID]
+		if msg != nil && msg.ThreadID != t.ID {
+			msg = nil
+		}
+		if b.details[i], err = s.threadDetail(ctx, ev, t, msg, b.notes[ev.MessageID], b.basics); err != nil {
+			return nil, err
+		}
+	}
+	for threadID, changed := range b.policy {
+		if !changed || !open[threadID] {
+			continue
+		}
+		c, err := s.composerView(ctx, businessID, b.threads[threadID])
+		if err != nil {
+			return nil, err
+		}
+		c.OOB = true
+		b.composers[threadID] = &c
+	}
+	return b, nil
+}
+
+// rowAction says what a list with view does with thread t: remove it, move
+// it to the top (it got a message and the list shows new activity first)
+// or update it in place.
+func rowAction(t *models.Thread, gotMessage bool, view clientView) string {
 	switch {
 	case !matches(t, view.tf):
 		if view.filter.Q != "" {
 			return "none" // a search result list is never pruned by us
 		}
 		return "delete"
-	case ev.Type == "message" && msg != nil && view.inserts:
+	case gotMessage && view.inserts:
 		return "top"
 	}
 	return "update"
@@ -259,20 +454,18 @@ func renderRow(ctx context.Context, buf *bytes.Buffer, action string, row views.
 	return nil
 }
 
-// threadDetail is what sockets with the thread open receive, loaded once.
+// threadDetail is what an event shows sockets with its thread open,
+// loaded once for all of them.
 type threadDetail struct {
-	ev       models.Event
-	msg      *models.Message
-	mc       views.MessageContext
-	header   views.ThreadView
-	composer *views.ComposerView
+	ev     models.Event
+	msg    *models.Message
+	note   *models.Note
+	mc     views.MessageContext
+	header views.ThreadView
 }
 
-func (s *Server) threadDetail(ctx context.Context, ev models.Event, t *models.Thread, msg *models.Message, b *businessBasics, needed bool) (*threadDetail, error) {
-	td := &threadDetail{ev: ev, msg: msg}
-	if !needed {
-		return td, nil
-	}
+func (s *Server) threadDetail(ctx context.Context, ev models.Event, t *models.Thread, msg *models.Message, note *models.Note, b *businessBasics) (*threadDetail, error) {
+	td := &threadDetail{ev: ev, msg: msg, note: note}
 	var err error
 	if msg != nil {
 		if td.mc, err = s.messageContext(ctx, t, []models.Message{*msg}, b.names); err != nil {
@@ -280,18 +473,10 @@ func (s *Server) threadDetail(ctx context.Context, ev models.Event, t *models.Th
 		}
 	}
 	td.header = views.ThreadView{Thread: t, Labels: b.labels, Members: b.members, OOB: true}
-	if ev.Type == "thread" || ev.Type == "assignment" || (msg != nil && msg.Direction == models.DirectionIn) {
-		c, err := s.composerView(ctx, ev.BusinessID, t)
-		if err != nil {
-			return nil, err
-		}
-		c.OOB = true
-		td.composer = &c
-	}
 	return td, nil
 }
 
-func (td *threadDetail) render(ctx context.Context, buf *bytes.Buffer, note *models.Note, names map[int64]string) error {
+func (td *threadDetail) render(ctx context.Context, buf *bytes.Buffer, names map[int64]string) error {
 	switch {
 	case td.ev.Type == "message" && td.msg != nil:
 		id := "msg-" + views.Itoa(td.msg.ID)
@@ -299,43 +484,29 @@ func (td *threadDetail) render(ctx context.Context, buf *bytes.Buffer, note *mod
 			return err
 		}
 		item := views.MessageItem(*td.msg, td.mc)
-		if err := views.InsertOOB("beforeend", "messages").Render(templ.WithChildren(ctx, item), buf); err != nil {
-			return err
-		}
+		return views.InsertOOB("beforeend", "messages").Render(templ.WithChildren(ctx, item), buf)
 	case td.ev.Type == "status" && td.msg != nil:
 		mc := td.mc
 		mc.OOB = true
-		if err := views.MessageItem(*td.msg, mc).Render(ctx, buf); err != nil {
-			return err
-		}
-	case td.ev.Type == "note" && note != nil:
+		return views.MessageItem(*td.msg, mc).Render(ctx, buf)
+	case td.ev.Type == "note" && td.note != nil:
 		author := ""
-		if note.AuthorUserID != nil {
-			author = names[*note.AuthorUserID]
+		if td.note.AuthorUserID != nil {
+			author = names[*td.note.AuthorUserID]
 		}
-		if err := views.RemoveOOB("note-"+views.Itoa(note.ID)).Render(ctx, buf); err != nil {
+		if err := views.RemoveOOB("note-"+views.Itoa(td.note.ID)).Render(ctx, buf); err != nil {
 			return err
 		}
-		if err := views.InsertOOB("beforeend", "messages").Render(templ.WithChildren(ctx, views.NoteItem(*note, author)), buf); err != nil {
-			return err
-		}
+		return views.InsertOOB("beforeend", "messages").Render(templ.WithChildren(ctx, views.NoteItem(*td.note, author)), buf)
 	case td.ev.Type == "thread" || td.ev.Type == "assignment":
-		if err := views.ThreadHeader(td.header).Render(ctx, buf); err != nil {
-			return err
-		}
-	}
-	if td.composer != nil {
-		return views.PolicyBox(*td.composer).Render(ctx, buf)
+		return views.ThreadHeader(td.header).Render(ctx, buf)
 	}
 	return nil
 }
 
 func (s *Server) closingRows(ctx context.Context, businessID int64, b *businessBasics, at time.Time) ([]views.ThreadRow, error) {
-	ts, err := s.store.ClosingThreads(ctx, businessID, at, 100)
+	ts, err := s.store.ClosingThreadsWithLabels(ctx, businessID, at, 100)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.store.LoadThreadLabels(ctx, businessID, ts); err != nil {
 		return nil, err
 	}
 	rows := make([]views.ThreadRow, len(ts))
@@ -383,7 +554,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 		}
 	}
 	if c.view.threadID != 0 {
-		t, err := s.store.Thread(ctx, c.businessID, c.view.threadID)
+		t, err := s.store.ThreadWithLabels(ctx, c.businessID, c.view.threadID)
 		if err != nil {
 			return err
 		}

@@ -39,33 +39,50 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 	return mc, nil
 }
 
-// threadView loads the open thread: a page of messages with the notes of
-// the same stretch of time, the contacts, and the composer.
+// threadView loads the open thread t (loaded with its labels): a page of
+// messages with the notes of the same stretch of time, the contacts, and
+// the composer. Messages, notes and contacts come in one round trip.
 func (s *Server) threadView(ctx context.Context, v *Viewer, t *models.Thread, cursor string, b *businessBasics, back string) (*views.ThreadView, error) {
-	page, err := s.store.Messages(ctx, v.BusinessID, t.ID, cursor, 50)
-	if err != nil {
+	rb := s.store.NewReadBatch()
+	load := queueThreadView(rb, v.BusinessID, t.ID, cursor)
+	if err := rb.Send(ctx); err != nil {
 		return nil, err
 	}
-	ts := []models.Thread{*t}
-	if err := s.store.LoadThreadLabels(ctx, v.BusinessID, ts); err != nil {
-		return nil, err
+	return s.buildThreadView(ctx, load, v, t, b, back)
+}
+
+// threadViewLoad is what queueThreadView asked for, filled once its batch is sent.
+type threadViewLoad struct {
+	page     *models.MessagePage
+	notes    *[]models.Note // nil on an older page: notes go with the latest
+	contacts *[]*models.Contact
+}
+
+// queueThreadView adds what the view of a thread reads to rb.
+func queueThreadView(rb *models.ReadBatch, businessID, threadID int64, cursor string) threadViewLoad {
+	load := threadViewLoad{page: rb.Messages(businessID, threadID, cursor, 50)}
+	if cursor == "" {
+		load.notes = rb.Notes(businessID, threadID)
 	}
-	t.Labels = ts[0].Labels
+	load.contacts = rb.ThreadContacts(businessID, threadID)
+	return load
+}
+
+// buildThreadView shapes the loaded view and adds what depends on it (quoted
+// messages, polls, the composer).
+func (s *Server) buildThreadView(ctx context.Context, load threadViewLoad, v *Viewer, t *models.Thread, b *businessBasics, back string) (*views.ThreadView, error) {
+	page := load.page
 	mc, err := s.messageContext(ctx, t, page.Messages, b.names)
 	if err != nil {
 		return nil, err
 	}
-	tv := &views.ThreadView{Thread: t, Ctx: mc, Labels: b.labels, Members: b.members, Back: back}
+	tv := &views.ThreadView{Thread: t, Ctx: mc, Labels: b.labels, Members: b.members, Back: back, Contacts: *load.contacts}
 	for i := range page.Messages {
 		tv.Items = append(tv.Items, views.TimelineItem{Message: &page.Messages[i]})
 	}
-	if cursor == "" {
-		notes, err := s.store.Notes(ctx, v.BusinessID, t.ID)
-		if err != nil {
-			return nil, err
-		}
-		for i := range notes {
-			n := &notes[i]
+	if load.notes != nil {
+		for i := range *load.notes {
+			n := &(*load.notes)[i]
 			if page.NextCursor != "" && len(page.Messages) > 0 && n.CreatedAt.Before(page.Messages[0].SentAt) {
 				continue // belongs to an older page
 			}
@@ -80,31 +97,8 @@ func (s *Server) threadView(ctx context.Context, v *Viewer, t *models.Thread, cu
 	if page.NextCursor != "" {
 		tv.OlderURL = "/inbox/threads/" + views.Itoa(t.ID) + "?cursor=" + page.NextCursor
 	}
-	if tv.Contacts, err = s.threadContacts(ctx, v.BusinessID, t); err != nil {
-		return nil, err
-	}
 	if tv.Composer, err = s.composerView(ctx, v.BusinessID, t); err != nil {
 		return nil, err
 	}
 	return tv, nil
-}
-
-// threadContacts loads the contacts behind a thread's participants (a few at most).
-func (s *Server) threadContacts(ctx context.Context, businessID int64, t *models.Thread) ([]*models.Contact, error) {
-	seen := map[int64]bool{}
-	var out []*models.Contact
-	for _, p := range t.Participants {
-		if seen[p.ContactID] || len(out) >= 8 {
-			continue
-		}
-		seen[p.ContactID] = true
-		c, err := s.store.Contact(ctx, businessID, p.ContactID)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }

@@ -6,14 +6,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
 // wsConnect upgrades GET /ws for a signed-in agent. The page's open thread
 // and filter come in the query; a thread of another business answers 404
-// before any upgrade. The handler returns once the pumps run.
+// before any upgrade. The handler returns once the reader runs.
 func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
 	q := r.URL.Query()
@@ -43,11 +41,10 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	c := &wsClient{
-		conn: conn, send: make(chan *websocket.PreparedMessage, wsSendQueue), done: make(chan struct{}),
-		businessID: v.BusinessID, userID: v.User.ID, locale: v.User.Locale, admin: v.Can(models.RoleAdmin), view: view,
+		conn: conn, businessID: v.BusinessID, userID: v.User.ID, locale: v.User.Locale, admin: v.Can(models.RoleAdmin), view: view,
 	}
 	s.hub.add(c)
-	go s.writePump(c)
+	s.hub.startPings(c)
 	go s.readPump(c)
 	if s.hub.missed(v.BusinessID, since) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
@@ -86,34 +83,6 @@ func (s *Server) readPump(c *wsClient) {
 	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
 	for {
 		if _, _, err := c.conn.NextReader(); err != nil {
-			return
-		}
-	}
-}
-
-// writePump is the only writer of the socket: queued frames and pings.
-func (s *Server) writePump(c *wsClient) {
-	ping := time.NewTicker(wsPingPeriod)
-	defer func() {
-		ping.Stop()
-		_ = c.conn.Close()
-	}()
-	for {
-		select {
-		case pm := <-c.send:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := c.conn.WritePreparedMessage(pm); err != nil {
-				s.hub.remove(c)
-				return
-			}
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
-				s.hub.remove(c)
-				return
-			}
-		case <-c.done:
-			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
-				time.Now().Add(time.Second))
 			return
 		}
 	}

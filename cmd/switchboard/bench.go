@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -13,11 +14,15 @@ import (
 
 func cmdBench(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which benchmark? ingest")
+		return fmt.Errorf("bench: which benchmark? ingest, ws")
 	}
 	switch args[0] {
 	case "ingest":
 		return benchIngest(ctx, cfg, args[1:], stdout)
+	case "ws":
+		return benchWS(ctx, cfg, args[1:], stdout)
+	case "ws-load": // the child process of "bench ws"
+		return benchWSLoad(ctx, os.Stdin, stdout)
 	}
 	return fmt.Errorf("bench: unknown benchmark %q", args[0])
 }

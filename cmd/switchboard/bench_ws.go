@@ -1,0 +1,1006 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/web"
+)
+
+// benchWS measures the live inbox on loopback, against the app wired as
+// serve wires it (journal, ingest processor, listener, websocket hub):
+//
+//   - idle capacity: the RSS each of -idle authenticated sockets costs the
+//     server, next to a bare tuned gorilla server measured the same way, and
+//     one broadcast to all of them;
+//   - webhook to browser: signed webhooks POSTed at -rate while -agents
+//     sockets (spread over -businesses) are connected, timed from the POST's
+//     start to the new row's frame at each socket of its business, next to
+//     the bare commit+NOTIFY round trip at the same rate.
+//
+// The sockets and the webhook load live in a child process (this binary,
+// "bench ws-load"), so the server's RSS is its own and each side gets its
+// own file descriptor limit.
+func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench ws", flag.ContinueOnError)
+	idle := fs.Int("idle", 10_000, "idle sockets for the capacity measurement (0 skips it)")
+	agents := fs.Int("agents", 500, "connected sockets during the webhook load")
+	businesses := fs.Int("businesses", 10, "businesses the agents and webhooks are spread over (at most 10)")
+	rates := fs.String("rate", "2000", "webhooks per second; a comma-separated list runs one load per rate")
+	duration := fs.Duration("duration", 20*time.Second, "how long to post webhooks at each rate")
+	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile during the webhook load to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *businesses < 1 || *businesses > 10 || (*agents > 0 && *agents < *businesses) {
+		return fmt.Errorf("bench ws: need 1-10 businesses and at least one agent each")
+	}
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, stop, err := benchDatabase(ctx, cfg, quiet)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	cipher, _ := models.NewCipher("bench-secret-key-0123456789")
+	store := models.NewStore(db, cipher)
+
+	var rateList []int
+	for _, f := range strings.Split(*rates, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r < 0 {
+			return fmt.Errorf("bench ws: bad -rate %q", *rates)
+		}
+		rateList = append(rateList, r)
+	}
+	load := wsLoadConfig{Secret: "bench-app-secret", Duration: *duration}
+	for i := 0; i < *businesses; i++ {
+		b, err := seedWSBusiness(ctx, store, i, load.Secret)
+		if err != nil {
+			return err
+		}
+		load.Businesses = append(load.Businesses, b)
+	}
+
+	benchCfg := *cfg
+	benchCfg.GraphAPIURL = "http://127.0.0.1:9" // nothing here calls Meta; never reach the real one
+	appCtx, cancelApp := context.WithCancel(ctx)
+	defer cancelApp()
+	srv, base, err := startBenchApp(appCtx, &benchCfg, quiet, store)
+	if err != nil {
+		return err
+	}
+	load.Base = base
+	for i := range load.Businesses {
+		if load.Businesses[i].Cookie, err = signIn(base, load.Businesses[i].Email); err != nil {
+			return err
+		}
+	}
+
+	child, err := startWSLoad(ctx, load)
+	if err != nil {
+		return err
+	}
+	defer child.close()
+
+	fmt.Fprintf(stdout, "\n## websockets (GOMAXPROCS %d, server and load in separate processes)\n", runtime.GOMAXPROCS(0))
+	if *idle > 0 {
+		if err := benchIdle(ctx, stdout, child, srv, *idle); err != nil {
+			return err
+		}
+	}
+	if *agents == 0 || len(rateList) == 0 {
+		return nil
+	}
+	var warm wsReply
+	if err := child.call("warm", &warm); err != nil { // every customer's thread exists: a webhook is one new row
+		return err
+	}
+	if err := drainIngest(ctx, db); err != nil {
+		return err
+	}
+	if err := child.call(fmt.Sprintf("open-agents %d", *agents), nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%d threads warmed; %d agents connected, %d per business; each webhook is a customer's text in an existing thread.\n",
+		warm.Delivered, *agents, *agents / *businesses)
+	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
+	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, rate := range rateList {
+		raw, err := notifyRoundTrip(ctx, db, rate, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		stopProfile, err := startProfile(*cpuprofile, rate)
+		if err != nil {
+			return err
+		}
+		var res wsReply
+		from := time.Now()
+		cpu0 := sampleCPU(child.cmd.Process.Pid, db)
+		err = child.call(fmt.Sprintf("load %d", rate), &res)
+		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
+		stopProfile()
+		if err != nil {
+			return err
+		}
+		lag, err := ingestLag(ctx, db, from)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
+			rate, res.Rate, res.Delivered, res.Expected, res.P50, res.P99, res.Max, res.AckP99, ms(lag.p50), ms(lag.p99),
+			ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
+		if res.Refused > 0 {
+			fmt.Fprintf(stdout, "(%d webhooks refused)\n", res.Refused)
+		}
+		if err := drainIngest(ctx, db); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ingestLag is how long the webhooks received since from waited between
+// their durable write and the transaction that applied them.
+func ingestLag(ctx context.Context, db *models.DB, from time.Time) (loadResult, error) {
+	var p50, p99 float64
+	err := db.Pool.QueryRow(ctx, `SELECT
+			coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)), 0),
+			coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)), 0)
+		FROM raw_webhooks WHERE received_at >= $1 AND processed_at IS NOT NULL`, from).Scan(&p50, &p99)
+	return loadResult{p50: time.Duration(p50 * float64(time.Second)), p99: time.Duration(p99 * float64(time.Second))}, err
+}
+
+// cpuSample is CPU time used so far: this process (the server), the load
+// process, the PostgreSQL backends of the bench database, and the machine.
+type cpuSample struct {
+	at                              time.Time
+	server, load, postgres, machine float64 // seconds
+}
+
+// cpuUse is a sample difference in cores.
+type cpuUse struct{ server, load, postgres, machine float64 }
+
+func (c cpuSample) since(prev cpuSample) cpuUse {
+	d := c.at.Sub(prev.at).Seconds()
+	return cpuUse{(c.server - prev.server) / d, (c.load - prev.load) / d, (c.postgres - prev.postgres) / d, (c.machine - prev.machine) / d}
+}
+
+func sampleCPU(loadPID int, db *models.DB) cpuSample {
+	const hz = 100 // USER_HZ
+	s := cpuSample{at: time.Now(), server: procCPU("self") / hz, load: procCPU(strconv.Itoa(loadPID)) / hz}
+	database := db.Pool.Config().ConnConfig.Database
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if bytes.HasPrefix(cmd, []byte("postgres: ")) && bytes.Contains(cmd, []byte(" "+database+" ")) {
+			s.postgres += procCPU(e.Name()) / hz
+		}
+	}
+	if stat, err := os.ReadFile("/proc/stat"); err == nil {
+		f := strings.Fields(strings.SplitN(string(stat), "\n", 2)[0])
+		for i, v := range f[1:] {
+			if i == 3 || i == 4 { // idle, iowait
+				continue
+			}
+			n, _ := strconv.ParseFloat(v, 64)
+			s.machine += n / hz
+		}
+	}
+	return s
+}
+
+// procCPU is a process's user and system time in clock ticks.
+func procCPU(pid string) float64 {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return u + st
+}
+
+// drainIngest waits (at most two minutes) until every stored webhook is processed.
+func drainIngest(ctx context.Context, db *models.DB) error {
+	for i := 0; i < 1200; i++ {
+		var pending int64
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM raw_webhooks WHERE outcome = 'pending'`).Scan(&pending); err != nil {
+			return err
+		}
+		if pending == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("bench ws: ingest did not catch up in two minutes")
+}
+
+// startProfile profiles this process's CPU into path (suffixed with the
+// rate) until the returned function is called; an empty path does nothing.
+func startProfile(path string, rate int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, rate))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// benchIdle opens n idle sockets to a bare tuned gorilla server and then
+// to the app, measuring the server's RSS for each, and broadcasts once.
+func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Server, n int) error {
+	bare := newBareWSServer()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: bare}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+
+	measure := func(label, cmd string, count func() int) error {
+		before := settledMemory()
+		var opened wsReply
+		if err := child.call(cmd, &opened); err != nil {
+			return err
+		}
+		for i := 0; i < 300 && count() < n; i++ { // the server adds a socket just after its upgrade answer
+			time.Sleep(10 * time.Millisecond)
+		}
+		if c := count(); c != n {
+			return fmt.Errorf("%s: %d of %d sockets registered", label, c, n)
+		}
+		time.Sleep(time.Second) // let every connection reach its idle state
+		after := settledMemory()
+		fmt.Fprintf(stdout, "| %s | %d | %.1f KiB | %.1f / %.1f KiB | %.0f/s |\n", label, n,
+			float64(after.rss-before.rss)/float64(n)/1024,
+			float64(after.heap-before.heap)/float64(n)/1024, float64(after.stacks-before.stacks)/float64(n)/1024, opened.Rate)
+		return nil
+	}
+	fmt.Fprintf(stdout, "\n| server | idle sockets | RSS per socket | heap / stacks per socket | connections/s |\n|---|---|---|---|---|\n")
+	if err := measure("bare tuned gorilla (raw limit)", fmt.Sprintf("open-bare %d ws://%s/", n, ln.Addr()), func() int { return int(bare.count.Load()) }); err != nil {
+		return err
+	}
+	if err := child.call("close", nil); err != nil {
+		return err
+	}
+	for i := 0; i < 300 && bare.count.Load() > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := measure("switchboard /ws", fmt.Sprintf("open-app %d", n), func() int { return wsConnections(srv) }); err != nil {
+		return err
+	}
+	var bc wsReply
+	if err := child.call("broadcast", &bc); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d)\n",
+		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected)
+	if err := child.call("close", nil); err != nil {
+		return err
+	}
+	for i := 0; i < 500 && wsConnections(srv) > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+type memory struct{ rss, heap, stacks int64 }
+
+// settledMemory collects garbage, returns what it can to the OS, and reads
+// the process's resident set and the runtime's heap and stacks in use.
+func settledMemory() memory {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := memory{heap: int64(ms.HeapInuse), stacks: int64(ms.StackInuse)}
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			m.rss = kb * 1024
+		}
+	}
+	return m
+}
+
+// wsConnections reads the server's open-sockets gauge.
+func wsConnections(srv *web.Server) int {
+	mfs, err := srv.Metrics().Registry.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "switchboard_websocket_connections" && len(mf.GetMetric()) > 0 {
+			return int(mf.GetMetric()[0].GetGauge().GetValue())
+		}
+	}
+	return 0
+}
+
+// bareWSServer is the raw limit: gorilla tuned as performance.md measured
+// it (1 KiB read buffer, pooled write buffers, one reading goroutine per
+// connection, the handler returns).
+type bareWSServer struct {
+	upgrader websocket.Upgrader
+	count    atomic.Int64
+}
+
+func newBareWSServer() *bareWSServer {
+	return &bareWSServer{upgrader: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}}}
+}
+
+func (b *bareWSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := b.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	b.count.Add(1)
+	go func() {
+		defer b.count.Add(-1)
+		defer conn.Close()
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// wsBusiness is one business of the load: its WhatsApp number and the agent whose session the sockets use.
+type wsBusiness struct {
+	Account string
+	WABA    string
+	Email   string
+	Cookie  string
+}
+
+type wsLoadConfig struct {
+	Base       string
+	Secret     string
+	Duration   time.Duration
+	Businesses []wsBusiness
+}
+
+const wsBenchPassword = "bench-password-123"
+
+func seedWSBusiness(ctx context.Context, store *models.Store, i int, secret string) (wsBusiness, error) {
+	b := wsBusiness{Account: fmt.Sprintf("1002003%03d", i), WABA: fmt.Sprintf("9008007%03d", i), Email: fmt.Sprintf("agent%d@bench.test", i)}
+	biz, err := store.CreateBusiness(ctx, fmt.Sprintf("Bench %d", i))
+	if err != nil {
+		return b, err
+	}
+	if _, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: "whatsapp", AccountID: b.Account,
+		AccessToken: "bench-token", AppSecret: secret}); err != nil {
+		return b, err
+	}
+	hash, err := web.HashPassword(wsBenchPassword, web.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		return b, err
+	}
+	_, err = store.CreateUser(ctx, biz.ID, b.Email, "Agent", hash, models.RoleAgent)
+	return b, err
+}
+
+// signIn signs the agent in and returns its session cookie header value.
+func signIn(base, email string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := cl.PostForm(base+"/login", url.Values{"email": {email}, "password": {wsBenchPassword}})
+	if err != nil {
+		return "", err
+	}
+	res.Body.Close()
+	u, _ := url.Parse(base)
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "switchboard_session" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("bench ws: sign-in of %s answered %d without a session", email, res.StatusCode)
+}
+
+// startBenchApp runs the app as runApp does, keeping the web server at hand.
+func startBenchApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*web.Server, string, error) {
+	app, err := buildApp(ctx, cfg, log, store)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, w := range append(app.workers, app.webWorkers...) {
+		go func() {
+			if err := w(ctx); err != nil && ctx.Err() == nil {
+				log.Error("bench ws: worker stopped", "error", err)
+			}
+		}()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	hs := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	return app.server, listenURL(ln), nil
+}
+
+// notifyRoundTrip is the raw limit of the live path: a one-row INSERT and
+// pg_notify committed together, timed to its arrival at a listener, at rate.
+func notifyRoundTrip(ctx context.Context, db *models.DB, rate int, d time.Duration) (loadResult, error) {
+	if _, err := db.Pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_notify (id bigserial PRIMARY KEY, body text NOT NULL)`); err != nil {
+		return loadResult{}, err
+	}
+	defer func() { _, _ = db.Pool.Exec(context.Background(), `DROP TABLE IF EXISTS bench_notify`) }()
+	conn, err := pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN bench_notify`); err != nil {
+		return loadResult{}, err
+	}
+	total := int(float64(rate) * d.Seconds())
+	starts := make([]int64, total)
+	lat := make([]time.Duration, 0, total)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for len(lat) < total {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				return
+			}
+			if i, err := strconv.Atoi(n.Payload); err == nil && i < total {
+				lat = append(lat, time.Duration(time.Now().UnixNano()-atomic.LoadInt64(&starts[i])))
+			}
+		}
+	}()
+	pace(ctx, rate, total, 32, func(i int) {
+		atomic.StoreInt64(&starts[i], time.Now().UnixNano())
+		_, _ = db.Pool.Exec(ctx, `WITH r AS (INSERT INTO bench_notify (body) VALUES ($1) RETURNING id)
+			SELECT pg_notify('bench_notify', $1) FROM r`, strconv.Itoa(i))
+	})
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = conn.Close(context.Background())
+		<-done
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return loadResult{}, errors.New("bench ws: no notification arrived")
+	}
+	return loadResult{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], max: lat[len(lat)-1]}, nil
+}
+
+// pace calls fn(0..total-1) from workers, starting call i at i/rate seconds
+// (open loop: a slow call delays no later start beyond the workers' number).
+func pace(ctx context.Context, rate, total, workers int, fn func(i int)) {
+	jobs := make(chan int, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				fn(i)
+			}
+		}()
+	}
+	start := time.Now()
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
+			time.Sleep(wait)
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// raiseFileLimit lifts the soft limit on open files to the hard one (at
+// most 1<<20): each side of the benchmark holds one descriptor per socket.
+func raiseFileLimit() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	lim.Cur = min(lim.Max, 1<<20)
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}
+
+// wsLoad is the child process holding the sockets and posting webhooks.
+type wsLoad struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+// wsReply is the child's answer to one command.
+type wsReply struct {
+	Error               string
+	Rate                float64 // connections/s (open), webhooks/s sent (load)
+	Delivered, Expected int
+	Refused             int
+	First, P50, P99     float64 // ms
+	Max, AckP99         float64 // ms
+}
+
+func startWSLoad(ctx context.Context, cfg wsLoadConfig) (*wsLoad, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench", "ws-load")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &wsLoad{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	c.out.Buffer(make([]byte, 1<<20), 1<<20)
+	b, _ := json.Marshal(cfg)
+	if _, err := fmt.Fprintf(in, "%s\n", b); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// call sends one command and decodes the child's one-line answer.
+func (c *wsLoad) call(cmd string, reply *wsReply) error {
+	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
+		return err
+	}
+	if !c.out.Scan() {
+		return fmt.Errorf("bench ws: load process ended during %q: %v", cmd, c.out.Err())
+	}
+	var r wsReply
+	if err := json.Unmarshal(c.out.Bytes(), &r); err != nil {
+		return fmt.Errorf("bench ws: load process said %q", c.out.Text())
+	}
+	if r.Error != "" {
+		return fmt.Errorf("bench ws: %s: %s", cmd, r.Error)
+	}
+	if reply != nil {
+		*reply = r
+	}
+	return nil
+}
+
+func (c *wsLoad) close() {
+	_, _ = fmt.Fprintln(c.in, "quit")
+	_ = c.in.Close()
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// benchWSLoad is the child: it reads its configuration, then answers one
+// command per line on stdin with one JSON line on stdout.
+func benchWSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
+	in := bufio.NewScanner(stdin)
+	if !in.Scan() {
+		return errors.New("bench ws-load: no configuration")
+	}
+	var cfg wsLoadConfig
+	if err := json.Unmarshal(in.Bytes(), &cfg); err != nil {
+		return err
+	}
+	l := &loadClient{cfg: cfg}
+	defer l.closeAll()
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		if len(f) == 0 {
+			continue
+		}
+		var r wsReply
+		var err error
+		switch f[0] {
+		case "quit":
+			return nil
+		case "open-bare", "open-app":
+			n, _ := strconv.Atoi(f[1])
+			target := ""
+			if f[0] == "open-bare" {
+				target = f[2]
+			}
+			r.Rate, err = l.open(ctx, n, 1, target)
+		case "close":
+			l.closeAll()
+		case "broadcast":
+			r, err = l.broadcast(ctx)
+		case "warm":
+			r, err = l.warm(ctx)
+		case "open-agents":
+			n, _ := strconv.Atoi(f[1])
+			r.Rate, err = l.open(ctx, n, len(cfg.Businesses), "")
+		case "load":
+			rate, _ := strconv.Atoi(f[1])
+			r, err = l.load(ctx, rate)
+		default:
+			err = fmt.Errorf("unknown command %q", f[0])
+		}
+		if err != nil {
+			r = wsReply{Error: err.Error()}
+		}
+		b, _ := json.Marshal(r)
+		if _, err := fmt.Fprintf(stdout, "%s\n", b); err != nil {
+			return err
+		}
+	}
+	return in.Err()
+}
+
+// loadClient holds the sockets: each one's reader records, for every new
+// row frame carrying a marker "wsb-<n>", the time it arrived.
+type loadClient struct {
+	cfg   wsLoadConfig
+	sim   *metasim.Sim
+	next  int // the next marker
+	conns []*websocket.Conn
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	starts   []int64 // POST start (unix ns) by marker
+	arrivals []time.Duration
+	count    atomic.Int64
+}
+
+// open dials n sockets spread over the first spread businesses (to target
+// when set: the bare server) from 64 dialers and returns connections/s.
+func (l *loadClient) open(ctx context.Context, n, spread int, target string) (float64, error) {
+	dialer := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 256, HandshakeTimeout: 30 * time.Second}
+	since := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	conns := make([]*websocket.Conn, n)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || firstErr.Load() != nil {
+					return
+				}
+				b := l.cfg.Businesses[i%spread]
+				u, h := target, http.Header{}
+				if u == "" {
+					u = "ws" + strings.TrimPrefix(l.cfg.Base, "http") + "/ws?since=" + since
+					h.Set("Cookie", b.Cookie)
+				}
+				c, res, err := dialer.DialContext(ctx, u, h)
+				if err != nil {
+					if res != nil {
+						err = fmt.Errorf("%w (HTTP %d)", err, res.StatusCode)
+					}
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+		return 0, err
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	for _, c := range conns {
+		l.conns = append(l.conns, c)
+		l.wg.Add(1)
+		go l.read(c)
+	}
+	return rate, nil
+}
+
+func (l *loadClient) read(c *websocket.Conn) {
+	defer l.wg.Done()
+	buf := make([]byte, 0, 16<<10)
+	marker, insert := []byte("wsb-"), []byte(`afterbegin:#thread-list`)
+	for {
+		_, r, err := c.NextReader()
+		if err != nil {
+			return
+		}
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				break
+			}
+		}
+		now := time.Now().UnixNano()
+		// A frame carries every change since the socket's last one: time
+		// each new message's row (a row moved to the top) it contains.
+		for rest := buf; ; {
+			i := bytes.Index(rest, insert)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(insert):]
+			j := bytes.Index(rest, marker)
+			if j < 0 {
+				break
+			}
+			seq, k := 0, j+len(marker)
+			for ; k < len(rest) && rest[k] >= '0' && rest[k] <= '9'; k++ {
+				seq = seq*10 + int(rest[k]-'0')
+			}
+			rest = rest[k:]
+			l.mu.Lock()
+			if seq < len(l.starts) && l.starts[seq] != 0 {
+				l.arrivals = append(l.arrivals, time.Duration(now-l.starts[seq]))
+			}
+			l.mu.Unlock()
+			l.count.Add(1)
+		}
+	}
+}
+
+func (l *loadClient) closeAll() {
+	for _, c := range l.conns {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = c.Close()
+	}
+	l.wg.Wait()
+	l.conns = nil
+}
+
+// reset prepares to time markers first..first+total-1.
+func (l *loadClient) reset(first, total int) {
+	l.mu.Lock()
+	if len(l.starts) < first+total {
+		l.starts = append(l.starts, make([]int64, first+total-len(l.starts))...)
+	}
+	l.arrivals = make([]time.Duration, 0, total*8)
+	l.mu.Unlock()
+	l.count.Store(0)
+}
+
+// customers is how many customers write to each business.
+const wsCustomers = 500
+
+// simulator is the Meta simulator that signs the webhooks, built once.
+func (l *loadClient) simulator() (*metasim.Sim, error) {
+	if l.sim != nil {
+		return l.sim, nil
+	}
+	sim := metasim.New(metasim.Config{AppSecret: l.cfg.Secret, Seed: 11, Customers: wsCustomers, DisableStatusWebhooks: true})
+	for _, b := range l.cfg.Businesses {
+		if err := sim.AddAccount(metasim.Account{App: metasim.WhatsApp, ID: b.Account, WABAID: b.WABA, AccessToken: "bench-token",
+			DisplayPhone: "39" + b.Account}); err != nil {
+			return nil, err
+		}
+	}
+	l.sim = sim
+	return sim, nil
+}
+
+// payloads builds one signed WhatsApp text webhook per marker from first
+// on, round robin over the businesses, from random customers.
+func (l *loadClient) payloads(first, total int) ([]metasim.Inbound, error) {
+	sim, err := l.simulator()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metasim.Inbound, total)
+	for i := range out {
+		b := l.cfg.Businesses[i%len(l.cfg.Businesses)]
+		if out[i], err = sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text", Account: b.Account,
+			Text: "wsb-" + strconv.Itoa(first+i) + " is it still available?"}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// warm has every customer write once to every business, so the timed
+// webhooks land in existing threads (one event each, as most do).
+func (l *loadClient) warm(ctx context.Context) (wsReply, error) {
+	sim, err := l.simulator()
+	if err != nil {
+		return wsReply{}, err
+	}
+	var bodies []metasim.Inbound
+	for _, c := range sim.Customers() {
+		for _, b := range l.cfg.Businesses {
+			in, err := sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text", Account: b.Account, Customer: &c, Text: "hello"})
+			if err != nil {
+				return wsReply{}, err
+			}
+			bodies = append(bodies, in)
+		}
+	}
+	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 30 * time.Second}
+	var firstErr atomic.Value
+	pace(ctx, 100_000, len(bodies), 32, func(i int) {
+		if _, err := l.post(ctx, cl, bodies[i]); err != nil {
+			firstErr.CompareAndSwap(nil, err)
+		}
+	})
+	if err, ok := firstErr.Load().(error); ok {
+		return wsReply{}, err
+	}
+	return wsReply{Delivered: len(bodies)}, nil
+}
+
+// post sends one webhook and returns how long its acknowledgement took.
+func (l *loadClient) post(ctx context.Context, cl *http.Client, in metasim.Inbound) (time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", l.cfg.Base+"/webhooks/whatsapp", bytes.NewReader(in.Body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", in.Signature)
+	start := time.Now()
+	res, err := cl.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("webhook answered %d", res.StatusCode)
+	}
+	return time.Since(start), nil
+}
+
+// broadcast posts one webhook to the first business (all idle sockets
+// are its) and waits until every socket has its row.
+func (l *loadClient) broadcast(ctx context.Context) (wsReply, error) {
+	bodies, err := l.payloads(l.next, 1)
+	if err != nil {
+		return wsReply{}, err
+	}
+	l.reset(l.next, 1)
+	l.mu.Lock()
+	l.starts[l.next] = time.Now().UnixNano()
+	l.mu.Unlock()
+	l.next++
+	if _, err := l.post(ctx, http.DefaultClient, bodies[0]); err != nil {
+		return wsReply{}, err
+	}
+	want := int64(len(l.conns))
+	for i := 0; i < 1000 && l.count.Load() < want; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return l.summary(1, len(l.conns), 0, nil), nil
+}
+
+// load posts rate webhooks/s for cfg.Duration and times every new row at
+// every socket of the webhook's business.
+func (l *loadClient) load(ctx context.Context, rate int) (wsReply, error) {
+	total := int(float64(rate) * l.cfg.Duration.Seconds())
+	first := l.next
+	bodies, err := l.payloads(first, total)
+	if err != nil {
+		return wsReply{}, err
+	}
+	l.next += total
+	perBusiness := len(l.conns) / len(l.cfg.Businesses)
+	l.reset(first, total)
+	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
+	var (
+		mu      sync.Mutex
+		acks    []time.Duration
+		refused atomic.Int64
+	)
+	start := time.Now()
+	pace(ctx, rate, total, 256, func(i int) {
+		l.mu.Lock()
+		l.starts[first+i] = time.Now().UnixNano()
+		l.mu.Unlock()
+		d, err := l.post(ctx, cl, bodies[i])
+		if err != nil {
+			refused.Add(1)
+			return
+		}
+		mu.Lock()
+		acks = append(acks, d)
+		mu.Unlock()
+	})
+	sent := float64(total) / time.Since(start).Seconds()
+	want := int64(total * perBusiness)
+	for i := 0; i < 1000 && l.count.Load() < want; i++ { // at most 10s more for the tail
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := l.summary(total, perBusiness, int(refused.Load()), acks)
+	r.Rate = sent
+	return r, nil
+}
+
+func (l *loadClient) summary(events, perEvent, refused int, acks []time.Duration) wsReply {
+	l.mu.Lock()
+	lat := slices.Clone(l.arrivals)
+	l.mu.Unlock()
+	slices.Sort(lat)
+	slices.Sort(acks)
+	pct := func(d []time.Duration, p float64) float64 {
+		if len(d) == 0 {
+			return 0
+		}
+		return ms(d[min(len(d)-1, int(p*float64(len(d))))])
+	}
+	r := wsReply{Delivered: len(lat), Expected: events * perEvent, Refused: refused,
+		P50: pct(lat, 0.50), P99: pct(lat, 0.99), AckP99: pct(acks, 0.99)}
+	if len(lat) > 0 {
+		r.First, r.Max = ms(lat[0]), ms(lat[len(lat)-1])
+	}
+	return r
+}

@@ -152,7 +152,14 @@ func TestOTNTokenWorksOnce(t *testing.T) {
 		UsedAt          *time.Time
 		UsedByMessageID *int64
 	}
-	e.store.Gorm(e.ctx).Raw(`SELECT used_at, used_by_message_id FROM otn_tokens WHERE identity_id = ?`, c.identity.ID).Scan(&used)
+	// The status webhook can beat the worker's own record of the send: wait (bounded) for the record.
+	for i := 0; i < 200; i++ {
+		e.store.Gorm(e.ctx).Raw(`SELECT used_at, used_by_message_id FROM otn_tokens WHERE identity_id = ?`, c.identity.ID).Scan(&used)
+		if used.UsedAt != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if used.UsedAt == nil || used.UsedByMessageID == nil || *used.UsedByMessageID != id {
 		t.Fatalf("token not recorded as used by message %d: %+v", id, used)
 	}

@@ -159,9 +159,10 @@ type hub struct {
 	listening time.Time // since when events have flowed without a gap; zero when not listening
 	cache     *businessCache
 
-	conns   prometheus.Gauge
-	dropped prometheus.Counter
-	events  prometheus.Counter
+	conns    prometheus.Gauge
+	dropped  prometheus.Counter
+	events   prometheus.Counter
+	dispatch prometheus.Histogram // from an event's arrival to its frames being queued
 }
 
 func newHub(m *Metrics) *hub {
@@ -175,8 +176,11 @@ func newHub(m *Metrics) *hub {
 			Help: "Websocket clients dropped because they could not keep up."}),
 		events: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Name: "live_events_total",
 			Help: "Inbox events received from PostgreSQL NOTIFY."}),
+		dispatch: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "switchboard", Name: "live_dispatch_seconds",
+			Help:    "Time from an inbox event's arrival from NOTIFY to its frames being queued on the sockets.",
+			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2, 5}}),
 	}
-	m.Registry.MustRegister(h.conns, h.dropped, h.events)
+	m.Registry.MustRegister(h.conns, h.dropped, h.events, h.dispatch)
 	return h
 }
 

@@ -57,7 +57,7 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{models.InboxChannel}.Sanitize()); err != nil {
 		return err
 	}
-	events := make(chan models.Event, liveQueue)
+	events := make(chan liveEvent, liveQueue)
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
@@ -84,7 +84,7 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
 		}
 		select {
-		case events <- ev:
+		case events <- liveEvent{ev, time.Now()}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -103,10 +103,11 @@ const maxBurst = 512
 // faster than one at a time can be sent, each socket gets one frame (and
 // each business one set of queries) per burst instead of per event, and
 // no event ever waits for a timer.
-func (s *Server) dispatchLoop(ctx context.Context, events <-chan models.Event) {
+func (s *Server) dispatchLoop(ctx context.Context, events <-chan liveEvent) {
 	burst := make([]models.Event, 0, maxBurst)
+	arrived := make([]time.Time, 0, maxBurst)
 	for ev := range events {
-		burst = append(burst[:0], ev)
+		burst, arrived = append(burst[:0], ev.Event), append(arrived[:0], ev.at)
 	more:
 		for len(burst) < maxBurst {
 			select {
@@ -114,15 +115,24 @@ func (s *Server) dispatchLoop(ctx context.Context, events <-chan models.Event) {
 				if !ok {
 					break more
 				}
-				burst = append(burst, ev)
+				burst, arrived = append(burst, ev.Event), append(arrived, ev.at)
 			default:
 				break more
 			}
 		}
 		if ctx.Err() == nil {
 			s.dispatch(ctx, burst)
+			for _, at := range arrived {
+				s.hub.dispatch.Observe(time.Since(at).Seconds())
+			}
 		}
 	}
+}
+
+// liveEvent is an event and when it arrived.
+type liveEvent struct {
+	models.Event
+	at time.Time
 }
 
 // dispatch renders a burst of events for the sockets of their businesses

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -134,8 +135,8 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 	}
 	fmt.Fprintf(stdout, "\n%d threads warmed; %d agents connected, %d per business; each webhook is a customer's text in an existing thread.\n",
 		warm.Delivered, *agents, *agents / *businesses)
-	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
-	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | NOTIFY → frames queued p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
+	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range rateList {
 		raw, err := notifyRoundTrip(ctx, db, rate, 5*time.Second)
 		if err != nil {
@@ -147,6 +148,7 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		}
 		var res wsReply
 		from := time.Now()
+		dispatch0 := dispatchBuckets(srv)
 		cpu0 := sampleCPU(child.cmd.Process.Pid, db)
 		err = child.call(fmt.Sprintf("load %d", rate), &res)
 		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
@@ -158,9 +160,10 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
+		d50, d99 := bucketQuantiles(dispatch0, dispatchBuckets(srv))
+		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | ≤%s / ≤%s ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
 			rate, res.Rate, res.Delivered, res.Expected, res.P50, res.P99, res.Max, res.AckP99, ms(lag.p50), ms(lag.p99),
-			ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
+			d50, d99, ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
 		if res.Refused > 0 {
 			fmt.Fprintf(stdout, "(%d webhooks refused)\n", res.Refused)
 		}
@@ -169,6 +172,50 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		}
 	}
 	return nil
+}
+
+// dispatchBuckets reads the server's switchboard_live_dispatch_seconds
+// histogram: cumulative counts by upper bound (seconds).
+func dispatchBuckets(srv *web.Server) map[float64]uint64 {
+	out := map[float64]uint64{}
+	mfs, _ := srv.Metrics().Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "switchboard_live_dispatch_seconds" || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		for _, b := range h.GetBucket() {
+			out[b.GetUpperBound()] = b.GetCumulativeCount()
+		}
+		out[math.Inf(1)] = h.GetSampleCount()
+	}
+	return out
+}
+
+// bucketQuantiles is the bucket bound under which half and 99% of the
+// observations between two histogram readings fall (in ms, as text).
+func bucketQuantiles(before, after map[float64]uint64) (p50, p99 string) {
+	bounds := make([]float64, 0, len(after))
+	for b := range after {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 {
+		return "?", "?"
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	at := func(q float64) string {
+		for _, b := range bounds {
+			if float64(after[b]-before[b]) >= q*float64(total) {
+				if math.IsInf(b, 1) {
+					return "∞" // beyond the largest bound
+				}
+				return strconv.FormatFloat(b*1000, 'f', -1, 64)
+			}
+		}
+		return "∞"
+	}
+	return at(0.5), at(0.99)
 }
 
 // ingestLag is how long the webhooks received since from waited between

@@ -128,6 +128,8 @@ type Unsend struct {
 const (
 	PreferenceStop   = "stop"
 	PreferenceResume = "resume"
+	// PreferenceMarketing is the one category WhatsApp users can stop today.
+	PreferenceMarketing = "marketing_messages"
 )
 
 // Preference is a WhatsApp user's marketing opt-out or opt-back-in.

@@ -179,6 +179,7 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 	spec := specOf(c.Details)
 	o := models.SendOutcome{MessageID: c.ID, At: d.cfg.Now(), OTNTokenID: spec.OTNTokenID}
 	dr := draftOfClaim(c, spec)
+	dr.Ref = d.store.Cipher().CallbackRef(c.ID)
 	if spec.OTNTokenID != 0 {
 		token, err := d.store.OTNTokenSecret(ctx, spec.OTNTokenID)
 		if err != nil {

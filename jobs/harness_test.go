@@ -92,7 +92,7 @@ func newEnv(t *testing.T, tune func(*jobs.Config)) *env {
 		t.Fatal(err)
 	}
 	proc := ingest.NewProcessor(e.store, log, 50)
-	journal := ingest.NewJournal(e.store.DB.Pool, 2, proc.Wake)
+	journal := ingest.NewJournal(e.store, 2, proc.Wake)
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = journal.Run(ctx) })
 	bg.Go(func() { _ = proc.Run(ctx) })

@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/switchboard-inbox/switchboard/adapters"
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/instagram"
 	"github.com/switchboard-inbox/switchboard/adapters/messenger"
 	"github.com/switchboard-inbox/switchboard/adapters/whatsapp"
@@ -16,6 +14,7 @@ import (
 // (to refuse what Meta would reject) and again by the worker.
 type draft struct {
 	ID                int64
+	Ref               string // the callback reference Meta echoes back (models.Cipher.CallbackRef)
 	App               string
 	Kind              string
 	Text              string
@@ -27,11 +26,11 @@ type draft struct {
 	To                adapters.Recipient
 }
 
-// outbound is the adapters' request. Our id rides along as "sb:<id>" in
+// outbound is the adapters' request. Our signed reference rides along in
 // WhatsApp's biz_opaque_callback_data and Messenger's metadata, so a status or
 // an echo of a send whose answer we lost is reconciled to this message.
 func (d *draft) outbound() adapters.Outbound {
-	ref := ingest.MetadataPrefix + strconv.FormatInt(d.ID, 10)
+	ref := d.Ref
 	out := adapters.Outbound{ID: ref, Kind: adapters.OutText, To: d.To, MessagingType: d.MessagingType, Tag: d.Tag,
 		Text: d.Text, ReplyToExternalID: d.ReplyToExternalID}
 	if d.App == models.AppMessenger {

@@ -95,9 +95,37 @@ func (s *Store) SetBlocked(ctx context.Context, businessID, identityID int64, bl
 // SetMarketingOptOut records a marketing stop (at != nil) or resume (nil),
 // and how it was given.
 func (s *Store) SetMarketingOptOut(ctx context.Context, businessID, identityID int64, at *time.Time, via string) error {
-	err := s.Gorm(ctx).Model(&Identity{}).Where("business_id = ? AND id = ?", businessID, identityID).
-		Updates(map[string]any{"marketing_opt_out_at": at, "marketing_opt_out_via": via, "updated_at": time.Now()}).Error
+	// A decision taken now is newer than any preference Meta may still retry.
+	err := s.Gorm(ctx).Exec(`UPDATE identities SET marketing_opt_out_at = ?, marketing_opt_out_via = ?, updated_at = now(),
+			marketing_pref_at = GREATEST(marketing_pref_at, now()) WHERE business_id = ? AND id = ?`,
+		at, via, businessID, identityID).Error
 	return wrapErr(err, "set marketing opt-out on identity %d", identityID)
+}
+
+// ApplyMarketingPreference records a customer's own stop or resume as Meta
+// timestamped it; one older than the preference already applied changes
+// nothing (WhatsApp retries webhooks for days, out of order).
+func (s *Store) ApplyMarketingPreference(ctx context.Context, businessID, identityID int64, stop bool, at time.Time, via string) (bool, error) {
+	var optOut *time.Time
+	if stop {
+		optOut = &at
+	}
+	res := s.Gorm(ctx).Exec(`UPDATE identities SET marketing_opt_out_at = ?, marketing_opt_out_via = ?, marketing_pref_at = ?, updated_at = now()
+		WHERE business_id = ? AND id = ? AND (marketing_pref_at IS NULL OR marketing_pref_at <= ?)`,
+		optOut, via, at, businessID, identityID, at)
+	return res.RowsAffected > 0, wrapErr(res.Error, "apply marketing preference of identity %d", identityID)
+}
+
+// OptOutRecipientOf records a marketing opt-out for the customer a message of
+// ours was addressed to (Meta refused it with 131050).
+func (s *Store) OptOutRecipientOf(ctx context.Context, channelID, messageID int64, at time.Time, via string) error {
+	err := s.Gorm(ctx).Exec(`UPDATE identities i SET marketing_opt_out_at = COALESCE(i.marketing_opt_out_at, ?),
+			marketing_opt_out_via = CASE WHEN i.marketing_opt_out_at IS NULL THEN ? ELSE i.marketing_opt_out_via END,
+			marketing_pref_at = GREATEST(i.marketing_pref_at, ?), updated_at = now()
+		FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE m.id = ? AND m.channel_id = ? AND i.id = t.direct_identity_id AND i.business_id = m.business_id`,
+		at, via, at, messageID, channelID).Error
+	return wrapErr(err, "opt out recipient of message %d", messageID)
 }
 
 // SetIdentityProfile records a customer's name from Meta's profile API and

@@ -3,15 +3,22 @@ package models
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Cipher seals channel secrets and OTN tokens at rest with AES-256-GCM. The
 // key is derived from SECRET_KEY, so a database dump alone reveals nothing.
-type Cipher struct{ aead cipher.AEAD }
+type Cipher struct {
+	aead   cipher.AEAD
+	macKey []byte // signs the callback references we attach to sends
+}
 
 // NewCipher derives a 256-bit key from secret.
 func NewCipher(secret string) (*Cipher, error) {
@@ -27,7 +34,8 @@ func NewCipher(secret string) (*Cipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cipher{aead: aead}, nil
+	mac := sha256.Sum256([]byte("switchboard/callback/v1\x00" + secret))
+	return &Cipher{aead: aead, macKey: mac[:]}, nil
 }
 
 // Seal encrypts plaintext; the random nonce is prepended.
@@ -56,4 +64,36 @@ func (c *Cipher) Open(sealed []byte) (string, error) {
 func HashToken(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]
+}
+
+// callbackPrefix starts the reference we attach to every send as WhatsApp's
+// biz_opaque_callback_data or Messenger's metadata.
+const callbackPrefix = "sb:"
+
+// CallbackRef is the reference for our message id: "sb:<id>.<mac>". Meta
+// echoes it back on statuses and echoes; the MAC makes it unguessable, so a
+// forged status cannot name another business's message by its sequence number.
+func (c *Cipher) CallbackRef(messageID int64) string {
+	id := strconv.FormatInt(messageID, 10)
+	return callbackPrefix + id + "." + c.callbackMAC(id)
+}
+
+// ParseCallbackRef returns the message id of a reference CallbackRef made.
+func (c *Cipher) ParseCallbackRef(ref string) (int64, bool) {
+	rest, ok := strings.CutPrefix(ref, callbackPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, mac, ok := strings.Cut(rest, ".")
+	if !ok || !hmac.Equal([]byte(mac), []byte(c.callbackMAC(id))) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0
+}
+
+func (c *Cipher) callbackMAC(id string) string {
+	h := hmac.New(sha256.New, c.macKey)
+	h.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 }

@@ -47,7 +47,8 @@ func TestEntityRoundTrips(t *testing.T) {
 		&models.Label{BusinessID: biz, Name: "vip", Color: "#b45309"},
 		&models.CannedResponse{BusinessID: biz, Shortcut: "hours", Body: "9–19"},
 		&models.AuditEvent{BusinessID: biz, Action: "contact.merge", Entity: "contact", Before: models.JSON(`{"a": 1}`), After: models.JSON(`{"a": 2}`)},
-		&models.RawWebhook{App: "messenger", Body: []byte(`{"object":"page"}`), Signature: "sha256=00", Outcome: "pending"},
+		&models.RawWebhook{App: "messenger", Body: []byte(`{"object":"page"}`), Signature: "sha256=00", SignedBy: "channel",
+			Signers: models.Int64List{7}, BusinessIDs: models.Int64List{}, Outcome: "pending"},
 		&models.MessageStatus{MessageID: m.ID, Status: "read", At: now, Pricing: models.JSON(`{"category": "service"}`)},
 	}
 	for _, row := range rows {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -107,7 +108,7 @@ func (s *Store) loadMessageParts(ctx context.Context, msgs []Message) error {
 // status webhooks or from our own send worker.
 type StatusUpdate struct {
 	MessageID  int64  // ours, when known
-	ChannelID  int64  // with ExternalID, when the update came from Meta
+	ChannelID  int64  // the channel a webhook arrived on: scopes MessageID too
 	ExternalID string // mid or wamid
 	Status     string
 	At         time.Time
@@ -134,8 +135,13 @@ func (s *Store) AdvanceStatus(ctx context.Context, u StatusUpdate) (StatusResult
 		r    StatusResult
 		cond = "id = @mid"
 	)
-	if u.MessageID == 0 {
+	switch {
+	case u.MessageID == 0 && u.ChannelID == 0:
+		return r, errors.New("store: a status update must name its message or its channel")
+	case u.MessageID == 0:
 		cond = "channel_id = @ch AND external_id = @ext"
+	case u.ChannelID != 0:
+		cond = "id = @mid AND channel_id = @ch" // what a webhook names is only trusted on its own channel
 	}
 	row := struct {
 		ID, ThreadID, BusinessID int64

@@ -471,6 +471,9 @@ type RawWebhook struct {
 	App         string
 	Body        []byte
 	Signature   string
+	SignedBy    string    // app or channel (see WebhookSigner)
+	Signers     Int64List `gorm:"column:signer_channel_ids"`
+	BusinessIDs Int64List `gorm:"column:business_ids"`
 	ReceivedAt  time.Time
 	ProcessedAt *time.Time
 	Outcome     string

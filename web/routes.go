@@ -66,6 +66,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/labels", admin(s.labelCreate))
 	mux.Handle("POST /settings/labels/{id}/delete", admin(s.labelDelete))
 	mux.Handle("GET /settings/webhooks", admin(s.settingsWebhooks))
+	mux.Handle("POST /settings/webhooks/{id}/replay", admin(s.webhookReplay))
 
 	// JSON API (bearer tokens).
 	mux.Handle("GET /api/v1/threads", s.requireToken(http.HandlerFunc(s.apiThreads)))

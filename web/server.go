@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"time"
@@ -26,6 +27,10 @@ type Options struct {
 	Outbox          Outbox       // nil: sending is unavailable (answers 503)
 	Journal         Journal      // nil: webhooks answer 503
 	Graph           *meta.Client // fetches WhatsApp media for the /media proxy
+	// WebhookBodyBudget bounds the webhook body bytes in memory at once
+	// (default DefaultWebhookBodyBudget); past it webhooks answer 503.
+	WebhookBodyBudget int64
+	Wake              func() // tells the inbound processor a payload is pending again (a replay)
 }
 
 // Server holds what every handler needs.
@@ -41,6 +46,7 @@ type Server struct {
 	journal       Journal
 	graph         *meta.Client
 	webhookKeys   webhookKeyCache
+	webhookBodies *bodyBudget
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	upgrader      websocket.Upgrader
@@ -65,17 +71,18 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 	}
 	metrics := NewMetrics()
 	srv := &Server{
-		dummyHash: dummy,
-		hub:       newHub(metrics),
-		upgrader:  newUpgrader(),
-		store:     store,
-		log:       log,
-		opts:      opts,
-		sessions:  sm,
-		metrics:   metrics,
-		throttle:  newLoginThrottle(10, time.Minute),
-		outbox:    opts.Outbox,
-		journal:   opts.Journal,
+		dummyHash:     dummy,
+		hub:           newHub(metrics),
+		upgrader:      newUpgrader(),
+		store:         store,
+		log:           log,
+		opts:          opts,
+		sessions:      sm,
+		metrics:       metrics,
+		throttle:      newLoginThrottle(10, time.Minute),
+		outbox:        opts.Outbox,
+		journal:       opts.Journal,
+		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+
+	"github.com/switchboard-inbox/switchboard/models"
 
 	"github.com/switchboard-inbox/switchboard/views"
 )
@@ -22,7 +25,7 @@ func (s *Server) settingsView(r *http.Request, tab string) views.SettingsView {
 // noticeKey admits only the notices the settings pages send after a redirect.
 func noticeKey(n string) string {
 	switch n {
-	case "settings.saved", "channels.connected", "users.added":
+	case "settings.saved", "channels.connected", "users.added", "webhooks.replayed":
 		return n
 	}
 	return ""
@@ -32,9 +35,31 @@ func (s *Server) settingsWebhooks(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
 	sv := s.settingsView(r, "webhooks")
 	var err error
-	if sv.Webhooks, err = s.store.FailedWebhooks(r.Context(), v.BusinessID, 100); err != nil {
+	if sv.Webhooks, err = s.store.WebhookLog(r.Context(), v.BusinessID, 100); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, views.Settings(sv))
+}
+
+// webhookReplay queues a payload with a failed event of this business to be
+// applied again (after a fix); what already landed is not stored twice.
+func (s *Server) webhookReplay(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if err := s.store.ReplayWebhook(r.Context(), v.BusinessID, id); errors.Is(err, models.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if s.opts.Wake != nil {
+		s.opts.Wake()
+	}
+	http.Redirect(w, r, "/settings/webhooks?notice=webhooks.replayed", http.StatusSeeOther)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -289,18 +290,31 @@ func TestSettingsChannelsUsersTokensWebhooks(t *testing.T) {
 		t.Error("B's token was revoked")
 	}
 
-	for _, w := range []struct{ body, outcome, reason string }{
-		{`{"object":"page","entry":[{"id":"page-a","messaging":[]}]}`, "failed", "alpha broke"},
-		{`{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"phone-b"}}}]}]}`, "failed", "beta broke"},
-		{`{"object":"page","entry":[{"id":"page-a"}]}`, "processed", "fine"},
+	// Problems are filed under the business each entry routed to; the log
+	// shows a tenant its own and never a payload another tenant shares.
+	for i, w := range []struct {
+		body, reason string
+		biz          []int64
+	}{
+		{`{"object":"page","entry":[{"id":"page-a","messaging":[]}]}`, "alpha broke", []int64{e.a.biz.ID}},
+		{`{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"phone-b"}}}]}]}`, "beta broke", []int64{e.b.biz.ID}},
+		{`{"object":"page","entry":[{"id":"page-a"},{"id":"page-b","secret":"shared-b"}]}`, "shared broke", []int64{e.a.biz.ID, e.b.biz.ID}},
 	} {
-		if err := e.store.Gorm(ctx).Exec(`INSERT INTO raw_webhooks (app, body, outcome, error) VALUES ('messenger', ?, ?, ?)`,
-			[]byte(w.body), w.outcome, w.reason).Error; err != nil {
+		var rawID int64
+		if err := e.store.Gorm(ctx).Raw(`INSERT INTO raw_webhooks (app, body, signed_by) VALUES ('messenger', ?, 'app') RETURNING id`,
+			[]byte(w.body)).Scan(&rawID).Error; err != nil {
+			t.Fatal(err)
+		}
+		biz := w.biz[0]
+		if err := e.store.FinishWebhooks(ctx, []models.WebhookOutcome{{ID: rawID, Outcome: "failed", Error: w.reason, BusinessIDs: w.biz,
+			Problems: []models.WebhookProblem{{RawWebhookID: rawID, BusinessID: &biz, App: "messenger", Kind: "failed",
+				EventType: "message", Error: w.reason + " " + strconv.Itoa(i)}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_, body = cl.get("/settings/webhooks")
-	if !strings.Contains(body, "alpha broke") || strings.Contains(body, "beta broke") || strings.Contains(body, ">fine<") {
+	if !strings.Contains(body, "alpha broke") || strings.Contains(body, "beta broke") || !strings.Contains(body, "shared broke") ||
+		strings.Contains(body, "shared-b") {
 		t.Error("webhook log not scoped to the business's accounts")
 	}
 }

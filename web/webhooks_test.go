@@ -36,7 +36,7 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	proc := ingest.NewProcessor(store, log, 50)
-	journal := ingest.NewJournal(store.DB.Pool, 2, nil)
+	journal := ingest.NewJournal(store, 2, nil)
 	done := make(chan struct{})
 	go func() { _ = journal.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/adapters"
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -33,15 +34,8 @@ func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*
 	return ch, nil
 }
 
-func (a *applier) apply(tx *models.Store, ev *adapters.Event) error {
-	ch, err := a.channel(tx, ev.App, ev.AccountID)
-	if err != nil {
-		return err
-	}
-	if ch == nil {
-		a.noteUnknown(ev.AccountID)
-		return nil
-	}
+// apply writes one event routed to ch.
+func (a *applier) apply(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = time.Now().UTC() // Meta always sends one; never leave a window fact at year 1
 	}
@@ -71,15 +65,6 @@ func (a *applier) apply(tx *models.Store, ev *adapters.Event) error {
 		return a.numberChange(tx, ch, ev)
 	}
 	return nil // unsupported envelope items stay in raw_webhooks
-}
-
-func (a *applier) noteUnknown(account string) {
-	for _, u := range a.cur.unknown {
-		if u == account {
-			return
-		}
-	}
-	a.cur.unknown = append(a.cur.unknown, account)
 }
 
 // identity finds or creates the customer's identity on the channel. WhatsApp
@@ -285,10 +270,8 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 	if msg == nil || msg.ExternalID == "" {
 		return nil
 	}
-	if ourID, ok := strings.CutPrefix(msg.Metadata, MetadataPrefix); ok {
-		if id, err := strconv.ParseInt(ourID, 10, 64); err == nil {
-			return a.reconcile(tx, ch, id, msg.ExternalID, ev.Timestamp)
-		}
+	if id, ok := tx.Cipher().ParseCallbackRef(msg.Metadata); ok {
+		return a.reconcile(tx, ch, id, msg.ExternalID, ev.Timestamp)
 	}
 	var n int64
 	if err := tx.Gorm(a.ctx).Model(&models.Message{}).Where("channel_id = ? AND external_id = ?", ch.ID, msg.ExternalID).
@@ -310,10 +293,6 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 	return a.linkReply(tx, ch, m)
 }
 
-// MetadataPrefix marks the metadata (Messenger) or biz_opaque_callback_data
-// (WhatsApp) we attach to a send: "sb:<message id>".
-const MetadataPrefix = "sb:"
-
 // reconcile ties Meta's id to our queued message: after a timeout we may not
 // have learnt that Meta accepted the send, and this stops a second send.
 func (a *applier) reconcile(tx *models.Store, ch *models.Channel, messageID int64, externalID string, at time.Time) error {
@@ -323,17 +302,18 @@ func (a *applier) reconcile(tx *models.Store, ch *models.Channel, messageID int6
 	if res.Error != nil {
 		return res.Error
 	}
-	_, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: messageID, Status: models.StatusSent, At: at})
+	if res.RowsAffected == 0 {
+		return nil // not ours on this channel, or already reconciled
+	}
+	_, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: messageID, ChannelID: ch.ID, Status: models.StatusSent, At: at})
 	return err
 }
 
 func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
 	st := ev.Status
-	if ourID, ok := strings.CutPrefix(st.CallbackData, MetadataPrefix); ok {
-		if id, err := strconv.ParseInt(ourID, 10, 64); err == nil {
-			if err := a.reconcile(tx, ch, id, st.ExternalID, ev.Timestamp); err != nil {
-				return err
-			}
+	if id, ok := tx.Cipher().ParseCallbackRef(st.CallbackData); ok {
+		if err := a.reconcile(tx, ch, id, st.ExternalID, ev.Timestamp); err != nil {
+			return err
 		}
 	}
 	u := models.StatusUpdate{ChannelID: ch.ID, ExternalID: st.ExternalID, Status: string(st.Status), At: ev.Timestamp}
@@ -345,8 +325,12 @@ func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Even
 		u.ErrorCode = &code
 		u.ErrorTitle = firstNonEmpty(st.Errors[0].Title, st.Errors[0].Message)
 	}
-	_, err := tx.AdvanceStatus(a.ctx, u)
-	return err
+	res, err := tx.AdvanceStatus(a.ctx, u)
+	if err != nil || !res.Found || u.ErrorCode == nil || *u.ErrorCode != meta.CodeMarketingOptedOut {
+		return err
+	}
+	// Meta refused a marketing message because the customer stopped them: remember it.
+	return tx.OptOutRecipientOf(a.ctx, ch.ID, res.MessageID, ev.Timestamp, "whatsapp_131050")
 }
 
 // receipt applies a Messenger delivery/read watermark (or Instagram's seen
@@ -385,7 +369,7 @@ func (a *applier) receipt(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 		return err
 	}
 	for _, mid := range ids {
-		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: mid, Status: status, At: ev.Timestamp}); err != nil {
+		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: mid, ChannelID: ch.ID, Status: status, At: ev.Timestamp}); err != nil {
 			return err
 		}
 	}
@@ -428,6 +412,12 @@ func (a *applier) reaction(tx *models.Store, ch *models.Channel, ev *adapters.Ev
 // optin stores a one-time notification token (sealed; valid one year, once).
 func (a *applier) optin(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
 	o := ev.Optin
+	if ev.Customer.ExternalID == "" {
+		// A checkbox-plugin opt-in names only a user_ref until the person writes:
+		// kept in the webhook log as unresolved, not an error.
+		a.cur.problem(models.ProblemUnresolved, ch, ev, "opt-in from a plugin user not yet known (user_ref "+o.UserRef+")")
+		return nil
+	}
 	id, err := a.identity(tx, ch, ev.Customer)
 	if err != nil {
 		return err
@@ -470,11 +460,16 @@ func (a *applier) preference(tx *models.Store, ch *models.Channel, ev *adapters.
 	if err != nil {
 		return err
 	}
-	var at *time.Time
-	if ev.Preference.Value == adapters.PreferenceStop {
-		at = &ev.Timestamp
+	p := ev.Preference
+	if p.Category != "" && p.Category != adapters.PreferenceMarketing {
+		return nil // only marketing messages can be stopped today
 	}
-	return tx.SetMarketingOptOut(a.ctx, ch.BusinessID, id.ID, at, "whatsapp_user_preferences")
+	if p.Value != adapters.PreferenceStop && p.Value != adapters.PreferenceResume {
+		return fmt.Errorf("unknown preference value %q", p.Value)
+	}
+	_, err = tx.ApplyMarketingPreference(a.ctx, ch.BusinessID, id.ID, p.Value == adapters.PreferenceStop, ev.Timestamp,
+		"whatsapp_user_preferences")
+	return err
 }
 
 // numberChange moves the identity to the new number; its history stays.

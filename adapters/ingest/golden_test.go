@@ -93,7 +93,7 @@ func goldenCase(t *testing.T, app, file, name string) {
 			}
 		}
 	}
-	if err := s.Gorm(ctx).Exec(`INSERT INTO raw_webhooks (app, body) VALUES (?, ?)`, app, body).Error; err != nil {
+	if err := s.Gorm(ctx).Exec(`INSERT INTO raw_webhooks (app, body, signed_by) VALUES (?, ?, 'app')`, app, body).Error; err != nil {
 		t.Fatal(err)
 	}
 	proc := ingest.NewProcessor(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 10)

@@ -38,7 +38,7 @@ func newEnv(t *testing.T, app, account string) *env {
 func (e *env) deliver(payloads ...string) {
 	e.t.Helper()
 	for _, p := range payloads {
-		if err := e.s.Gorm(e.ctx).Exec(`INSERT INTO raw_webhooks (app, body) VALUES (?, ?)`, e.ch.App, []byte(p)).Error; err != nil {
+		if err := e.s.Gorm(e.ctx).Exec(`INSERT INTO raw_webhooks (app, body, signed_by) VALUES (?, ?, 'app')`, e.ch.App, []byte(p)).Error; err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -115,7 +115,7 @@ func TestStatusesOutOfOrderNeverGoBack(t *testing.T) {
 func TestCallbackDataReconcilesAnUnconfirmedSend(t *testing.T) {
 	e := newEnv(t, "whatsapp", "PN1")
 	m := e.outbound("") // the worker timed out: Meta's id never reached us
-	body := waEnvelope(fmt.Sprintf(`"statuses":[{"id":"wamid.LATE","status":"sent","timestamp":"1763700150","recipient_id":"393331112222","biz_opaque_callback_data":"sb:%d"}]`, m.ID))
+	body := waEnvelope(fmt.Sprintf(`"statuses":[{"id":"wamid.LATE","status":"sent","timestamp":"1763700150","recipient_id":"393331112222","biz_opaque_callback_data":"%s"}]`, e.s.Cipher().CallbackRef(m.ID)))
 	e.deliver(body, body)
 	got := e.message("wamid.LATE")
 	if got.ID != m.ID || got.Status != "sent" {
@@ -169,7 +169,7 @@ func TestMessengerWatermarksAndEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	echo := fmt.Sprintf(`{"object":"page","entry":[{"id":"PAGE1","time":1763700002000,"messaging":[{"sender":{"id":"PAGE1"},"recipient":{"id":"PSID1"},
-"timestamp":1763700002000,"message":{"mid":"m_out","is_echo":true,"app_id":123,"metadata":"sb:%d","text":"reply"}}]}]}`, out.ID)
+"timestamp":1763700002000,"message":{"mid":"m_out","is_echo":true,"app_id":123,"metadata":"%s","text":"reply"}}]}]}`, e.s.Cipher().CallbackRef(out.ID))
 	delivery := `{"object":"page","entry":[{"id":"PAGE1","time":1763700003000,"messaging":[{"sender":{"id":"PSID1"},"recipient":{"id":"PAGE1"},
 "timestamp":1763700003000,"delivery":{"watermark":1763700002500}}]}]}`
 	read := `{"object":"page","entry":[{"id":"PAGE1","time":1763700004000,"messaging":[{"sender":{"id":"PSID1"},"recipient":{"id":"PAGE1"},

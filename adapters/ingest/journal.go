@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/switchboard-inbox/switchboard/models"
 )
 
 // maxBatch bounds one grouped INSERT.
@@ -21,36 +21,36 @@ const maxBatch = 512
 // multi-row INSERT per flush, so the acknowledgement waits for one fsync that
 // many requests share instead of one each.
 type Journal struct {
-	pool    *pgxpool.Pool
+	store   *models.Store
 	reqs    chan *appendReq
 	flushes int
 	wake    func() // tells the processor there is work
 }
 
 type appendReq struct {
-	app, sig string
-	body     []byte
-	done     chan error
+	row  models.NewRawWebhook
+	done chan error
 }
 
-// NewJournal writes through pool with flushers concurrent grouped INSERTs.
+// NewJournal writes through store with flushers concurrent grouped INSERTs.
 // wake (may be nil) is called after each flush.
-func NewJournal(pool *pgxpool.Pool, flushers int, wake func()) *Journal {
+func NewJournal(store *models.Store, flushers int, wake func()) *Journal {
 	if flushers <= 0 {
 		flushers = 4
 	}
 	if wake == nil {
 		wake = func() {}
 	}
-	return &Journal{pool: pool, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake}
+	return &Journal{store: store, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake}
 }
 
 // ErrStopped is returned by Append once the journal has stopped.
 var ErrStopped = errors.New("ingest: journal stopped")
 
-// Append stores one payload and returns once it is committed.
-func (j *Journal) Append(ctx context.Context, app string, body []byte, signature string) error {
-	r := &appendReq{app: app, sig: signature, body: body, done: make(chan error, 1)}
+// Append stores one verified payload, with the secret that verified it, and
+// returns once it is committed.
+func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
+	r := &appendReq{row: row, done: make(chan error, 1)}
 	select {
 	case j.reqs <- r:
 	case <-ctx.Done():
@@ -114,16 +114,12 @@ func (j *Journal) flushLoop(ctx context.Context) {
 }
 
 func (j *Journal) insert(ctx context.Context, batch []*appendReq) error {
-	apps := make([]string, len(batch))
-	sigs := make([]string, len(batch))
-	bodies := make([][]byte, len(batch))
+	rows := make([]models.NewRawWebhook, len(batch))
 	for i, r := range batch {
-		apps[i], sigs[i], bodies[i] = r.app, r.sig, r.body
+		rows[i] = r.row
 	}
-	_, err := j.pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, body)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])`, apps, sigs, bodies)
-	if err != nil {
-		return fmt.Errorf("ingest: unable to store webhooks: %w", err)
+	if err := j.store.AppendRawWebhooks(ctx, rows); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	return nil
 }

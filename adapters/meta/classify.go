@@ -34,6 +34,10 @@ func (c Class) Retryable() bool {
 // MaybeDelivered reports whether the customer may already have the message.
 func (c Class) MaybeDelivered() bool { return c == Ambiguous }
 
+// CodeMarketingOptedOut is WhatsApp's refusal of a marketing message to a
+// customer who stopped them: the opt-out is recorded wherever it is seen.
+const CodeMarketingOptedOut = 131050
+
 // codeRule is one line of the classification table. Subcode 0 matches any subcode.
 type codeRule struct {
 	code, subcode int
@@ -74,7 +78,7 @@ var rules = []codeRule{
 	{131026, 0, Permanent}, // undeliverable
 	{131048, 0, Permanent}, // spam rate limit: retrying deepens the quality problem
 	{131049, 0, Permanent}, // marketing cap / US marketing pause
-	{131050, 0, Permanent}, // customer stopped marketing messages
+	{CodeMarketingOptedOut, 0, Permanent},
 }
 
 // ClassOf classifies a Meta error code, as found in a Graph answer or in the

@@ -107,7 +107,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	graph := &meta.Client{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion}
 	processor := ingest.NewProcessor(store, log, 0)
 	profiles := ingest.NewProfiles(store, graph, log)
-	journal := ingest.NewJournal(store.DB.Pool, 4, processor.Wake)
+	journal := ingest.NewJournal(store, 4, processor.Wake)
 	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion})
 	if err != nil {
 		return nil, err
@@ -120,8 +120,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		MetaVerifyToken: cfg.MetaVerifyToken,
 		Journal:         journal,
 		Graph:           graph,
+		Wake:            processor.Wake,
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
+		return nil, err
+	}
+	if err := processor.Register(srv.Metrics().Registry); err != nil {
 		return nil, err
 	}
 	return &app{

@@ -1,0 +1,229 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// WebhookSigner is which secret verified a webhook POST: the deployment's
+// Meta app secret (trusted for every entry), or the app secrets of these
+// channels (trusted only for entries that route to one of them).
+type WebhookSigner struct {
+	App      bool
+	Channels []int64
+}
+
+// Trusts reports whether an entry routed to channelID may be applied.
+func (s WebhookSigner) Trusts(channelID int64) bool {
+	if s.App {
+		return true
+	}
+	for _, id := range s.Channels {
+		if id == channelID {
+			return true
+		}
+	}
+	return false
+}
+
+func (s WebhookSigner) column() string {
+	if s.App {
+		return "app"
+	}
+	return "channel"
+}
+
+// NewRawWebhook is one verified POST to journal.
+type NewRawWebhook struct {
+	App       string
+	Signature string
+	Signer    WebhookSigner
+	Body      []byte
+}
+
+// AppendRawWebhooks stores verified payloads in one INSERT (the journal's
+// group commit); they are pending until the processor applies them.
+func (s *Store) AppendRawWebhooks(ctx context.Context, batch []NewRawWebhook) error {
+	apps := make([]string, len(batch))
+	sigs := make([]string, len(batch))
+	signedBy := make([]string, len(batch))
+	signers := make([]string, len(batch))
+	bodies := make([][]byte, len(batch))
+	for i, r := range batch {
+		apps[i], sigs[i], signedBy[i], bodies[i] = r.App, r.Signature, r.Signer.column(), r.Body
+		v, _ := Int64List(r.Signer.Channels).Value()
+		signers[i] = v.(string) // one bigint[] literal per row: unnest cannot take a 2-D ragged array
+	}
+	_, err := s.DB.Pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
+		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)`,
+		apps, sigs, signedBy, signers, bodies)
+	return wrapErr(err, "store webhooks")
+}
+
+// PendingWebhook is a stored payload waiting to be applied.
+type PendingWebhook struct {
+	ID       int64
+	App      string
+	Body     []byte
+	SignedBy string
+	Signers  Int64List `gorm:"column:signer_channel_ids"`
+}
+
+// Signer is the secret that verified the payload.
+func (p *PendingWebhook) Signer() WebhookSigner {
+	return WebhookSigner{App: p.SignedBy == "app", Channels: p.Signers}
+}
+
+// ClaimPendingWebhooks locks up to limit pending payloads, oldest first, for
+// the calling transaction; concurrent workers and replicas skip them.
+func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingWebhook, error) {
+	var rows []PendingWebhook
+	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids FROM raw_webhooks WHERE outcome = 'pending'
+		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).Scan(&rows).Error
+	return rows, wrapErr(err, "claim pending webhooks")
+}
+
+// Webhook outcomes.
+const (
+	WebhookProcessed      = "processed"
+	WebhookFailed         = "failed"
+	WebhookUnknownAccount = "unknown_account"
+	WebhookRejected       = "rejected" // every entry was signed by a secret that does not own it
+)
+
+// Kinds of webhook problems.
+const (
+	ProblemFailed           = "failed"            // the event could not be applied
+	ProblemForeignSignature = "foreign_signature" // signed by a secret other than its channel's or the app's
+	ProblemUnknownAccount   = "unknown_account"   // no channel for the account
+	ProblemUnreadable       = "unreadable"        // the payload (or part of it) could not be parsed
+	ProblemUnresolved       = "unresolved"        // kept, but names no customer we can address yet
+)
+
+// WebhookProblem is one event (or unreadable payload) that was not applied.
+// BusinessID is nil when no channel matched: only the operator sees it.
+type WebhookProblem struct {
+	RawWebhookID int64
+	BusinessID   *int64
+	ChannelID    *int64
+	App          string
+	AccountID    string
+	Kind         string
+	EventType    string
+	EventKey     string
+	Error        string
+}
+
+// WebhookOutcome is what processing one payload found.
+type WebhookOutcome struct {
+	ID          int64
+	Outcome     string
+	Error       string
+	BusinessIDs []int64
+	Problems    []WebhookProblem
+}
+
+// FinishWebhooks records the outcomes of a processed batch, replacing the
+// problems an earlier attempt (a replay) recorded for the same payloads.
+func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome) error {
+	ids := make([]int64, len(outs))
+	outcomes := make([]string, len(outs))
+	errs := make([]string, len(outs))
+	businesses := make([]string, len(outs))
+	var problems []WebhookProblem
+	for i, o := range outs {
+		ids[i], outcomes[i], errs[i] = o.ID, o.Outcome, o.Error
+		v, _ := Int64List(o.BusinessIDs).Value()
+		businesses[i] = v.(string)
+		problems = append(problems, o.Problems...)
+	}
+	g := s.Gorm(ctx)
+	if err := g.Exec(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
+			processed_at = now(), attempts = attempts + 1
+		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
+		Int64List(ids), StringArray(outcomes), StringArray(errs), StringArray(businesses)).Error; err != nil {
+		return wrapErr(err, "record webhook outcomes")
+	}
+	if err := g.Exec(`DELETE FROM webhook_problems WHERE raw_webhook_id = ANY(?::bigint[])`, Int64List(ids)).Error; err != nil {
+		return wrapErr(err, "clear webhook problems")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	for i := range problems {
+		problems[i].Error = StripNUL(problems[i].Error)
+		problems[i].EventKey = StripNUL(problems[i].EventKey)
+		problems[i].AccountID = StripNUL(problems[i].AccountID)
+	}
+	return wrapErr(g.Table("webhook_problems").CreateInBatches(problems, 500).Error, "record webhook problems")
+}
+
+// StripNUL removes the NUL characters PostgreSQL text cannot hold.
+func StripNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// WebhookLogEntry is one line of a business's webhook log.
+type WebhookLogEntry struct {
+	ID           int64
+	RawWebhookID int64
+	App          string
+	Kind         string
+	EventType    string
+	EventKey     string
+	Error        string
+	CreatedAt    time.Time
+	Attempts     int
+	// Body is the payload as text, only when every entry in it is this
+	// business's own; a payload shared with other tenants is never shown.
+	Body    string
+	RawBody []byte `gorm:"column:raw_body"`
+}
+
+// Replayable reports whether an admin may apply the payload again after a fix.
+func (e *WebhookLogEntry) Replayable() bool { return e.Kind == ProblemFailed }
+
+// WebhookLog lists the business's latest webhook problems: events that failed
+// and entries refused because another tenant's secret signed them.
+func (s *Store) WebhookLog(ctx context.Context, businessID int64, limit int) ([]WebhookLogEntry, error) {
+	var rows []WebhookLogEntry
+	err := s.Gorm(ctx).Raw(`SELECT p.id, p.raw_webhook_id, p.app, p.kind, p.event_type, p.event_key, p.error, p.created_at, r.attempts,
+			CASE WHEN r.business_ids = ARRAY[p.business_id] THEN substring(r.body for 4000) END AS raw_body
+		FROM webhook_problems p JOIN raw_webhooks r ON r.id = p.raw_webhook_id
+		WHERE p.business_id = ?
+		ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, businessID, limit).Scan(&rows).Error
+	for i := range rows {
+		rows[i].Body = strings.ToValidUTF8(string(rows[i].RawBody), "\uFFFD")
+		rows[i].RawBody = nil
+	}
+	return rows, wrapErr(err, "list webhook log")
+}
+
+// OperatorWebhookLog lists problems no business can see (unknown accounts,
+// unreadable payloads), for the deployment's operator.
+func (s *Store) OperatorWebhookLog(ctx context.Context, limit int) ([]WebhookLogEntry, error) {
+	var rows []WebhookLogEntry
+	err := s.Gorm(ctx).Raw(`SELECT p.id, p.raw_webhook_id, p.app, p.kind, p.event_type, p.event_key, p.error, p.created_at, r.attempts
+		FROM webhook_problems p JOIN raw_webhooks r ON r.id = p.raw_webhook_id
+		WHERE p.business_id IS NULL ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, limit).Scan(&rows).Error
+	return rows, wrapErr(err, "list operator webhook log")
+}
+
+// ReplayWebhook puts a payload with an event of the business that failed back
+// in the queue; applying is idempotent, so what already landed stays once.
+func (s *Store) ReplayWebhook(ctx context.Context, businessID, rawID int64) error {
+	res := s.Gorm(ctx).Exec(`UPDATE raw_webhooks SET outcome = 'pending', processed_at = NULL
+		WHERE id = ? AND outcome <> 'pending' AND EXISTS (SELECT 1 FROM webhook_problems p
+			WHERE p.raw_webhook_id = raw_webhooks.id AND p.business_id = ? AND p.kind = 'failed')`, rawID, businessID)
+	if res.Error != nil {
+		return wrapErr(res.Error, "replay webhook %d", rawID)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

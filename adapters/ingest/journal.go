@@ -14,8 +14,12 @@ import (
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
-// maxBatch bounds one grouped INSERT.
-const maxBatch = 512
+// maxBatch and maxBatchBytes bound one grouped INSERT: the driver encodes the
+// whole batch into one message, so large bodies go a few at a time.
+const (
+	maxBatch      = 512
+	maxBatchBytes = 8 << 20
+)
 
 // Journal appends raw webhooks durably. Concurrent Appends share commits: one
 // multi-row INSERT per flush, so the acknowledgement waits for one fsync that
@@ -94,11 +98,13 @@ func (j *Journal) flushLoop(ctx context.Context) {
 		case r := <-j.reqs:
 			batch = append(batch[:0], r)
 		}
+		size := len(batch[0].row.Body)
 	drain:
-		for len(batch) < maxBatch {
+		for len(batch) < maxBatch && size < maxBatchBytes {
 			select {
 			case r := <-j.reqs:
 				batch = append(batch, r)
+				size += len(r.row.Body)
 			default:
 				break drain
 			}

@@ -8,19 +8,22 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/switchboard-inbox/switchboard/bench"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/embeddedpg"
 )
 
 func cmdBench(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: which benchmark? ingest, ws")
+		return fmt.Errorf("bench: which benchmark? ingest, ws, reliability")
 	}
 	switch args[0] {
 	case "ingest":
 		return benchIngest(ctx, cfg, args[1:], stdout)
 	case "ws":
 		return benchWS(ctx, cfg, args[1:], stdout)
+	case "reliability":
+		return bench.Reliability(ctx, args[1:], stdout)
 	case "ws-load": // the child process of "bench ws"
 		return benchWSLoad(ctx, os.Stdin, stdout)
 	}

@@ -128,12 +128,31 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return nil
 	}
 	_ = os.Remove(filepath.Join(c.Dir, "postmaster.pid")) // stale after a crash; pg_ctl refuses otherwise
-	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories='%s' -p %d -c max_connections=200 -c fsync=on", c.Dir, Port)
+	return c.StartWith(ctx, "max_connections=200")
+}
+
+// StartWith starts the initialised server with extra settings ("name=value"),
+// as fault-injection harnesses restart it.
+func (c *Cluster) StartWith(ctx context.Context, settings ...string) error {
+	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories='%s' -p %d -c fsync=on", c.Dir, Port)
+	for _, s := range settings {
+		opts += " -c " + s
+	}
 	cmd := c.command(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", c.Dir, "-l", filepath.Join(c.Dir, "server.log"), "-o", opts)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("embeddedpg: pg_ctl start failed: %v\n%s\n(see %s)", err, out, filepath.Join(c.Dir, "server.log"))
 	}
 	c.started = true
+	return nil
+}
+
+// StopMode stops the server with pg_ctl's mode: "fast" (clean) or
+// "immediate" (as a crash would), for fault-injection harnesses.
+func (c *Cluster) StopMode(mode string) error {
+	out, err := c.command(context.Background(), "pg_ctl", "stop", "-w", "-m", mode, "-D", c.Dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("embeddedpg: pg_ctl stop -m %s failed: %v\n%s", mode, err, out)
+	}
 	return nil
 }
 

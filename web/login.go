@@ -21,7 +21,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	form := views.LoginForm{Email: email, Next: safeNext(r.PostFormValue("next"))}
-	if !s.throttle.allow(time.Now(), "email:"+email, "ip:"+clientIP(r)) {
+	if !s.throttle.allow(time.Now(), "email:"+email, "ip:"+s.clientIP(r)) {
 		form.Error = "login.throttled"
 		s.render(w, r, http.StatusTooManyRequests, views.Login(s.page(r, views.T(r.Context(), "login.submit"), ""), form))
 		return

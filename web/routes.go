@@ -12,7 +12,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.opts.MetricsToken != "" { // without a token, metrics are only on METRICS_ADDR
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 	mux.Handle("GET /static/{hash}/{path...}", static.Handler())
 
 	ui := s.sessions.LoadAndSave

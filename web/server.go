@@ -26,6 +26,13 @@ type Options struct {
 	Outbox          Outbox       // nil: sending is unavailable (answers 503)
 	Journal         Journal      // nil: webhooks answer 503
 	Graph           *meta.Client // fetches WhatsApp media for the /media proxy
+	// TrustedProxyHeader names the header a reverse proxy in front of us
+	// sets to the client's address (X-Forwarded-For, X-Real-IP); empty:
+	// the connection's address, and forwarding headers are ignored.
+	TrustedProxyHeader string
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// "Authorization: Bearer <token>" only; unset, it is not served there.
+	MetricsToken string
 }
 
 // Server holds what every handler needs.

@@ -87,6 +87,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},
 	}
+	sm.ErrorFunc = srv.serverError // a session store that cannot reach the database answers like any handler
 	return srv
 }
 

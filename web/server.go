@@ -51,6 +51,7 @@ type Server struct {
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	upgrader      websocket.Upgrader
+	mediaSlots    mediaSlots // bounds /media downloads in flight
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -72,17 +73,18 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 	}
 	metrics := NewMetrics()
 	srv := &Server{
-		dummyHash: dummy,
-		hub:       newHub(metrics),
-		upgrader:  newUpgrader(),
-		store:     store,
-		log:       log,
-		opts:      opts,
-		sessions:  sm,
-		metrics:   metrics,
-		throttle:  newLoginThrottle(10, time.Minute),
-		outbox:    opts.Outbox,
-		journal:   opts.Journal,
+		dummyHash:  dummy,
+		hub:        newHub(metrics),
+		upgrader:   newUpgrader(),
+		mediaSlots: make(mediaSlots, maxMediaInFlight),
+		store:      store,
+		log:        log,
+		opts:       opts,
+		sessions:   sm,
+		metrics:    metrics,
+		throttle:   newLoginThrottle(10, time.Minute),
+		outbox:     opts.Outbox,
+		journal:    opts.Journal,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

@@ -69,9 +69,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	uid := s.sessions.GetInt64(r.Context(), sessionUserID)
+	bid := s.sessions.GetInt64(r.Context(), sessionBusinessID)
+	session := sessionDigest(s.sessions.Token(r.Context()))
 	if err := s.sessions.Destroy(r.Context()); err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if uid != 0 && bid != 0 {
+		if err := s.endAccess(r.Context(), bid, uid, session); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -79,6 +79,10 @@ func (s *Server) userRole(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if err := s.endAccess(r.Context(), v.BusinessID, id, ""); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	uid := v.User.ID
 	if err := s.store.Audit(r.Context(), v.BusinessID, &uid, "user.role", "user", id, map[string]string{"role": m.Role}, map[string]string{"role": role}); err != nil {
 		s.serverError(w, r, err)

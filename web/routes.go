@@ -30,6 +30,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", user(s.home))
 	mux.Handle("GET /account", user(s.accountPage))
 	mux.Handle("POST /account/locale", user(s.accountLocale))
+	mux.Handle("POST /account/password", user(s.accountPassword))
 
 	// Inbox (agents and admins).
 	mux.Handle("GET /inbox", agent(s.inboxPage))
@@ -59,6 +60,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /settings/users", admin(s.settingsUsers))
 	mux.Handle("POST /settings/users", admin(s.userCreate))
 	mux.Handle("POST /settings/users/{id}/role", admin(s.userRole))
+	mux.Handle("POST /settings/users/{id}/remove", admin(s.userRemove))
 	mux.Handle("GET /settings/tokens", admin(s.settingsTokens))
 	mux.Handle("POST /settings/tokens", admin(s.tokenCreate))
 	mux.Handle("POST /settings/tokens/{id}/revoke", admin(s.tokenRevoke))

@@ -22,7 +22,7 @@ func (s *Server) settingsView(r *http.Request, tab string) views.SettingsView {
 // noticeKey admits only the notices the settings pages send after a redirect.
 func noticeKey(n string) string {
 	switch n {
-	case "settings.saved", "channels.connected", "users.added":
+	case "settings.saved", "channels.connected", "users.added", "users.removed":
 		return n
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +122,59 @@ func TestRoleChangeClosesSocketsOnOtherReplicas(t *testing.T) {
 		t.Fatalf("role change: %d", res.StatusCode)
 	}
 	expectClosed(t, ws, "the agent became staff on another replica")
+}
+
+func TestRemovalFromTheBusinessClosesTheMembersSockets(t *testing.T) {
+	e := newUIEnv(t, false)
+	e.srv.hub.setListening(time.Now().Add(-time.Hour))
+	agentClient := e.signIn(t, e.a.agent)
+	agent := dialInbox(t, agentClient)
+	admin := dialInbox(t, e.signIn(t, e.a.admin))
+	waitClients(t, e, 2)
+	adminClient := e.signIn(t, e.a.admin)
+	if res := adminClient.post("/settings/users/"+id(e.a.admin.ID)+"/remove", nil); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("removing oneself: %d, want 400", res.StatusCode)
+	}
+	if res := adminClient.post("/settings/users/"+id(e.b.agent.ID)+"/remove", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("removing another business's member: %d, want 404", res.StatusCode)
+	}
+	if res := adminClient.post("/settings/users/"+id(e.a.agent.ID)+"/remove", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove: %d", res.StatusCode)
+	}
+	expectClosed(t, agent, "the agent was removed from the business")
+	expectOpen(t, admin, "another member's removal")
+	if m, _ := e.store.Membership(context.Background(), e.a.biz.ID, e.a.agent.ID); m != nil {
+		t.Fatal("the membership is still there")
+	}
+	if res, _ := agentClient.get("/inbox"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the removed agent's session still opens the inbox: %d", res.StatusCode)
+	}
+	if m, _ := e.store.Membership(context.Background(), e.b.biz.ID, e.b.agent.ID); m == nil {
+		t.Fatal("B's agent lost their membership")
+	}
+}
+
+func TestPasswordChangeClosesTheUsersSockets(t *testing.T) {
+	e := newUIEnv(t, false)
+	e.srv.hub.setListening(time.Now().Add(-time.Hour))
+	ws := dialInbox(t, e.signIn(t, e.a.agent))
+	other := dialInbox(t, e.signIn(t, e.a.admin))
+	waitClients(t, e, 2)
+	cl := e.signIn(t, e.a.agent)
+	res, body := cl.postBody("/account/password", url.Values{"current_password": {"wrong password"}, "new_password": {"a new long password"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="password-error"`) {
+		t.Fatalf("wrong current password: %d", res.StatusCode)
+	}
+	if res := cl.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"short"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("short new password: %d", res.StatusCode)
+	}
+	expectOpen(t, ws, "a refused password change")
+	if res := cl.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"a new long password"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password change: %d", res.StatusCode)
+	}
+	expectClosed(t, ws, "the password changed")
+	expectOpen(t, other, "another user's password change")
+	if res := e.client(t).post("/login", url.Values{"email": {e.a.agent.Email}, "password": {"a new long password"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the new password: %d", res.StatusCode)
+	}
 }

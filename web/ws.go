@@ -60,6 +60,7 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 // and at once on this one: their sign-in, role or membership changed, and a
 // socket keeps what it was opened with. session limits it to one session's.
 func (s *Server) endAccess(ctx context.Context, businessID, userID int64, session string) error {
+	s.hub.cache.invalidate(businessID) // a reconnecting socket must see the new role, not a cached one
 	s.hub.revoke(businessID, userID, session)
 	return s.store.Notify(ctx, models.Event{Type: models.EventAccess, BusinessID: businessID, UserID: userID, Session: session})
 }

@@ -122,6 +122,15 @@ func TestRoleChangeClosesSocketsOnOtherReplicas(t *testing.T) {
 		t.Fatalf("role change: %d", res.StatusCode)
 	}
 	expectClosed(t, ws, "the agent became staff on another replica")
+	// Reconnecting there meets the new role, not the one it had cached.
+	again, res, err := agent.dialWS("/ws")
+	if err == nil {
+		_ = again.Close()
+		t.Fatal("the socket reconnected on the other replica with the old role")
+	}
+	if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("reconnect: %v %v, want 403", res, err)
+	}
 }
 
 func TestRemovalFromTheBusinessClosesTheMembersSockets(t *testing.T) {

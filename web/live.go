@@ -80,7 +80,7 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			continue
 		}
 		if ev.Type == models.EventAccess {
-			s.hub.cache.invalidate(ev.BusinessID) // before the sockets reconnect
+			s.hub.cache.invalidate(ev.BusinessID)              // before the sockets reconnect
 			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session) // nothing to render
 			continue
 		}

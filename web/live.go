@@ -79,9 +79,9 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			s.log.Warn("live: bad event", "payload", n.Payload)
 			continue
 		}
-		if ev.Type == models.EventAccess {
-			s.hub.cache.invalidate(ev.BusinessID)              // before the sockets reconnect
-			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session) // nothing to render
+		if ev.Type == models.EventAccess { // nothing to render: forget cached roles, then end the sockets
+			s.hub.cache.invalidate(ev.BusinessID)
+			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session)
 			continue
 		}
 		s.hub.noteEvent(ev.BusinessID, time.Now())

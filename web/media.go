@@ -94,12 +94,18 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer body.Close()
+	s.streamMedia(w, r, att.ID, att.MimeType, body)
+}
+
+// streamMedia copies a download to the browser as it arrives, up to
+// maxMediaBytes; a download that breaks or runs past it aborts the response
+// so the browser never keeps a truncated file as whole.
+func (s *Server) streamMedia(w http.ResponseWriter, r *http.Request, attID int64, ctype string, body *meta.MediaBody) {
 	if body.Length > maxMediaBytes {
-		s.mediaError(w, r, fmt.Errorf("media %d: %d bytes, more than %d", att.ID, body.Length, maxMediaBytes))
+		s.mediaError(w, r, fmt.Errorf("media %d: %d bytes, more than %d", attID, body.Length, maxMediaBytes))
 		return
 	}
 	in := bufio.NewReaderSize(body, 512)
-	ctype := att.MimeType
 	if ctype == "" {
 		sniff, _ := in.Peek(512)
 		ctype = http.DetectContentType(sniff)
@@ -111,11 +117,11 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox") // never run what a customer sent
 	if _, err := io.Copy(w, io.LimitReader(in, maxMediaBytes)); err != nil {
-		s.log.Warn("media: stream ended early", "error", err, "request_id", RequestID(r.Context()))
-		panic(http.ErrAbortHandler) // the browser must not keep a truncated file as whole
+		s.log.Warn("media: stream ended early", "attachment", attID, "error", err, "request_id", RequestID(r.Context()))
+		panic(http.ErrAbortHandler)
 	}
 	if n, _ := in.Read(make([]byte, 1)); n > 0 {
-		s.log.Warn("media: larger than the limit; cut", "attachment", att.ID, "limit", maxMediaBytes, "request_id", RequestID(r.Context()))
+		s.log.Warn("media: larger than the limit; cut", "attachment", attID, "limit", maxMediaBytes, "request_id", RequestID(r.Context()))
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -44,8 +44,13 @@ func Reliability(ctx context.Context, args []string, stdout io.Writer) error {
 	bodySize := fs.Int("body-size", 8<<20-1024, "bodies: bytes per POST")
 	replicas := fs.Int("replicas", 3, "replicas: serve processes on one database")
 	maxConns := fs.Int("max-connections", 100, "PostgreSQL max_connections for the run")
+	sends := fs.Int("sends", 3000, "sends: replies queued before the kill")
+	customers := fs.Int("customers", 300, "sends: customers (one thread each)")
+	mps := fs.Int("mps", 100, "sends: the number's throughput cap at the simulator")
+	var childEnv multiFlag
+	fs.Var(&childEnv, "env", "NAME=value for the serve children (repeatable)")
 	if len(args) == 0 {
-		return errors.New("bench reliability: which scenario? kill9, outage, bodies, replicas")
+		return errors.New("bench reliability: which scenario? kill9, sends, outage, bodies, replicas")
 	}
 	scenario := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
@@ -59,6 +64,8 @@ func Reliability(ctx context.Context, args []string, stdout io.Writer) error {
 	switch scenario {
 	case "kill9":
 		return h.kill9(ctx, stdout, *duration, *concurrency)
+	case "sends":
+		return h.sends(ctx, stdout, *sends, *customers, *mps, childEnv)
 	case "outage":
 		return h.outage(ctx, stdout, *duration, *concurrency, *outage)
 	case "bodies":
@@ -68,6 +75,12 @@ func Reliability(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return fmt.Errorf("bench reliability: unknown scenario %q", scenario)
 }
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // harness is a private PostgreSQL cluster, a migrated database with one
 // WhatsApp channel, and the children serving it.

@@ -103,7 +103,8 @@ func newEnv(t *testing.T, tune func(*jobs.Config)) *env {
 	if e.biz, err = e.store.CreateBusiness(ctx, "Bottega"); err != nil {
 		t.Fatal(err)
 	}
-	if e.token, _, err = e.store.CreateAPIToken(ctx, e.biz.ID, "tests"); err != nil {
+	// A person's token: these tests are an agent replying (HUMAN_AGENT included).
+	if e.token, _, err = e.store.CreatePersonAPIToken(ctx, e.biz.ID, "tests"); err != nil {
 		t.Fatal(err)
 	}
 	e.start()

@@ -115,7 +115,7 @@ func TestHumanAgentTagUntilDaySeven(t *testing.T) {
 			}
 			// An automated send never gets HUMAN_AGENT, even on day 6.
 			code, body = e.post(threadPath(day6, "/messages"), map[string]any{"text": "Beep", "human_agent": true, "automated": true})
-			if code != http.StatusBadRequest {
+			if code != http.StatusUnprocessableEntity || errorCode(body) != "human_agent_automated" {
 				t.Fatalf("automated human_agent: %d %v", code, body)
 			}
 		})

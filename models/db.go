@@ -7,9 +7,12 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
@@ -28,14 +31,27 @@ type DB struct {
 	Gorm *gorm.DB
 }
 
-// Open connects to url and checks the connection.
+// DefaultPoolMaxConns is the pool size of a process whose DATABASE_URL
+// does not set pool_max_conns: three replicas stay well inside
+// PostgreSQL's default max_connections of 100.
+const DefaultPoolMaxConns = 20
+
+// defaultConnectTimeout applies when url has no connect_timeout.
+const defaultConnectTimeout = 10 * time.Second
+
+// Open connects to url and checks the connection. The pool takes pgxpool's
+// parameters from url (pool_max_conns, pool_min_conns,
+// pool_max_conn_lifetime, …); maxConns is its size when url does not say.
 func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("models: bad database URL: %w", err)
 	}
-	if maxConns > 0 {
+	if maxConns > 0 && !setsPoolSize(url) {
 		cfg.MaxConns = maxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 { // a black-holed server fails a request instead of hanging it
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -59,6 +75,39 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		return nil, fmt.Errorf("models: unable to open gorm: %w", err)
 	}
 	return &DB{Pool: pool, SQL: sqlDB, Gorm: g}, nil
+}
+
+// setsPoolSize reports whether url (a URL or key=value string, already
+// parsed once without error) names pool_max_conns; pgxpool's parsed config
+// cannot tell its default from a value.
+func setsPoolSize(url string) bool {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return false
+	}
+	_, ok := cfg.RuntimeParams["pool_max_conns"]
+	return ok
+}
+
+// Unavailable reports whether err means PostgreSQL cannot serve now rather
+// than that the request is wrong: it refuses connections (too many
+// clients, starting up, shutting down), a connection broke, or no
+// connection came in time. Such a request is worth retrying later.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "53300", // too_many_connections
+			"57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		}
+		return strings.HasPrefix(pg.Code, "08") // connection_exception
+	}
+	var connect *pgconn.ConnectError
+	return errors.As(err, &connect) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Close releases every connection.

@@ -52,11 +52,16 @@ const InboxChannel = "inbox_events"
 
 // Event is what travels over NOTIFY: ids only, rendered per recipient later.
 type Event struct {
-	Type       string `json:"t"` // message, status, thread, assignment, channel
+	Type       string `json:"t"` // message, status, thread, assignment, channel, access
 	BusinessID int64  `json:"b"`
 	ThreadID   int64  `json:"th,omitempty"`
 	MessageID  int64  `json:"m,omitempty"`
+	UserID     int64  `json:"u,omitempty"` // access: whose sockets end
+	Session    string `json:"s,omitempty"` // access: only this session's (a digest of its token)
 }
+
+// EventAccess ends a member's live sockets: signed out, role changed, removed.
+const EventAccess = "access"
 
 // Notify queues ev for listeners; inside InTx it is delivered on commit.
 func (s *Store) Notify(ctx context.Context, ev Event) error {

@@ -7,15 +7,25 @@ import (
 	"time"
 )
 
-// CreateAPIToken makes a bearer token; the plain token is returned once and
-// only its hash is stored.
+// CreateAPIToken makes a bearer token for software; the plain token is
+// returned once and only its hash is stored.
 func (s *Store) CreateAPIToken(ctx context.Context, businessID int64, name string) (string, *APIToken, error) {
+	return s.createAPIToken(ctx, businessID, name, false)
+}
+
+// CreatePersonAPIToken makes a bearer token a person sends with (an admin's
+// choice): its replies count as typed by a person, HUMAN_AGENT included.
+func (s *Store) CreatePersonAPIToken(ctx context.Context, businessID int64, name string) (string, *APIToken, error) {
+	return s.createAPIToken(ctx, businessID, name, true)
+}
+
+func (s *Store) createAPIToken(ctx context.Context, businessID int64, name string, person bool) (string, *APIToken, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", nil, err
 	}
 	token := "sb_" + base64.RawURLEncoding.EncodeToString(raw)
-	t := &APIToken{BusinessID: businessID, Name: name, TokenHash: HashToken(token)}
+	t := &APIToken{BusinessID: businessID, Name: name, TokenHash: HashToken(token), Person: person}
 	if err := s.Gorm(ctx).Create(t).Error; err != nil {
 		return "", nil, wrapErr(err, "create API token")
 	}

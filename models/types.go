@@ -205,6 +205,7 @@ type APIToken struct {
 	BusinessID int64      `json:"business_id"`
 	Name       string     `json:"name"`
 	TokenHash  []byte     `json:"-"`
+	Person     bool       `json:"person"` // a person's token (may use HUMAN_AGENT); false: software
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`

@@ -84,3 +84,23 @@ func (s *Store) SetRole(ctx context.Context, businessID, userID int64, role stri
 func (s *Store) SetLocale(ctx context.Context, userID int64, locale string) error {
 	return wrapErr(s.Gorm(ctx).Model(&User{}).Where("id = ?", userID).Update("locale", locale).Error, "set locale")
 }
+
+// RemoveMember takes a user out of a business: the membership goes and the
+// business's threads assigned to them are unassigned. The account stays
+// (other businesses, the audit trail).
+func (s *Store) RemoveMember(ctx context.Context, businessID, userID int64) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.Gorm(ctx).Exec(`UPDATE threads SET assignee_id = NULL WHERE business_id = ? AND assignee_id = ?`,
+			businessID, userID).Error; err != nil {
+			return wrapErr(err, "unassign threads of user %d", userID)
+		}
+		err := tx.Gorm(ctx).Exec(`DELETE FROM memberships WHERE business_id = ? AND user_id = ?`, businessID, userID).Error
+		return wrapErr(err, "remove member %d", userID)
+	})
+}
+
+// SetPasswordHash replaces a user's password (an argon2id PHC string).
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	err := s.Gorm(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash).Error
+	return wrapErr(err, "set password of user %d", userID)
+}

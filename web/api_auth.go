@@ -4,14 +4,25 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/switchboard-inbox/switchboard/models"
 )
 
-type apiBusinessKey struct{}
+type apiTokenKey struct{}
 
 // apiBusiness is the business of the request's bearer token.
 func apiBusiness(ctx context.Context) int64 {
-	id, _ := ctx.Value(apiBusinessKey{}).(int64)
-	return id
+	if t, _ := ctx.Value(apiTokenKey{}).(*models.APIToken); t != nil {
+		return t.BusinessID
+	}
+	return 0
+}
+
+// apiPerson reports whether the request's token is a person's (an admin
+// made it so); every other token is software.
+func apiPerson(ctx context.Context) bool {
+	t, _ := ctx.Value(apiTokenKey{}).(*models.APIToken)
+	return t != nil && t.Person
 }
 
 // requireToken authenticates the JSON API by bearer token; every handler
@@ -34,6 +45,6 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "invalid or revoked token")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiBusinessKey{}, t.BusinessID)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey{}, t)))
 	})
 }

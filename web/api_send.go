@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
@@ -55,8 +56,16 @@ func (s *Server) apiSendMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the body must be one JSON object")
 		return
 	}
+	// Software (any token not made a person's) is automated whatever the
+	// body says, and HUMAN_AGENT is a person's reply only.
+	automated := body.Automated || !apiPerson(r.Context())
+	if automated && (body.HumanAgent || strings.EqualFold(body.Tag, string(policy.TagHumanAgent))) {
+		writeJSONError(w, http.StatusUnprocessableEntity, "human_agent_automated",
+			"HUMAN_AGENT is only for a reply a person typed: this token is software or the send is automated (an admin can create a person token in Settings → API tokens)")
+		return
+	}
 	msg, err := s.outbox.Send(r.Context(), jobs.SendRequest{
-		BusinessID: apiBusiness(r.Context()), ThreadID: threadID, Automated: body.Automated,
+		BusinessID: apiBusiness(r.Context()), ThreadID: threadID, Automated: automated,
 		Text: body.Text, HumanAgent: body.HumanAgent, Template: body.Template, Attachments: body.Attachments,
 		QuickReplies: body.QuickReplies, OTNRequest: body.OTNRequest, UseOTN: body.UseOTN, ReplyToID: body.ReplyToID,
 		List: body.List, Tag: body.Tag, Proactive: body.Proactive, Promotional: body.Promotional,

@@ -142,7 +142,7 @@ func TestSendAPIErrors(t *testing.T) {
 		{"two objects", "POST", messagesPath(a.open), a.token, `{"text":"a"}{"text":"b"}`, 400, "invalid_request"},
 		{"empty", "POST", messagesPath(a.open), a.token, `{"text":"  "}`, 400, "invalid_request"},
 		{"unknown template", "POST", messagesPath(a.shut), a.token, `{"template":{"name":"nope","language":"en_US"}}`, 400, "invalid_request"},
-		{"human agent on automated", "POST", messagesPath(a.open), a.token, `{"text":"x","human_agent":true,"automated":true}`, 400, "invalid_request"},
+		{"human agent on automated", "POST", messagesPath(a.open), a.token, `{"text":"x","human_agent":true,"automated":true}`, 422, "human_agent_automated"},
 		{"too many buttons", "POST", messagesPath(a.open), a.token, `{"text":"Pick","quick_replies":["a","b","c","d"]}`, 400, "invalid_request"},
 	}
 	for _, c := range cases {

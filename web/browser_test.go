@@ -186,6 +186,13 @@ func TestBrowserInboxLive(t *testing.T) {
 		t.Error("at 375px the list should hide while a thread is open")
 	}
 	shoot(t, agent, "11-mobile-thread")
+	second.MustSetViewport(375, 740, 2, true)
+	for _, p := range []string{"users", "tokens"} {
+		second.MustNavigate(e.url("/settings/" + p)).MustWaitLoad()
+		shoot(t, second, "14-mobile-settings-"+p)
+	}
+	second.MustNavigate(e.url("/account")).MustWaitLoad()
+	shoot(t, second, "14-mobile-account")
 }
 
 func TestBrowserComposerOutsideWindow(t *testing.T) {

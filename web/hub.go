@@ -47,6 +47,7 @@ type wsClient struct {
 	conn       *websocket.Conn
 	businessID int64
 	userID     int64
+	session    string // digest of the session token it was opened with
 	locale     string
 	admin      bool
 	view       clientView
@@ -209,6 +210,16 @@ func (h *hub) remove(c *wsClient) {
 	}
 	h.mu.Unlock()
 	c.shutdown()
+}
+
+// revoke closes a member's sockets in a business, only those of one
+// session when session is set: they were opened with access that ended.
+func (h *hub) revoke(businessID, userID int64, session string) {
+	for _, c := range h.business(businessID) {
+		if c.userID == userID && (session == "" || c.session == session) {
+			h.remove(c)
+		}
+	}
 }
 
 // business returns a snapshot of one business's sockets.

@@ -79,6 +79,11 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			s.log.Warn("live: bad event", "payload", n.Payload)
 			continue
 		}
+		if ev.Type == models.EventAccess { // nothing to render: forget cached roles, then end the sockets
+			s.hub.cache.invalidate(ev.BusinessID)
+			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session)
+			continue
+		}
 		s.hub.noteEvent(ev.BusinessID, time.Now())
 		if ev.Type == "channel" {
 			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page

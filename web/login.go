@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
@@ -19,7 +21,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	form := views.LoginForm{Email: email, Next: safeNext(r.PostFormValue("next"))}
-	if !s.throttle.allow(time.Now(), "email:"+email, "ip:"+clientIP(r)) {
+	if !s.throttle.allow(time.Now(), "email:"+email, "ip:"+s.clientIP(r)) {
 		form.Error = "login.throttled"
 		s.render(w, r, http.StatusTooManyRequests, views.Login(s.page(r, views.T(r.Context(), "login.submit"), ""), form))
 		return
@@ -67,16 +69,32 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	uid := s.sessions.GetInt64(r.Context(), sessionUserID)
+	bid := s.sessions.GetInt64(r.Context(), sessionBusinessID)
+	session := sessionDigest(s.sessions.Token(r.Context()))
 	if err := s.sessions.Destroy(r.Context()); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	if uid != 0 && bid != 0 {
+		if err := s.endAccess(r.Context(), bid, uid, session); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps post-login redirects on our own site.
+// safeNext keeps post-login redirects on our own site: a path of ours with
+// no scheme and no host, and nothing a browser would strip or reinterpret
+// into one (control characters, spaces, backslashes).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if strings.ContainsFunc(next, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' || unicode.IsControl(r) }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,4 +39,23 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// MetricsHandler serves /metrics for the metrics listener (METRICS_ADDR),
+// behind the bearer token when one is set (METRICS_TOKEN).
+func (s *Server) MetricsHandler() http.Handler {
+	h := s.metrics.Handler()
+	token := s.opts.MetricsToken
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

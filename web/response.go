@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
@@ -23,9 +24,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	_, _ = w.Write(buf.Bytes())
 }
 
-// serverError logs err once, with the request id, and shows a 500 page.
+// serverError logs err once, with the request id, and shows a 500 page;
+// or a 503 when the database cannot serve now (see unavailable).
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	id := RequestID(r.Context())
+	if models.Unavailable(err) {
+		s.unavailable(w, r, err)
+		return
+	}
 	s.log.Error("request failed", "error", err, "method", r.Method, "pattern", r.Pattern, "request_id", id)
 	if wantsJSON(r) {
 		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error (request "+id+")")
@@ -33,6 +39,22 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	msg := views.T(r.Context(), "error.server", id)
 	s.renderBare(w, r, http.StatusInternalServerError, views.ErrorPage(s.page(r, "Error", ""), 500, msg))
+}
+
+// retryAfter is what a 503 asks clients to wait, in seconds.
+const retryAfter = "5"
+
+// unavailable answers 503 with Retry-After when PostgreSQL refuses or has
+// no connection to spare: plain text (JSON on the API), no page to render,
+// so a proxy, Meta or a browser simply retries.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Warn("database unavailable", "error", err, "method", r.Method, "pattern", r.Pattern, "request_id", RequestID(r.Context()))
+	w.Header().Set("Retry-After", retryAfter)
+	if wantsJSON(r) {
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable", "the database is busy; retry shortly")
+		return
+	}
+	http.Error(w, "Service temporarily unavailable; retry shortly.", http.StatusServiceUnavailable)
 }
 
 // notFound answers 404; another business's ids get exactly this too.

@@ -12,7 +12,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.opts.MetricsToken != "" { // without a token, metrics are only on METRICS_ADDR
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 	mux.Handle("GET /static/{hash}/{path...}", static.Handler())
 
 	ui := s.sessions.LoadAndSave
@@ -28,6 +30,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", user(s.home))
 	mux.Handle("GET /account", user(s.accountPage))
 	mux.Handle("POST /account/locale", user(s.accountLocale))
+	mux.Handle("POST /account/password", user(s.accountPassword))
 
 	// Inbox (agents and admins).
 	mux.Handle("GET /inbox", agent(s.inboxPage))
@@ -57,6 +60,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /settings/users", admin(s.settingsUsers))
 	mux.Handle("POST /settings/users", admin(s.userCreate))
 	mux.Handle("POST /settings/users/{id}/role", admin(s.userRole))
+	mux.Handle("POST /settings/users/{id}/remove", admin(s.userRemove))
 	mux.Handle("GET /settings/tokens", admin(s.settingsTokens))
 	mux.Handle("POST /settings/tokens", admin(s.tokenCreate))
 	mux.Handle("POST /settings/tokens/{id}/revoke", admin(s.tokenRevoke))

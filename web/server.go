@@ -31,6 +31,13 @@ type Options struct {
 	// (default DefaultWebhookBodyBudget); past it webhooks answer 503.
 	WebhookBodyBudget int64
 	Wake              func() // tells the inbound processor a payload is pending again (a replay)
+	// TrustedProxyHeader names the header a reverse proxy in front of us
+	// sets to the client's address (X-Forwarded-For, X-Real-IP); empty:
+	// the connection's address, and forwarding headers are ignored.
+	TrustedProxyHeader string
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// "Authorization: Bearer <token>" only; unset, it is not served there.
+	MetricsToken string
 }
 
 // Server holds what every handler needs.
@@ -50,6 +57,7 @@ type Server struct {
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	upgrader      websocket.Upgrader
+	mediaSlots    mediaSlots // bounds /media downloads in flight
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -74,6 +82,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		dummyHash:     dummy,
 		hub:           newHub(metrics),
 		upgrader:      newUpgrader(),
+		mediaSlots:    make(mediaSlots, maxMediaInFlight),
 		store:         store,
 		log:           log,
 		opts:          opts,
@@ -87,6 +96,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},
 	}
+	sm.ErrorFunc = srv.serverError // a session store that cannot reach the database answers like any handler
 	return srv
 }
 

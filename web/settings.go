@@ -25,7 +25,7 @@ func (s *Server) settingsView(r *http.Request, tab string) views.SettingsView {
 // noticeKey admits only the notices the settings pages send after a redirect.
 func noticeKey(n string) string {
 	switch n {
-	case "settings.saved", "channels.connected", "users.added", "webhooks.replayed":
+	case "settings.saved", "channels.connected", "users.added", "users.removed", "webhooks.replayed":
 		return n
 	}
 	return ""

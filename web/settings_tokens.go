@@ -31,13 +31,18 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r)
 		return
 	}
-	token, t, err := s.store.CreateAPIToken(r.Context(), v.BusinessID, name)
+	create := s.store.CreateAPIToken
+	person := r.PostFormValue("person") == "1"
+	if person {
+		create = s.store.CreatePersonAPIToken
+	}
+	token, t, err := create(r.Context(), v.BusinessID, name)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	uid := v.User.ID
-	if err := s.store.Audit(r.Context(), v.BusinessID, &uid, "api_token.create", "api_token", t.ID, nil, map[string]string{"name": name}); err != nil {
+	if err := s.store.Audit(r.Context(), v.BusinessID, &uid, "api_token.create", "api_token", t.ID, nil, map[string]any{"name": name, "person": person}); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

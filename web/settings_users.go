@@ -79,10 +79,48 @@ func (s *Server) userRole(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if err := s.endAccess(r.Context(), v.BusinessID, id, ""); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	uid := v.User.ID
 	if err := s.store.Audit(r.Context(), v.BusinessID, &uid, "user.role", "user", id, map[string]string{"role": m.Role}, map[string]string{"role": role}); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	seeOther(w, r, "/settings/users?notice=settings.saved")
+}
+
+// userRemove takes another member out of the business (never oneself) and
+// ends their open sockets here.
+func (s *Server) userRemove(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if id == v.User.ID {
+		s.badRequest(w, r)
+		return
+	}
+	m, err := s.store.Membership(r.Context(), v.BusinessID, id)
+	if err != nil || m == nil {
+		s.notFoundOrError(w, r, err)
+		return
+	}
+	if err := s.store.RemoveMember(r.Context(), v.BusinessID, id); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.endAccess(r.Context(), v.BusinessID, id, ""); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	uid := v.User.ID
+	if err := s.store.Audit(r.Context(), v.BusinessID, &uid, "user.remove", "user", id, map[string]string{"role": m.Role}, nil); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	seeOther(w, r, "/settings/users?notice=users.removed")
 }

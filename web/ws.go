@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
@@ -42,6 +44,7 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &wsClient{
 		conn: conn, businessID: v.BusinessID, userID: v.User.ID, locale: v.User.Locale, admin: v.Can(models.RoleAdmin), view: view,
+		session: sessionDigest(s.sessions.Token(r.Context())),
 	}
 	s.hub.add(c)
 	s.hub.startPings(c)
@@ -51,6 +54,24 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		s.resync(ctx, c)
 	}
+}
+
+// endAccess closes a member's sockets on every replica (through NOTIFY)
+// and at once on this one: their sign-in, role or membership changed, and a
+// socket keeps what it was opened with. session limits it to one session's.
+func (s *Server) endAccess(ctx context.Context, businessID, userID int64, session string) error {
+	s.hub.cache.invalidate(businessID) // a reconnecting socket must see the new role, not a cached one
+	s.hub.revoke(businessID, userID, session)
+	return s.store.Notify(ctx, models.Event{Type: models.EventAccess, BusinessID: businessID, UserID: userID, Session: session})
+}
+
+// sessionDigest names a session without its token, which stays secret.
+func sessionDigest(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:16])
 }
 
 type hijackError struct{}

@@ -68,30 +68,39 @@ func (c *Client) GetMedia(ctx context.Context, token, mediaID string) (Media, er
 	return m, nil
 }
 
-// DownloadMedia fetches a media URL returned by GetMedia, refusing more than maxBytes.
-func (c *Client) DownloadMedia(ctx context.Context, token, mediaURL string, maxBytes int64) ([]byte, error) {
+// MediaBody is a media download in progress; the caller closes it.
+type MediaBody struct {
+	io.ReadCloser
+	Length      int64 // -1 when Meta did not say
+	ContentType string
+}
+
+// streamHTTP fetches media: no overall timeout, since a large file streams
+// at the reader's pace; the caller's context bounds it.
+var streamHTTP = &http.Client{}
+
+// OpenMedia starts fetching a media URL returned by GetMedia; the body
+// streams from Meta as it is read.
+func (c *Client) OpenMedia(ctx context.Context, token, mediaURL string) (*MediaBody, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mediaURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("meta: media request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.httpClient().Do(req)
+	hc := c.HTTP
+	if hc == nil {
+		hc = streamHTTP
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, &NetworkError{Op: "GET media", Err: err, Timeout: isTimeout(err), RequestSent: true}
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 		return nil, ParseGraphError(resp.StatusCode, body)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
-		return nil, &NetworkError{Op: "GET media", Err: err, Timeout: isTimeout(err), RequestSent: true}
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, fmt.Errorf("meta: media larger than %d bytes", maxBytes)
-	}
-	return data, nil
+	return &MediaBody{ReadCloser: resp.Body, Length: resp.ContentLength, ContentType: resp.Header.Get("Content-Type")}, nil
 }
 
 func (c *Client) do(ctx context.Context, method, endpoint, token string, payload []byte) (json.RawMessage, error) {

@@ -123,11 +123,16 @@ func TestGetMediaAndDownload(t *testing.T) {
 	if err != nil || m.MimeType != "image/jpeg" || m.FileSize != 5 {
 		t.Fatalf("GetMedia = %+v, %v", m, err)
 	}
-	data, err := c.DownloadMedia(context.Background(), "wa-token", m.URL, 5)
-	if err != nil || string(data) != "JPEG!" {
-		t.Fatalf("DownloadMedia = %q, %v", data, err)
+	body, err := c.OpenMedia(context.Background(), "wa-token", m.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := c.DownloadMedia(context.Background(), "wa-token", m.URL, 4); err == nil {
-		t.Error("DownloadMedia ignored maxBytes")
+	data, err := io.ReadAll(body)
+	_ = body.Close()
+	if err != nil || string(data) != "JPEG!" || body.Length != 5 {
+		t.Fatalf("OpenMedia = %q (length %d), %v", data, body.Length, err)
+	}
+	if _, err := c.OpenMedia(context.Background(), "other-token", m.URL); err == nil {
+		t.Error("OpenMedia succeeded on a refused download")
 	}
 }

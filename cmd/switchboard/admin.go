@@ -32,6 +32,7 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		appSecret, accessToken, verifyToken = fs.String("app-secret", "", "the Meta app's secret"), fs.String("access-token", "", "Page, Instagram or system-user token"), fs.String("verify-token", "", "webhook verify token")
 		email, password, role               = fs.String("email", "", "email"), fs.String("password", "", "password"), fs.String("role", "agent", "admin, agent or staff")
 		humanAgent                          = fs.Bool("human-agent", false, "the app has the Human Agent permission for this Page/account")
+		person                              = fs.Bool("person", false, "create-token: a person sends with this token (may use HUMAN_AGENT); default: software")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -97,7 +98,11 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		if *name == "" {
 			return fmt.Errorf("--name is required")
 		}
-		token, _, err := store.CreateAPIToken(ctx, *business, *name)
+		create := store.CreateAPIToken
+		if *person {
+			create = store.CreatePersonAPIToken
+		}
+		token, _, err := create(ctx, *business, *name)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ type Config struct {
 	MetaAppSecret   string
 	MetaVerifyToken string
 	LogFormat       string
+	MetricsAddr     string // empty: no metrics listener
+	MetricsToken    string // empty: /metrics is not served on LISTEN_ADDR
+	TrustedProxy    string // the header a trusted reverse proxy sets to the client's address
 }
 
 // setting is one row of the configuration table: name, default, validator.
@@ -46,6 +49,9 @@ var settings = []setting{
 	{name: "META_APP_SECRET", dst: func(c *Config) *string { return &c.MetaAppSecret }, secret: true},
 	{name: "META_VERIFY_TOKEN", dst: func(c *Config) *string { return &c.MetaVerifyToken }, secret: true},
 	{name: "LOG_FORMAT", def: "text", dst: func(c *Config) *string { return &c.LogFormat }, validate: oneOf("text", "json")},
+	{name: "METRICS_ADDR", dst: func(c *Config) *string { return &c.MetricsAddr }, validate: validAddr},
+	{name: "METRICS_TOKEN", dst: func(c *Config) *string { return &c.MetricsToken }, validate: validSecret, secret: true},
+	{name: "TRUSTED_PROXY_HEADER", dst: func(c *Config) *string { return &c.TrustedProxy }, validate: validHeaderName},
 }
 
 // LoadConfig reads the environment; a bad value fails with its variable's name.
@@ -132,6 +138,13 @@ func validURL(schemes ...string) func(string) error {
 func validAddr(v string) error {
 	if !strings.Contains(v, ":") {
 		return fmt.Errorf("must be host:port or :port, got %q", v)
+	}
+	return nil
+}
+
+func validHeaderName(v string) error {
+	if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) }) {
+		return fmt.Errorf("must be a header name such as X-Forwarded-For, got %q", v)
 	}
 	return nil
 }

@@ -21,6 +21,9 @@ func TestLoadConfig(t *testing.T) {
 		{"GRAPH_API_VERSION", "25"},
 		{"LOG_FORMAT", "xml"},
 		{"BASE_URL", "ftp://x"},
+		{"METRICS_ADDR", "9090"},
+		{"METRICS_TOKEN", "short"},
+		{"TRUSTED_PROXY_HEADER", "X-Forwarded-For: 1.2.3.4"},
 	}
 	for _, b := range bad {
 		_, err := LoadConfig(env(map[string]string{b.name: b.value}))

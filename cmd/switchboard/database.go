@@ -35,7 +35,7 @@ func openDatabase(ctx context.Context, cfg *Config, log *slog.Logger) (*models.D
 		}
 		url = cluster.URL("switchboard")
 	}
-	db, err := models.Open(ctx, url, 40)
+	db, err := models.Open(ctx, url, models.DefaultPoolMaxConns)
 	if err != nil {
 		if cluster != nil {
 			_ = cluster.Stop()

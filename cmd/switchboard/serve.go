@@ -57,32 +57,47 @@ func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.St
 		for _, w := range app.webWorkers {
 			g.Go(func() error { return w(ctx) })
 		}
-		ln, err := net.Listen("tcp", cfg.ListenAddr)
+		url, err := serveHTTP(ctx, g, log, cfg.ListenAddr, app.handler)
 		if err != nil {
 			return fmt.Errorf("LISTEN_ADDR: %w", err)
 		}
-		srv := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		url := listenURL(ln)
-		log.Info("listening", "url", url)
 		if ready != nil {
 			ready(url)
 		}
-		g.Go(func() error {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return srv.Shutdown(shutdownCtx)
-		})
+	}
+	if cfg.MetricsAddr != "" {
+		if _, err := serveHTTP(ctx, g, log, cfg.MetricsAddr, app.server.MetricsHandler()); err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
 	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// serveHTTP serves h on addr in g until ctx ends, then shuts it down; it
+// returns the URL it listens on.
+func serveHTTP(ctx context.Context, g *errgroup.Group, log *slog.Logger, addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	url := listenURL(ln)
+	log.Info("listening", "url", url)
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	return url, nil
 }
 
 // listenURL is where this process actually listens (port 0 resolved).
@@ -113,14 +128,16 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		return nil, err
 	}
 	srv := web.New(store, log, web.Options{
-		Outbox:          pipeline.Outbox(),
-		BaseURL:         cfg.BaseURL,
-		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
-		MetaAppSecret:   cfg.MetaAppSecret,
-		MetaVerifyToken: cfg.MetaVerifyToken,
-		Journal:         journal,
-		Graph:           graph,
-		Wake:            processor.Wake,
+		Outbox:             pipeline.Outbox(),
+		BaseURL:            cfg.BaseURL,
+		SecureCookies:      strings.HasPrefix(cfg.BaseURL, "https://"),
+		MetaAppSecret:      cfg.MetaAppSecret,
+		MetaVerifyToken:    cfg.MetaVerifyToken,
+		Journal:            journal,
+		Graph:              graph,
+		MetricsToken:       cfg.MetricsToken,
+		TrustedProxyHeader: cfg.TrustedProxy,
+		Wake:               processor.Wake,
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

@@ -47,3 +47,20 @@ func (e *env) byID(id int64) *models.Message {
 	}
 	return &m
 }
+
+// A payload for an account no channel owns is visible to no business, only
+// to the operator.
+func TestUnknownAccountIsOperatorOnly(t *testing.T) {
+	e := newEnv(t, "whatsapp", "PN1")
+	e.process(strings.Replace(waText("393331112222", "wamid.U1", 1763700000, "who?"), `"PN1"`, `"PN-NOBODY"`, 1))
+	if log, _ := e.s.WebhookLog(e.ctx, e.bizID, 10); len(log) != 0 {
+		t.Fatalf("a business sees an unknown account's payload: %+v", log)
+	}
+	ops, err := e.s.OperatorWebhookLog(e.ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 1 || ops[0].Kind != models.ProblemUnknownAccount {
+		t.Fatalf("operator log %+v", ops)
+	}
+}

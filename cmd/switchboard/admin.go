@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/web"
@@ -13,7 +14,7 @@ import (
 
 func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("admin: which command? create-business, add-channel, create-user, create-token\n\n%s", usage)
+		return fmt.Errorf("admin: which command? create-business, add-channel, create-user, create-token, webhook-log\n\n%s", usage)
 	}
 	if cfg.DatabaseURL == "" {
 		if err := cfg.ensureDemoSecretKey(); err != nil { // the embedded database keeps its own key
@@ -107,6 +108,16 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			return err
 		}
 		fmt.Fprintln(stdout, token)
+	case "webhook-log":
+		// The operator's view: payloads no business may see (unknown accounts, unreadable bodies).
+		entries, err := store.OperatorWebhookLog(ctx, 100)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\tpayload %d\t%s\t%s\n", e.CreatedAt.UTC().Format(time.RFC3339), e.App, e.Kind,
+				e.RawWebhookID, e.EventType, e.Error)
+		}
 	default:
 		return fmt.Errorf("admin: unknown command %q", args[0])
 	}

@@ -23,6 +23,7 @@ Usage:
   switchboard admin add-channel --business ID --app messenger|instagram|whatsapp --account-id ID --app-secret S --access-token T [--verify-token V]
   switchboard admin create-user --business ID --email E --password P --role admin|agent|staff
   switchboard admin create-token --business ID --name N [--person]
+  switchboard admin webhook-log     payloads no business may see (unknown accounts, unreadable bodies)
   switchboard bench ingest|ws|reliability [flags]   (reliability: kill9, outage, bodies, replicas)
 
 Configuration comes from the environment; see README.md.

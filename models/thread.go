@@ -3,7 +3,7 @@ package models
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -34,20 +34,23 @@ func EncodeCursor(at time.Time, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(id, 10)))
 }
 
+// ErrBadCursor is a cursor that EncodeCursor did not make (tampered or truncated).
+var ErrBadCursor = errors.New("models: bad cursor")
+
 // DecodeCursor reads a cursor from EncodeCursor.
 func DecodeCursor(c string) (time.Time, int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("bad cursor")
+		return time.Time{}, 0, ErrBadCursor
 	}
 	ts, id, ok := strings.Cut(string(b), ".")
 	if !ok {
-		return time.Time{}, 0, fmt.Errorf("bad cursor")
+		return time.Time{}, 0, ErrBadCursor
 	}
 	us, err1 := strconv.ParseInt(ts, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil {
-		return time.Time{}, 0, fmt.Errorf("bad cursor")
+		return time.Time{}, 0, ErrBadCursor
 	}
 	return time.UnixMicro(us).UTC(), n, nil
 }

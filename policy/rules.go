@@ -89,7 +89,7 @@ type RuleSet struct {
 // defaultRules is built once so Decide does not rebuild the table on every call.
 var defaultRules = DefaultRules()
 
-// DefaultRules returns Meta's rules as known on 2026-11-21 (meta-platform.md). Each call returns fresh
+// DefaultRules returns Meta's rules as known on 2026-11-21 (each rule cites Meta's page). Each call returns fresh
 // slices, so a caller may extend its copy without touching Decide's.
 func DefaultRules() RuleSet {
 	var r RuleSet

@@ -11,7 +11,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
-// Websocket tuning (see performance.md): small read buffers, pooled write
+// Websocket tuning (measured by `switchboard bench ws`): small read buffers, pooled write
 // buffers, a bounded queue per client, and ping/pong deadlines.
 const (
 	wsSendQueue  = 32

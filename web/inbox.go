@@ -3,12 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
 
 	"github.com/a-h/templ"
 
+	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
@@ -67,7 +69,7 @@ func emptyKey(f views.ListFilter) string {
 
 // badCursorOrError answers a tampered cursor with 400 and anything else with 500.
 func (s *Server) badCursorOrError(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil && err.Error() == "bad cursor" {
+	if errors.Is(err, models.ErrBadCursor) {
 		s.badRequest(w, r)
 		return
 	}

@@ -414,7 +414,7 @@ func wsConnections(srv *web.Server) int {
 	return 0
 }
 
-// bareWSServer is the raw limit: gorilla tuned as performance.md measured
+// bareWSServer is the raw limit: gorilla tuned as web/hub.go tunes
 // it (1 KiB read buffer, pooled write buffers, one reading goroutine per
 // connection, the handler returns).
 type bareWSServer struct {

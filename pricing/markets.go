@@ -63,6 +63,8 @@ func launchMarkets() map[string]string {
 		RestOfMiddleEast: {"BH", "IQ", "JO", "KW", "LB", "OM", "QA", "YE"},
 		RestOfWestEurope: {"AT", "BE", "DK", "FI", "IE", "NO", "PT", "SE", "CH"},
 	}
+	// Territories that share a calling code with their country are priced with it.
+	groups["United Kingdom"] = []string{"GG", "JE", "IM"}
 	for market, regions := range groups {
 		for _, r := range regions {
 			m[r] = market

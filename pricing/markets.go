@@ -59,7 +59,7 @@ func launchMarkets() map[string]string {
 			"TH", "TM", "UZ", "VN"},
 		RestOfCEE: {"AL", "AM", "AZ", "BY", "BG", "HR", "CZ", "GE", "GR", "HU", "LV", "LT", "MK", "MD", "PL", "RO", "RS",
 			"SK", "SI", "UA"},
-		RestOfLatAm: {"BO", "CR", "DO", "EC", "SV", "GT", "HT", "HN", "JM", "NI", "PA", "PY", "PR", "UY", "VE"},
+		RestOfLatAm:      {"BO", "CR", "DO", "EC", "SV", "GT", "HT", "HN", "JM", "NI", "PA", "PY", "PR", "UY", "VE"},
 		RestOfMiddleEast: {"BH", "IQ", "JO", "KW", "LB", "OM", "QA", "YE"},
 		RestOfWestEurope: {"AT", "BE", "DK", "FI", "IE", "NO", "PT", "SE", "CH"},
 	}

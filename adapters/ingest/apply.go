@@ -34,6 +34,9 @@ func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*
 }
 
 func (a *applier) apply(tx *models.Store, ev *adapters.Event) error {
+	if ev.Type == adapters.EventTemplate {
+		return a.templateUpdate(tx, ev) // routed by WABA id: see templates.go
+	}
 	ch, err := a.channel(tx, ev.App, ev.AccountID)
 	if err != nil {
 		return err

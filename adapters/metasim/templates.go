@@ -175,7 +175,11 @@ func (s *Sim) handleMessageTemplates(w http.ResponseWriter, r *http.Request) {
 			next.Set("limit", strconv.Itoa(limit))
 			next.Set("after", cursor(end))
 			next.Del("access_token")
-			paging["next"] = s.BaseURL() + "/" + version + "/" + waba + "/message_templates?" + next.Encode()
+			base := s.BaseURL()
+			if base == "" {
+				base = "http://" + r.Host // an httptest server that never told us its URL
+			}
+			paging["next"] = base + "/" + version + "/" + waba + "/message_templates?" + next.Encode()
 		}
 		page["paging"] = paging
 	}
@@ -300,4 +304,9 @@ func templateComponents(t Template, named bool) []obj {
 		comps = append(comps, obj{"type": "BUTTONS", "buttons": []obj{b}})
 	}
 	return comps
+}
+
+// RemoveTemplate deletes a template, as a business does in WhatsApp Manager.
+func (s *Sim) RemoveTemplate(accountID, name, language string) error {
+	return s.withAccount(accountID, func(a *account) { delete(a.templates, name+"|"+language) })
 }

@@ -1,0 +1,145 @@
+package jobs_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
+)
+
+const (
+	waNumber = "106540352299001"
+	waWABA   = "102290129399001"
+)
+
+func (e *env) waTemplateChannel() *models.Channel {
+	e.t.Helper()
+	ch, err := e.store.CreateChannel(e.ctx, models.NewChannel{BusinessID: e.biz.ID, App: models.AppWhatsApp, AccountID: waNumber,
+		WABAID: waWABA, AccessToken: "token-templates", AppSecret: appSecret})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sim.AddAccount(metasim.Account{App: metasim.WhatsApp, ID: waNumber, WABAID: waWABA, AccessToken: "token-templates"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sim.AddTemplateExamples(waNumber); err != nil {
+		e.t.Fatal(err)
+	}
+	return ch
+}
+
+func (e *env) templates() map[string]models.WATemplate {
+	e.t.Helper()
+	ts, err := e.store.Templates(e.ctx, e.biz.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]models.WATemplate{}
+	for _, t := range ts {
+		out[t.Name] = t
+	}
+	return out
+}
+
+func TestTemplateSyncWebhooksAndPrice(t *testing.T) {
+	e := newEnv(t, nil)
+	ch := e.waTemplateChannel()
+	syncer := jobs.NewTemplateSyncer(e.store, &meta.Client{BaseURL: e.cfg.GraphURL}, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock)
+	syncer.PageSize = 2 // five templates: three pages
+
+	res, err := syncer.SyncChannel(e.ctx, ch)
+	if err != nil || res.Fetched != 5 || res.Deleted != 0 {
+		t.Fatalf("sync = %+v, %v; want 5 fetched", res, err)
+	}
+	ts := e.templates()
+	if ts["spring_teaser"].Status != "rejected" || ts["winter_sale"].Status != "paused" || ts["order_shipped"].Status != "approved" {
+		t.Fatalf("statuses: rejected %q, paused %q, approved %q", ts["spring_teaser"].Status, ts["winter_sale"].Status, ts["order_shipped"].Status)
+	}
+	if got := len(ts["back_in_stock_named"].Parameters); got != 4 {
+		t.Errorf("named template has %d parameters, want 4 (header, 2 body, URL button)", got)
+	}
+	if tpl, err := e.store.ApprovedTemplate(e.ctx, e.biz.ID, ch.ID, "winter_sale", "en_US"); err != nil || tpl != nil {
+		t.Errorf("a paused template is offered for sending: %v, %v", tpl, err)
+	}
+
+	// Meta re-categorises order_shipped; from then on it is priced (and
+	// policed) as marketing.
+	rows, _ := pricing.ParseRateCard(pricing.SampleRateCard, testNow.AddDate(0, -1, 0))
+	if _, err := e.store.ImportPrices(e.ctx, e.biz.ID, nil, rows); err != nil {
+		t.Fatal(err)
+	}
+	book := pricing.NewBook(e.store, 0)
+	price := func() int64 {
+		tpl, err := e.store.ApprovedTemplate(e.ctx, e.biz.ID, ch.ID, "order_shipped", "it")
+		if err != nil || tpl == nil {
+			t.Fatalf("order_shipped: %v, %v", tpl, err)
+		}
+		q, err := book.QuotePhone(e.ctx, e.biz.ID, "+393471234567", tpl.Category, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.PriceMicros
+	}
+	utility := price()
+	if err := e.sim.SetTemplateCategory(waNumber, "order_shipped", "it", "MARKETING"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the category webhook", func() bool { return e.templates()["order_shipped"].Category == "marketing" })
+	if marketing := price(); marketing != 69_100 || marketing == utility {
+		t.Errorf("after re-categorisation the price is %d micros (was %d), want Italy's marketing 69100", marketing, utility)
+	}
+
+	// Review outcomes arrive as status webhooks.
+	if err := e.sim.SetTemplateStatus(waNumber, "winter_sale", "en_US", "APPROVED", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.SetTemplateStatus(waNumber, "order_shipped", "it", "DISABLED", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the status webhooks", func() bool {
+		ts := e.templates()
+		return ts["winter_sale"].Status == "approved" && ts["order_shipped"].Status == "disabled"
+	})
+
+	// A template Meta stops listing becomes deleted, never vanishes.
+	if err := e.sim.RemoveTemplate(waNumber, "spring_teaser", "en_US"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = syncer.SyncChannel(e.ctx, ch)
+	if err != nil || res.Fetched != 4 || res.Deleted != 1 {
+		t.Fatalf("second sync = %+v, %v; want 4 fetched, 1 deleted", res, err)
+	}
+	if s := e.templates()["spring_teaser"].Status; s != "deleted" {
+		t.Errorf("unlisted template status %q, want deleted", s)
+	}
+	syncs, err := e.store.TemplateSyncs(e.ctx, e.biz.ID)
+	if err != nil || syncs[ch.ID].Fetched != 4 || syncs[ch.ID].Error != "" {
+		t.Errorf("last sync recorded %+v, %v", syncs[ch.ID], err)
+	}
+}
+
+func TestTemplateSyncFailureIsRecorded(t *testing.T) {
+	e := newEnv(t, nil)
+	ch := e.waTemplateChannel()
+	if err := e.store.UpdateChannelToken(e.ctx, e.biz.ID, ch.ID, "revoked-token"); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ = e.store.Channel(e.ctx, e.biz.ID, ch.ID)
+	syncer := jobs.NewTemplateSyncer(e.store, &meta.Client{BaseURL: e.cfg.GraphURL}, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock)
+	if _, err := syncer.SyncChannel(e.ctx, ch); err == nil {
+		t.Fatal("sync with a bad token succeeded")
+	}
+	syncs, _ := e.store.TemplateSyncs(e.ctx, e.biz.ID)
+	if syncs[ch.ID].Error == "" {
+		t.Errorf("failure not recorded: %+v", syncs[ch.ID])
+	}
+	noWABA := e.channel(models.AppWhatsApp, false)
+	if _, err := syncer.SyncChannel(e.ctx, noWABA); err != jobs.ErrNoWABA {
+		t.Errorf("channel without WABA: %v, want ErrNoWABA", err)
+	}
+}

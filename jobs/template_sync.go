@@ -140,7 +140,9 @@ func (w *templateSyncWorker) Work(ctx context.Context, job *river.Job[templateSy
 	return ctx.Err()
 }
 
-func (w *templateSyncWorker) Timeout(*river.Job[templateSyncArgs]) time.Duration { return 10 * time.Minute }
+func (w *templateSyncWorker) Timeout(*river.Job[templateSyncArgs]) time.Duration {
+	return 10 * time.Minute
+}
 
 // templateSyncPeriodic is the every-6-hours sync of all WhatsApp channels.
 func templateSyncPeriodic() *river.PeriodicJob {

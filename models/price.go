@@ -86,6 +86,24 @@ func (s *Store) PriceChanges(ctx context.Context, businessID int64, rows []Count
 // ImportPrices writes one rate card (every row of one date) in a single
 // transaction, audited with the cells it changed, and returns those changes.
 func (s *Store) ImportPrices(ctx context.Context, businessID int64, userID *int64, rows []CountryPrice) ([]PriceChange, error) {
+	return s.importPrices(ctx, businessID, userID, rows, "prices.import")
+}
+
+// ImportSamplePrices imports the demo's sample rate card, audited as a sample
+// so the prices page can say these are not Meta's prices.
+func (s *Store) ImportSamplePrices(ctx context.Context, businessID int64, rows []CountryPrice) ([]PriceChange, error) {
+	return s.importPrices(ctx, businessID, nil, rows, "prices.import_sample")
+}
+
+// PricesAreSample reports whether the business's latest rate card is the demo's sample.
+func (s *Store) PricesAreSample(ctx context.Context, businessID int64) (bool, error) {
+	var action string
+	err := s.Gorm(ctx).Raw(`SELECT action FROM audit_events WHERE business_id = ? AND action IN ('prices.import', 'prices.import_sample')
+		ORDER BY created_at DESC, id DESC LIMIT 1`, businessID).Scan(&action).Error
+	return action == "prices.import_sample", wrapErr(err, "find latest rate card")
+}
+
+func (s *Store) importPrices(ctx context.Context, businessID int64, userID *int64, rows []CountryPrice, action string) ([]PriceChange, error) {
 	var changes []PriceChange
 	err := s.InTx(ctx, func(tx *Store) error {
 		var err error
@@ -97,7 +115,7 @@ func (s *Store) ImportPrices(ctx context.Context, businessID int64, userID *int6
 				return err
 			}
 		}
-		return tx.auditPrices(ctx, businessID, userID, "prices.import", changes)
+		return tx.auditPrices(ctx, businessID, userID, action, changes)
 	})
 	return changes, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
 )
 
 // Options are the web server's settings from the environment.
@@ -23,9 +24,11 @@ type Options struct {
 	Argon2          Argon2Params
 	MetaAppSecret   string
 	MetaVerifyToken string
-	Outbox          Outbox       // nil: sending is unavailable (answers 503)
-	Journal         Journal      // nil: webhooks answer 503
-	Graph           *meta.Client // fetches WhatsApp media for the /media proxy
+	Outbox          Outbox        // nil: sending is unavailable (answers 503)
+	Journal         Journal       // nil: webhooks answer 503
+	Graph           *meta.Client  // fetches WhatsApp media for the /media proxy
+	Templates       TemplateSync  // nil: "Sync now" and sync on connect are unavailable
+	Prices          *pricing.Book // nil: a book of the server's own
 }
 
 // Server holds what every handler needs.
@@ -41,6 +44,8 @@ type Server struct {
 	journal       Journal
 	graph         *meta.Client
 	webhookKeys   webhookKeyCache
+	templates     TemplateSync
+	prices        *pricing.Book
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	upgrader      websocket.Upgrader
@@ -76,9 +81,14 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		throttle:  newLoginThrottle(10, time.Minute),
 		outbox:    opts.Outbox,
 		journal:   opts.Journal,
+		templates: opts.Templates,
+		prices:    opts.Prices,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},
+	}
+	if srv.prices == nil {
+		srv.prices = pricing.NewBook(store, 0)
 	}
 	return srv
 }

@@ -120,6 +120,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		MetaVerifyToken: cfg.MetaVerifyToken,
 		Journal:         journal,
 		Graph:           graph,
+		Templates:       jobs.NewTemplateSyncer(store, graph, log, nil),
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

@@ -116,7 +116,9 @@ func TestAPIPricesImportListAndQuote(t *testing.T) {
 	if prices, _ := body["prices"].([]any); status != http.StatusOK || len(prices) != 0 {
 		t.Fatalf("prices the day before: %d, %d rows", status, len(prices))
 	}
-	quote := func(q string) (int, map[string]any) { return apiCall(t, e, token, "GET", "/api/v1/prices/quote?"+q, nil) }
+	quote := func(q string) (int, map[string]any) {
+		return apiCall(t, e, token, "GET", "/api/v1/prices/quote?"+q, nil)
+	}
 	status, body = quote("phone=%2B436641234567&category=marketing&at=2026-11-02")
 	want := map[string]any{"country": "AT", "market": "Rest of Western Europe", "category": "marketing", "currency": "USD", "price": "0.0592"}
 	for k, v := range want {

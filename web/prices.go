@@ -13,7 +13,9 @@ import (
 )
 
 // money writes a price as the pages show it: "USD 0.0592".
-func money(currency string, micros int64) string { return currency + " " + pricing.FormatMicros(micros) }
+func money(currency string, micros int64) string {
+	return currency + " " + pricing.FormatMicros(micros)
+}
 
 func cell(p *models.CountryPrice) string {
 	switch {

@@ -17,12 +17,17 @@ func money(currency string, micros int64) string {
 	return currency + " " + pricing.FormatMicros(micros)
 }
 
-func cell(p *models.CountryPrice) string {
+func cell(p *models.CountryPrice) string { return cellIn(p, "") }
+
+// cellIn writes a cell of a table priced in currency: the code only when it differs.
+func cellIn(p *models.CountryPrice, currency string) string {
 	switch {
 	case p == nil:
 		return "—"
 	case p.Unavailable:
 		return "n/a"
+	case p.Currency == currency:
+		return pricing.FormatMicros(p.PriceMicros)
 	}
 	return money(p.Currency, p.PriceMicros)
 }
@@ -87,12 +92,16 @@ func (s *Server) pricesView(w http.ResponseWriter, r *http.Request) (views.Price
 	}
 	sort.Strings(markets)
 	for _, m := range markets {
+		for _, p := range inForce[m] {
+			pv.Currency = p.Currency // one currency per rate card; a stray one shows its code
+		}
+	}
+	for _, m := range markets {
 		row := views.PriceMarketRow{Market: m}
 		for _, c := range pv.Categories {
 			p := inForce[m][c]
-			row.Cells = append(row.Cells, cell(p))
+			row.Cells = append(row.Cells, cellIn(p, pv.Currency))
 			if p != nil {
-				pv.Currency = p.Currency
 				if d := p.EffectiveFrom.Format(time.DateOnly); d > row.Since {
 					row.Since = d
 				}

@@ -56,7 +56,7 @@ func TestPricesPageImportPreviewConfirmEditQuote(t *testing.T) {
 		t.Fatalf("confirm: %d", res.StatusCode)
 	}
 	_, body = admin.get("/settings/prices?at=2026-10-01&notice=prices.imported")
-	if !strings.Contains(body, `data-testid="price-table"`) || !strings.Contains(body, "USD 0.0592") || !strings.Contains(body, "Rate card imported.") {
+	if !strings.Contains(body, `data-testid="price-table"`) || !strings.Contains(body, "<td>0.0592</td>") || !strings.Contains(body, "Rate card imported.") {
 		t.Fatal("table not shown after import")
 	}
 

@@ -245,8 +245,12 @@ func (o *Outbox) templateText(ctx context.Context, tx *models.Store, req *SendRe
 	if ch.App == models.AppMessenger && tpl.Category != "utility" {
 		return "", &InvalidError{Message: "template: Messenger sends only utility templates"}
 	}
-	spec.Template = &templateSpec{Name: t.Name, Language: t.Language, Category: tpl.Category, Variables: t.Variables}
-	return renderTemplate(tpl.Body, t.Variables), nil
+	if err := checkTemplateVariables(tpl, t.Variables); err != nil {
+		return "", err
+	}
+	spec.Template = &templateSpec{Name: t.Name, Language: t.Language, Category: tpl.Category, Variables: t.Variables,
+		Params: tpl.Parameters, Named: tpl.ParameterFormat == "named"}
+	return templateMessageText(tpl, t.Variables), nil
 }
 
 // row is the queued message as stored, with the decision it goes out under.

@@ -1,9 +1,14 @@
 package jobs_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
@@ -141,5 +146,55 @@ func TestTemplateSyncFailureIsRecorded(t *testing.T) {
 	noWABA := e.channel(models.AppWhatsApp, false)
 	if _, err := syncer.SyncChannel(e.ctx, noWABA); err != jobs.ErrNoWABA {
 		t.Errorf("channel without WABA: %v, want ErrNoWABA", err)
+	}
+}
+
+func TestNamedTemplateSendFillsHeaderBodyAndButton(t *testing.T) {
+	e := newEnv(t, nil)
+	ch := e.waTemplateChannel()
+	syncer := jobs.NewTemplateSyncer(e.store, &meta.Client{BaseURL: e.cfg.GraphURL}, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock)
+	if _, err := syncer.SyncChannel(e.ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	c := &models.Contact{BusinessID: e.biz.ID, Name: "Anna"}
+	if err := e.store.CreateContact(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	id := &models.Identity{BusinessID: e.biz.ID, ContactID: c.ID, ChannelID: ch.ID, App: models.AppWhatsApp, ExternalID: "393471234567",
+		Phone: "+393471234567", DisplayName: "Anna"}
+	if err := e.store.CreateIdentity(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	th, _, err := e.store.EnsureDirectThread(e.ctx, id, testNow.Add(-48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/threads/" + strconv.FormatInt(th.ID, 10) + "/messages"
+	tpl := map[string]any{"name": "back_in_stock_named", "language": "en_US"}
+
+	tpl["variables"] = []string{"Linen shirt", "Anna", ""} // the third (body {{product}}) empty, the button missing
+	if status, body := e.post(path, map[string]any{"template": tpl}); status != 400 || !strings.Contains(fmt.Sprint(body), "required") {
+		t.Fatalf("empty variable: %d %v", status, body)
+	}
+
+	tpl["variables"] = []string{"Linen shirt", "Anna", "Linen shirt", "LINEN-M"}
+	status, body := e.post(path, map[string]any{"template": tpl})
+	if status != 201 {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	m := e.waitStatus(idOf(t, body), "sent", "delivered", "read")
+	if m.Text != "Hi Anna, Linen shirt is back in stock. Tap below before it goes again." {
+		t.Errorf("message text %q", m.Text)
+	}
+	sends := e.sendsOf(waNumber)
+	if len(sends) != 1 {
+		t.Fatalf("%d sends", len(sends))
+	}
+	got, _ := json.Marshal(sends[0].Body()["template"].(map[string]any)["components"])
+	want := `[{"parameters":[{"parameter_name":"product","text":"Linen shirt","type":"text"}],"type":"header"},` +
+		`{"parameters":[{"parameter_name":"first_name","text":"Anna","type":"text"},{"parameter_name":"product","text":"Linen shirt","type":"text"}],"type":"body"},` +
+		`{"index":"0","parameters":[{"text":"LINEN-M","type":"text"}],"sub_type":"url","type":"button"}]`
+	if string(got) != want {
+		t.Errorf("components sent to Meta:\n%s\nwant\n%s", got, want)
 	}
 }

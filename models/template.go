@@ -25,10 +25,10 @@ type WATemplate struct {
 	Name            string         `json:"name"`
 	Language        string         `json:"language"`
 	Category        string         `json:"category"`
-	Status          string         `json:"status"`
+	Status          string         `gorm:"default:approved" json:"status"`
 	StatusReason    string         `json:"status_reason,omitempty"`
 	Body            string         `json:"body"`
-	ParameterFormat string         `json:"parameter_format"`
+	ParameterFormat string         `gorm:"default:positional" json:"parameter_format"`
 	Parameters      TemplateParams `gorm:"type:jsonb" json:"parameters"`
 	Components      JSON           `gorm:"type:jsonb" json:"components"`
 	UpdatedAt       time.Time      `json:"updated_at"`

@@ -198,3 +198,51 @@ func TestNamedTemplateSendFillsHeaderBodyAndButton(t *testing.T) {
 		t.Errorf("components sent to Meta:\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestCostEstimatedWhenQueuedAndActualFromStatuses(t *testing.T) {
+	e := newEnv(t, nil)
+	rows, _ := pricing.ParseRateCard(pricing.SampleRateCard, testNow.AddDate(0, -1, 0))
+	if _, err := e.store.ImportPrices(e.ctx, e.biz.ID, nil, rows); err != nil {
+		t.Fatal(err)
+	}
+	in := e.customer(models.AppWhatsApp, "393471234567", testNow.Add(-time.Hour))   // window open: a free-form reply
+	out := e.customer(models.AppWhatsApp, "436641234567", testNow.Add(-72*time.Hour)) // window closed: a template
+	if err := e.sim.AddTemplate(in.account, metasim.Template{Name: "back_in_stock", Language: "en_US", Category: "MARKETING", Body: "Hi {{1}}"}); err != nil {
+		t.Fatal(err)
+	}
+	e.store.Gorm(e.ctx).Create(&models.WATemplate{BusinessID: e.biz.ID, ChannelID: in.channel.ID, Name: "back_in_stock", Language: "en_US",
+		Category: "marketing", Status: "approved", Body: "Hi {{1}}", Components: models.JSON(`[]`)})
+
+	send := func(c *customer, body map[string]any) int64 {
+		status, res := e.post("/api/v1/threads/"+strconv.FormatInt(c.thread.ID, 10)+"/messages", body)
+		if status != 201 {
+			t.Fatalf("send: %d %v", status, res)
+		}
+		return idOf(t, res)
+	}
+	reply := send(in, map[string]any{"text": "Grazie!"})
+	promo := send(out, map[string]any{"template": map[string]any{"name": "back_in_stock", "language": "en_US", "variables": []string{"Anna"}}})
+	cost := func(id int64) *models.MessageCost {
+		c, err := e.store.MessageCostOf(e.ctx, e.biz.ID, id)
+		if err != nil || c == nil {
+			t.Fatalf("cost of %d: %v, %v", id, c, err)
+		}
+		return c
+	}
+	if c := cost(reply); c.Market != "Italy" || c.Category != "service" || c.EstimatedMicros == nil || *c.EstimatedMicros != 18_000 {
+		t.Errorf("reply estimate %+v", c)
+	}
+	if c := cost(promo); c.Market != pricing.RestOfWestEurope || c.Category != "marketing" || c.EstimatedMicros == nil ||
+		*c.EstimatedMicros != 59_200 || c.Currency != "USD" {
+		t.Errorf("template estimate %+v", c)
+	}
+	e.waitFor("Meta's pricing on the statuses", func() bool {
+		return cost(reply).ActualType != "" && cost(promo).ActualType != ""
+	})
+	if c := cost(reply); c.ActualType != "free_customer_service" || c.ActualCategory != "service" {
+		t.Errorf("reply actual %s/%s, want service/free_customer_service", c.ActualCategory, c.ActualType)
+	}
+	if c := cost(promo); c.ActualType != "regular" || c.ActualCategory != "marketing" {
+		t.Errorf("template actual %s/%s, want marketing/regular", c.ActualCategory, c.ActualType)
+	}
+}

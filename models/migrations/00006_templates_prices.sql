@@ -33,7 +33,44 @@ ALTER TABLE country_prices
         CHECK (category IN ('marketing', 'utility', 'authentication', 'authentication_international', 'service'));
 CREATE INDEX country_prices_in_force ON country_prices (business_id, effective_from);
 
+-- What each outbound WhatsApp message costs: estimated from our table when
+-- queued, and the category and pricing type Meta reports on its statuses.
+-- A table of its own: the wide messages row is never rewritten for it.
+CREATE TABLE message_costs (
+    message_id       bigint PRIMARY KEY REFERENCES messages ON DELETE CASCADE,
+    business_id      bigint NOT NULL REFERENCES businesses ON DELETE CASCADE,
+    channel_id       bigint REFERENCES channels ON DELETE SET NULL,
+    country          text NOT NULL DEFAULT '',
+    market           text NOT NULL DEFAULT '', -- '' unknown: a BSUID-only customer
+    category         text NOT NULL,
+    currency         text NOT NULL DEFAULT '',
+    estimated_micros bigint,                   -- NULL: no price in the table that day
+    actual_category  text NOT NULL DEFAULT '',
+    actual_type      text NOT NULL DEFAULT '', -- regular, free_customer_service, free_entry_point
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX message_costs_business ON message_costs (business_id, created_at);
+
+-- Meta's pricing{category, type} arrives on a status; the ingest already keeps
+-- it per status, and this copies it to the message's cost as it lands.
+-- +goose StatementBegin
+CREATE FUNCTION message_costs_actual() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.pricing IS NOT NULL AND NEW.pricing ? 'type' THEN
+        UPDATE message_costs SET actual_category = COALESCE(NEW.pricing->>'category', ''), actual_type = NEW.pricing->>'type'
+        WHERE message_id = NEW.message_id
+          AND (actual_type IS DISTINCT FROM NEW.pricing->>'type' OR actual_category IS DISTINCT FROM COALESCE(NEW.pricing->>'category', ''));
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER message_costs_actual AFTER INSERT OR UPDATE OF pricing ON message_statuses
+    FOR EACH ROW EXECUTE FUNCTION message_costs_actual();
+
 -- +goose Down
+DROP TRIGGER message_costs_actual ON message_statuses;
+DROP FUNCTION message_costs_actual();
+DROP TABLE message_costs;
 DROP INDEX country_prices_in_force;
 DELETE FROM country_prices WHERE category = 'authentication_international';
 ALTER TABLE country_prices

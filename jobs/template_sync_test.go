@@ -205,7 +205,7 @@ func TestCostEstimatedWhenQueuedAndActualFromStatuses(t *testing.T) {
 	if _, err := e.store.ImportPrices(e.ctx, e.biz.ID, nil, rows); err != nil {
 		t.Fatal(err)
 	}
-	in := e.customer(models.AppWhatsApp, "393471234567", testNow.Add(-time.Hour))   // window open: a free-form reply
+	in := e.customer(models.AppWhatsApp, "393471234567", testNow.Add(-time.Hour))     // window open: a free-form reply
 	out := e.customer(models.AppWhatsApp, "436641234567", testNow.Add(-72*time.Hour)) // window closed: a template
 	if err := e.sim.AddTemplate(in.account, metasim.Template{Name: "back_in_stock", Language: "en_US", Category: "MARKETING", Body: "Hi {{1}}"}); err != nil {
 		t.Fatal(err)

@@ -107,11 +107,8 @@ func (s *TemplateSyncer) syncEach(ctx context.Context, chs []models.Channel) ([]
 	return out, errors.Join(errs...)
 }
 
-// templateSyncArgs syncs one channel, or every WhatsApp channel when ChannelID is 0.
-type templateSyncArgs struct {
-	BusinessID int64 `json:"business_id,omitempty"`
-	ChannelID  int64 `json:"channel_id,omitempty"`
-}
+// templateSyncArgs syncs every WhatsApp channel (the periodic job).
+type templateSyncArgs struct{}
 
 func (templateSyncArgs) Kind() string { return "template_sync" }
 
@@ -122,20 +119,10 @@ type templateSyncWorker struct {
 
 // Work never fails the job for Meta's answer: each channel's outcome is
 // recorded for its admins, and the next run (or "Sync now") tries again.
-func (w *templateSyncWorker) Work(ctx context.Context, job *river.Job[templateSyncArgs]) error {
-	if job.Args.ChannelID == 0 {
-		res, err := w.s.SyncAll(ctx)
-		if err != nil {
-			w.s.log.Warn("template sync", "channels", len(res), "error", err)
-		}
-		return ctx.Err()
-	}
-	ch, err := w.s.store.Channel(ctx, job.Args.BusinessID, job.Args.ChannelID)
-	if err != nil || ch == nil {
-		return err
-	}
-	if _, err := w.s.SyncChannel(ctx, ch); err != nil {
-		w.s.log.Warn("template sync", "channel_id", ch.ID, "error", err)
+func (w *templateSyncWorker) Work(ctx context.Context, _ *river.Job[templateSyncArgs]) error {
+	res, err := w.s.SyncAll(ctx)
+	if err != nil {
+		w.s.log.Warn("template sync", "channels", len(res), "error", err)
 	}
 	return ctx.Err()
 }
@@ -151,13 +138,4 @@ func templateSyncPeriodic() *river.PeriodicJob {
 			return templateSyncArgs{}, &river.InsertOpts{Queue: queueOutbound, MaxAttempts: 1,
 				UniqueOpts: river.UniqueOpts{ByPeriod: TemplateSyncInterval}}
 		}, nil)
-}
-
-// QueueTemplateSync asks a worker to sync one channel's templates soon (on connect).
-func (o *Outbox) QueueTemplateSync(ctx context.Context, ch *models.Channel) error {
-	args := templateSyncArgs{BusinessID: ch.BusinessID, ChannelID: ch.ID}
-	if _, err := o.insert.Insert(ctx, args, &river.InsertOpts{Queue: queueOutbound, MaxAttempts: 3}); err != nil {
-		return fmt.Errorf("jobs: queue template sync of channel %d: %w", ch.ID, err)
-	}
-	return nil
 }

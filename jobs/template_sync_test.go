@@ -242,7 +242,24 @@ func TestCostEstimatedWhenQueuedAndActualFromStatuses(t *testing.T) {
 	if c := cost(reply); c.ActualType != "free_customer_service" || c.ActualCategory != "service" {
 		t.Errorf("reply actual %s/%s, want service/free_customer_service", c.ActualCategory, c.ActualType)
 	}
-	if c := cost(promo); c.ActualType != "regular" || c.ActualCategory != "marketing" {
-		t.Errorf("template actual %s/%s, want marketing/regular", c.ActualCategory, c.ActualType)
+	if c := cost(promo); c.ActualType != "regular" || c.ActualCategory != "marketing" || c.ActualMicros == nil || *c.ActualMicros != 59_200 {
+		t.Errorf("template actual %s/%s %v, want marketing/regular at 59200", c.ActualCategory, c.ActualType, c.ActualMicros)
+	}
+	// The daily aggregate the Spend page reads, kept as the facts arrive.
+	y, mo, _ := time.Now().UTC().Date()
+	from := time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC)
+	spend, err := e.store.Spend(e.ctx, e.biz.ID, from, from.AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]models.SpendRow{}
+	for _, r := range spend {
+		got[r.Market+"/"+r.Category] = r
+	}
+	if r := got["Italy/service"]; r.Messages != 1 || r.EstimatedMicros != 18_000 || r.Charged != 0 || r.ActualMicros != 0 {
+		t.Errorf("Italy service spend %+v: estimated, not charged (free customer service)", r)
+	}
+	if r := got[pricing.RestOfWestEurope+"/marketing"]; r.Messages != 1 || r.EstimatedMicros != 59_200 || r.Charged != 1 || r.ActualMicros != 59_200 {
+		t.Errorf("marketing spend %+v", r)
 	}
 }

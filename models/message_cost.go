@@ -19,6 +19,7 @@ type MessageCost struct {
 	EstimatedMicros *int64
 	ActualCategory  string
 	ActualType      string
+	ActualMicros    *int64 // set when Meta reports the message as charged (regular)
 	CreatedAt       time.Time
 }
 
@@ -39,4 +40,27 @@ func (s *Store) MessageCostOf(ctx context.Context, businessID, messageID int64) 
 		return nil, wrapErr(err, "fetch cost of message %d", messageID)
 	}
 	return &c, nil
+}
+
+// SpendRow is spend of one channel, market and category over a period.
+type SpendRow struct {
+	ChannelID       int64
+	Market          string
+	Category        string
+	Currency        string
+	Messages        int
+	EstimatedMicros int64
+	Charged         int
+	ActualMicros    int64
+}
+
+// Spend sums the incrementally kept daily spend over [from, to).
+func (s *Store) Spend(ctx context.Context, businessID int64, from, to time.Time) ([]SpendRow, error) {
+	var rows []SpendRow
+	err := s.Gorm(ctx).Raw(`SELECT channel_id, market, category, currency, SUM(messages) AS messages,
+		SUM(estimated_micros) AS estimated_micros, SUM(charged) AS charged, SUM(actual_micros) AS actual_micros
+		FROM spend_daily WHERE business_id = ? AND day >= ? AND day < ?
+		GROUP BY channel_id, market, category, currency ORDER BY channel_id, market, category, currency`,
+		businessID, day(from), day(to)).Scan(&rows).Error
+	return rows, wrapErr(err, "sum spend")
 }

@@ -47,20 +47,66 @@ CREATE TABLE message_costs (
     estimated_micros bigint,                   -- NULL: no price in the table that day
     actual_category  text NOT NULL DEFAULT '',
     actual_type      text NOT NULL DEFAULT '', -- regular, free_customer_service, free_entry_point
+    actual_micros    bigint,                   -- what a regular (charged) message cost at our rate for its actual category
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX message_costs_business ON message_costs (business_id, created_at);
+
+-- Spend per day, channel, market and (estimated) category, kept up to date by
+-- the triggers below so the Spend page never scans messages.
+CREATE TABLE spend_daily (
+    business_id      bigint NOT NULL REFERENCES businesses ON DELETE CASCADE,
+    day              date NOT NULL,
+    channel_id       bigint NOT NULL DEFAULT 0,
+    market           text NOT NULL,
+    category         text NOT NULL,
+    currency         text NOT NULL,
+    messages         integer NOT NULL DEFAULT 0,
+    estimated_micros bigint NOT NULL DEFAULT 0,
+    charged          integer NOT NULL DEFAULT 0,
+    actual_micros    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (business_id, day, channel_id, market, category, currency)
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION spend_on_cost() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO spend_daily AS s (business_id, day, channel_id, market, category, currency, messages, estimated_micros)
+    VALUES (NEW.business_id, (NEW.created_at AT TIME ZONE 'UTC')::date, COALESCE(NEW.channel_id, 0), NEW.market, NEW.category,
+            NEW.currency, 1, COALESCE(NEW.estimated_micros, 0))
+    ON CONFLICT (business_id, day, channel_id, market, category, currency) DO UPDATE
+    SET messages = s.messages + 1, estimated_micros = s.estimated_micros + EXCLUDED.estimated_micros;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER spend_on_cost AFTER INSERT ON message_costs FOR EACH ROW EXECUTE FUNCTION spend_on_cost();
 
 -- Meta's pricing{category, type} arrives on a status; the ingest already keeps
 -- it per status, and this copies it to the message's cost as it lands.
 -- +goose StatementBegin
 CREATE FUNCTION message_costs_actual() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c message_costs;
+    price bigint;
 BEGIN
-    IF NEW.pricing IS NOT NULL AND NEW.pricing ? 'type' THEN
-        UPDATE message_costs SET actual_category = COALESCE(NEW.pricing->>'category', ''), actual_type = NEW.pricing->>'type'
-        WHERE message_id = NEW.message_id
-          AND (actual_type IS DISTINCT FROM NEW.pricing->>'type' OR actual_category IS DISTINCT FROM COALESCE(NEW.pricing->>'category', ''));
+    IF NEW.pricing IS NULL OR NOT NEW.pricing ? 'type' THEN
+        RETURN NULL;
     END IF;
+    -- The first status that carries pricing decides; later ones repeat it.
+    UPDATE message_costs SET actual_category = COALESCE(NEW.pricing->>'category', ''), actual_type = NEW.pricing->>'type'
+    WHERE message_id = NEW.message_id AND actual_type = '' RETURNING * INTO c;
+    IF NOT FOUND OR c.actual_type <> 'regular' THEN
+        RETURN NULL;
+    END IF;
+    SELECT CASE WHEN p.unavailable THEN NULL ELSE p.price_micros END INTO price FROM country_prices p
+    WHERE p.business_id = c.business_id AND p.market = c.market AND p.category = c.actual_category
+      AND p.effective_from <= (c.created_at AT TIME ZONE 'UTC')::date
+    ORDER BY p.effective_from DESC LIMIT 1;
+    UPDATE message_costs SET actual_micros = price WHERE message_id = c.message_id;
+    INSERT INTO spend_daily AS s (business_id, day, channel_id, market, category, currency, charged, actual_micros)
+    VALUES (c.business_id, (c.created_at AT TIME ZONE 'UTC')::date, COALESCE(c.channel_id, 0), c.market, c.category, c.currency, 1, COALESCE(price, 0))
+    ON CONFLICT (business_id, day, channel_id, market, category, currency) DO UPDATE
+    SET charged = s.charged + 1, actual_micros = s.actual_micros + EXCLUDED.actual_micros;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
@@ -70,6 +116,9 @@ CREATE TRIGGER message_costs_actual AFTER INSERT OR UPDATE OF pricing ON message
 -- +goose Down
 DROP TRIGGER message_costs_actual ON message_statuses;
 DROP FUNCTION message_costs_actual();
+DROP TRIGGER spend_on_cost ON message_costs;
+DROP FUNCTION spend_on_cost();
+DROP TABLE spend_daily;
 DROP TABLE message_costs;
 DROP INDEX country_prices_in_force;
 DELETE FROM country_prices WHERE category = 'authentication_international';

@@ -195,7 +195,7 @@ func SettingsTabs(current string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, tab := range []string{"channels", "templates", "prices", "users", "tokens", "replies", "webhooks"} {
+		for _, tab := range []string{"channels", "templates", "prices", "spend", "users", "tokens", "replies", "webhooks"} {
 			if tab == current {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<a href=\"")
 				if templ_7745c5c3_Err != nil {

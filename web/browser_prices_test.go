@@ -44,7 +44,11 @@ func TestBrowserTemplatesAndPrices(t *testing.T) {
 	if _, err := e.store.ImportSamplePrices(ctx, e.b.biz.ID, rows); err != nil {
 		t.Fatal(err)
 	}
+	seedSpend(t, e)
 	p := agentPage(t, b, e.http.URL, e.b.admin)
+	p.MustNavigate(e.url("/settings/spend")).MustWaitLoad()
+	p.MustElement(`[data-testid="spend-chart"]`)
+	shoot(t, p, "spend-desktop")
 
 	p.MustNavigate(e.url("/settings/templates")).MustWaitLoad()
 	p.MustElement(`[data-testid="template"]`)
@@ -82,6 +86,9 @@ func TestBrowserTemplatesAndPrices(t *testing.T) {
 	p.MustNavigate(e.url("/settings/prices?" + q.Encode())).MustWaitLoad()
 	fitsWidth(t, p, "prices")
 	shoot(t, p, "prices-375")
+	p.MustNavigate(e.url("/settings/spend")).MustWaitLoad()
+	fitsWidth(t, p, "spend")
+	shoot(t, p, "spend-375")
 
 	// Italian.
 	p.MustNavigate(e.url("/account")).MustWaitLoad()

@@ -60,6 +60,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/prices/preview", admin(s.pricesPreview))
 	mux.Handle("POST /settings/prices/import", admin(s.pricesImport))
 	mux.Handle("POST /settings/prices/edit", admin(s.pricesEdit))
+	mux.Handle("GET /settings/spend", admin(s.settingsSpend))
+	mux.Handle("GET /settings/spend.csv", admin(s.spendCSV))
 	mux.Handle("GET /settings/users", admin(s.settingsUsers))
 	mux.Handle("POST /settings/users", admin(s.userCreate))
 	mux.Handle("POST /settings/users/{id}/role", admin(s.userRole))

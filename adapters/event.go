@@ -31,6 +31,7 @@ const (
 	EventPreference   EventType = "preference"    // Preference: WhatsApp marketing stop/resume
 	EventNumberChange EventType = "number_change" // NumberChange, plus a system Message to show in the thread
 	EventUnsupported  EventType = "unsupported"   // Unsupported: an envelope item we do not model; Raw keeps it
+	EventTemplate     EventType = "template"      // Template: Meta changed a WhatsApp template's status or category (AccountID is the WABA id)
 )
 
 // Event is one normalised fact from a Meta webhook. Parsers emit one Event per
@@ -57,17 +58,30 @@ type Event struct {
 	// GroupID is set for WhatsApp group traffic; Customer is then the participant.
 	GroupID string `json:"group_id,omitempty"`
 
-	Message      *Message      `json:"message,omitempty"`
-	Status       *Status       `json:"status,omitempty"`
-	Receipt      *Receipt      `json:"receipt,omitempty"`
-	Reaction     *Reaction     `json:"reaction,omitempty"`
-	Optin        *Optin        `json:"optin,omitempty"`
-	Referral     *Referral     `json:"referral,omitempty"` // also set on a message that came from an ad or link
-	Edit         *Edit         `json:"edit,omitempty"`
-	Unsend       *Unsend       `json:"unsend,omitempty"`
-	Preference   *Preference   `json:"preference,omitempty"`
-	NumberChange *NumberChange `json:"number_change,omitempty"`
-	Unsupported  *Unsupported  `json:"unsupported,omitempty"`
+	Message      *Message        `json:"message,omitempty"`
+	Status       *Status         `json:"status,omitempty"`
+	Receipt      *Receipt        `json:"receipt,omitempty"`
+	Reaction     *Reaction       `json:"reaction,omitempty"`
+	Optin        *Optin          `json:"optin,omitempty"`
+	Referral     *Referral       `json:"referral,omitempty"` // also set on a message that came from an ad or link
+	Edit         *Edit           `json:"edit,omitempty"`
+	Unsend       *Unsend         `json:"unsend,omitempty"`
+	Preference   *Preference     `json:"preference,omitempty"`
+	NumberChange *NumberChange   `json:"number_change,omitempty"`
+	Unsupported  *Unsupported    `json:"unsupported,omitempty"`
+	Template     *TemplateUpdate `json:"template,omitempty"`
+}
+
+// TemplateUpdate is a message_template_status_update (Status set) or a
+// template_category_update (Category set) for one template of a WABA.
+type TemplateUpdate struct {
+	MetaID           string `json:"meta_id,omitempty"`
+	Name             string `json:"name"`
+	Language         string `json:"language"`
+	Status           string `json:"status,omitempty"` // lowercased: approved, rejected, paused, disabled…
+	Reason           string `json:"reason,omitempty"`
+	Category         string `json:"category,omitempty"` // lowercased new category
+	PreviousCategory string `json:"previous_category,omitempty"`
 }
 
 // Party identifies a customer on one app. ExternalID is the key Meta uses to

@@ -40,14 +40,8 @@ func (d *draft) outbound() adapters.Outbound {
 	switch {
 	case s.Template != nil:
 		out.Kind, out.Text = adapters.OutTemplate, ""
-		out.Template = &adapters.Template{Name: s.Template.Name, Language: s.Template.Language}
-		if len(s.Template.Variables) > 0 {
-			c := adapters.TemplateComponent{Type: "body"}
-			for _, v := range s.Template.Variables {
-				c.Parameters = append(c.Parameters, adapters.TemplateParameter{Type: "text", Text: v})
-			}
-			out.Template.Components = []adapters.TemplateComponent{c}
-		}
+		out.Template = &adapters.Template{Name: s.Template.Name, Language: s.Template.Language,
+			Components: templateComponents(s.Template)}
 	case s.OTNRequest != nil:
 		out.Kind, out.Text = adapters.OutOTNRequest, ""
 		out.OTN = &adapters.OTNRequest{Title: s.OTNRequest.Title, Payload: s.OTNRequest.Payload}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/adapters"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/policy"
+	"github.com/switchboard-inbox/switchboard/pricing"
 )
 
 // ErrNotFound is returned for a thread or message the business does not have.
@@ -26,6 +27,7 @@ type Outbox struct {
 	now    func() time.Time
 	batch  int
 	m      *metrics
+	prices *pricing.Book // estimates each WhatsApp message's cost; nil: none
 }
 
 // plan is one request judged and built, ready to be written.
@@ -33,6 +35,7 @@ type plan struct {
 	msg     *models.Message
 	tokenID int64 // the OTN token to reserve
 	verdict verdict
+	cost    *models.MessageCost
 }
 
 // Send judges the request and queues it: 201-style success with the queued
@@ -52,6 +55,9 @@ func (o *Outbox) Send(ctx context.Context, req SendRequest) (*models.Message, er
 			return err
 		}
 		if _, err := tx.AddMessage(ctx, p.msg, p.msg.Attachments); err != nil {
+			return err
+		}
+		if err := o.recordCosts(ctx, tx, p); err != nil {
 			return err
 		}
 		if err := o.reserve(ctx, tx, p); err != nil {
@@ -120,6 +126,9 @@ func (o *Outbox) SendMany(ctx context.Context, reqs []SendRequest) ([]SendResult
 			results[i].Message = p.msg
 		}
 		if err := tx.AddOutboundMessages(ctx, msgs); err != nil {
+			return err
+		}
+		if err := o.recordCosts(ctx, tx, plans...); err != nil {
 			return err
 		}
 		for _, p := range plans {
@@ -215,6 +224,11 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 	if p.msg, err = o.row(ctx, tx, req, sc, v, spec, text); err != nil {
 		return nil, err
 	}
+	if sc.Thread.Kind == "direct" {
+		if p.cost, err = o.estimate(ctx, ch, v.customer, category); err != nil {
+			return nil, err
+		}
+	}
 	d := draftOf(p.msg, spec, sc)
 	if p.tokenID != 0 {
 		d.To = adapters.Recipient{OTNToken: "opened-by-the-worker"}
@@ -245,8 +259,12 @@ func (o *Outbox) templateText(ctx context.Context, tx *models.Store, req *SendRe
 	if ch.App == models.AppMessenger && tpl.Category != "utility" {
 		return "", &InvalidError{Message: "template: Messenger sends only utility templates"}
 	}
-	spec.Template = &templateSpec{Name: t.Name, Language: t.Language, Category: tpl.Category, Variables: t.Variables}
-	return renderTemplate(tpl.Body, t.Variables), nil
+	if err := checkTemplateVariables(tpl, t.Variables); err != nil {
+		return "", err
+	}
+	spec.Template = &templateSpec{Name: t.Name, Language: t.Language, Category: tpl.Category, Variables: t.Variables,
+		Params: tpl.Parameters, Named: tpl.ParameterFormat == "named"}
+	return templateMessageText(tpl, t.Variables), nil
 }
 
 // row is the queued message as stored, with the decision it goes out under.

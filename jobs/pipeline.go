@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/adapters/whatsapp"
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
 )
 
 // Config tunes the outbound pipeline. The zero value works against Meta.
@@ -52,6 +53,10 @@ type Config struct {
 	FetchCooldown        time.Duration // least time between River's fetches of a queue; default 20ms
 	RescueStuckJobsAfter time.Duration // a job of a killed worker runs again after this; default 5m
 	ShutdownTimeout      time.Duration // Run waits this long for running sends before cancelling them; default 10s
+
+	// Prices estimates each WhatsApp message's cost when queued; share the
+	// web server's book so an import is seen at once. Default: a book of its own.
+	Prices *pricing.Book
 }
 
 func (c *Config) setDefaults() {
@@ -131,12 +136,16 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	river.AddWorker(workers, &sendWorker{d: d})
 	river.AddWorker(workers, &signalWorker{d: d})
 	river.AddWorker(workers, &sweepWorker{d: d})
+	river.AddWorker(workers, &templateSyncWorker{s: NewTemplateSyncer(store, graph, log, cfg.Now)})
 	insert, err := river.NewClient(riverdatabasesql.New(store.DB.SQL), &river.Config{Workers: workers, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river insert client: %w", err)
 	}
 	p := &Pipeline{store: store, log: log, cfg: cfg, workers: workers, d: d, m: m}
-	p.outbox = &Outbox{store: store, insert: insert, now: cfg.Now, batch: cfg.BatchSize, m: m}
+	if cfg.Prices == nil {
+		cfg.Prices = pricing.NewBook(store, 0)
+	}
+	p.outbox = &Outbox{store: store, insert: insert, now: cfg.Now, batch: cfg.BatchSize, m: m, prices: cfg.Prices}
 	return p, nil
 }
 
@@ -175,7 +184,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return sweepArgs{}, &river.InsertOpts{Queue: queueOutbound}
-			}, &river.PeriodicJobOpts{RunOnStart: true})},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river worker client: %w", err)

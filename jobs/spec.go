@@ -36,6 +36,11 @@ type templateSpec struct {
 	Language  string   `json:"language"`
 	Category  string   `json:"category"`
 	Variables []string `json:"variables,omitempty"`
+	// Params says where each variable goes (header, body, URL button) and
+	// Named whether Meta wants them by name; empty for templates synced
+	// without a parameter list.
+	Params models.TemplateParams `json:"params,omitempty"`
+	Named  bool                  `json:"named,omitempty"`
 }
 
 type detailsDoc struct {

@@ -501,22 +501,6 @@ type OTNToken struct {
 // TableName keeps gorm from spelling it o_t_n_tokens.
 func (OTNToken) TableName() string { return "otn_tokens" }
 
-// WATemplate is an approved WhatsApp message template.
-type WATemplate struct {
-	ID         int64  `json:"id"`
-	BusinessID int64  `json:"-"`
-	ChannelID  int64  `json:"channel_id"`
-	Name       string `json:"name"`
-	Language   string `json:"language"`
-	Category   string `json:"category"`
-	Status     string `json:"status"`
-	Body       string `json:"body"`
-	Components JSON   `gorm:"type:jsonb" json:"components"`
-}
-
-// TableName keeps gorm from spelling it w_a_templates.
-func (WATemplate) TableName() string { return "wa_templates" }
-
 // Product is something a store sells and can run out of.
 type Product struct {
 	ID         int64
@@ -587,18 +571,6 @@ type CampaignRecipient struct {
 	FailedAt    *time.Time
 	ErrorCode   *int
 	ErrorTitle  string
-}
-
-// CountryPrice is what one template message costs in a market from a date.
-type CountryPrice struct {
-	ID            int64
-	BusinessID    int64
-	Market        string
-	Category      string
-	PriceMicros   int64
-	Currency      string
-	EffectiveFrom time.Time `gorm:"type:date"`
-	CreatedAt     time.Time
 }
 
 // Note is an agents-only remark on a thread; it is never sent.

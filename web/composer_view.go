@@ -40,6 +40,9 @@ func (s *Server) composerView(ctx context.Context, businessID int64, t *models.T
 		}
 		c.Templates = tpls
 	}
+	if c.Available && p.App == models.AppWhatsApp {
+		c.Prices = s.composerPrices(ctx, businessID, t, c.Templates, c.FreeText())
+	}
 	canned, err := s.store.CannedResponses(ctx, businessID)
 	if err != nil {
 		return c, err

@@ -57,6 +57,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /settings/channels", admin(s.settingsChannels))
 	mux.Handle("POST /settings/channels", admin(s.channelCreate))
 	mux.Handle("POST /settings/channels/{id}/token", admin(s.channelToken))
+	mux.Handle("GET /settings/templates", admin(s.settingsTemplates))
+	mux.Handle("POST /settings/templates/{id}/sync", admin(s.templatesSync))
+	mux.Handle("GET /settings/prices", admin(s.settingsPrices))
+	mux.Handle("POST /settings/prices/preview", admin(s.pricesPreview))
+	mux.Handle("POST /settings/prices/import", admin(s.pricesImport))
+	mux.Handle("POST /settings/prices/edit", admin(s.pricesEdit))
+	mux.Handle("GET /settings/spend", admin(s.settingsSpend))
+	mux.Handle("GET /settings/spend.csv", admin(s.spendCSV))
 	mux.Handle("GET /settings/users", admin(s.settingsUsers))
 	mux.Handle("POST /settings/users", admin(s.userCreate))
 	mux.Handle("POST /settings/users/{id}/role", admin(s.userRole))
@@ -77,6 +85,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/threads/{id}", s.requireToken(http.HandlerFunc(s.apiThread)))
 	mux.Handle("GET /api/v1/threads/{id}/messages", s.requireToken(http.HandlerFunc(s.apiMessages)))
 	mux.Handle("GET /api/v1/contacts/{id}", s.requireToken(http.HandlerFunc(s.apiContact)))
+	mux.Handle("GET /api/v1/templates", s.requireToken(http.HandlerFunc(s.apiTemplates)))
+	mux.Handle("GET /api/v1/prices", s.requireToken(http.HandlerFunc(s.apiPrices)))
+	mux.Handle("GET /api/v1/prices/quote", s.requireToken(http.HandlerFunc(s.apiPriceQuote)))
+	mux.Handle("POST /api/v1/prices/import", s.requireToken(http.HandlerFunc(s.apiPricesImport)))
 
 	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer

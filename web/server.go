@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
 )
 
 // Options are the web server's settings from the environment.
@@ -38,6 +39,8 @@ type Options struct {
 	// MetricsToken, when set, serves /metrics on the main listener to
 	// "Authorization: Bearer <token>" only; unset, it is not served there.
 	MetricsToken string
+	Templates    TemplateSync  // nil: "Sync now" and sync on connect are unavailable
+	Prices       *pricing.Book // nil: a book of the server's own
 }
 
 // Server holds what every handler needs.
@@ -54,6 +57,8 @@ type Server struct {
 	graph         *meta.Client
 	webhookKeys   webhookKeyCache
 	webhookBodies *bodyBudget
+	templates     TemplateSync
+	prices        *pricing.Book
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	upgrader      websocket.Upgrader
@@ -92,11 +97,16 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		outbox:        opts.Outbox,
 		journal:       opts.Journal,
 		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
+		templates:     opts.Templates,
+		prices:        opts.Prices,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},
 	}
 	sm.ErrorFunc = srv.serverError // a session store that cannot reach the database answers like any handler
+	if srv.prices == nil {
+		srv.prices = pricing.NewBook(store, 0)
+	}
 	return srv
 }
 

@@ -59,10 +59,12 @@ func (s *Server) channelCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderChannels(w, r, http.StatusConflict, sv)
 		return
 	}
-	if _, err := s.store.CreateChannel(r.Context(), n); err != nil {
+	ch, err := s.store.CreateChannel(r.Context(), n)
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.syncOnConnect(r.Context(), ch)
 	seeOther(w, r, "/settings/channels?notice=channels.connected")
 }
 

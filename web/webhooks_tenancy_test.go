@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
@@ -165,5 +166,55 @@ func TestWebhookBodiesInFlightAreBounded(t *testing.T) {
 		if code := post([]byte(waText)); code != http.StatusOK {
 			t.Fatalf("small body %d: status %d", i, code)
 		}
+	}
+}
+
+// A template status update names a WABA; only the Meta app's secret or a
+// secret of a channel of that WABA may change its templates.
+func TestTemplateUpdatesAreBoundToTheirWABAsSecret(t *testing.T) {
+	e := newWebhookEnv(t)
+	ctx := context.Background()
+	chA, err := e.store.CreateChannel(ctx, models.NewChannel{BusinessID: e.ch.BusinessID, App: "whatsapp", AccountID: "400000000000004",
+		WABAID: "WABA-A", AccessToken: "t", AppSecret: "alpha-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ReplaceTemplates(ctx, chA, []models.WATemplate{{MetaID: "77", Name: "restock_alert", Language: "en_US",
+		Category: "utility", Status: "approved", Body: "Back in stock", ParameterFormat: "positional"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	bizB, _ := e.store.CreateBusiness(ctx, "Beta")
+	if _, err := e.store.CreateChannel(ctx, models.NewChannel{BusinessID: bizB.ID, App: "whatsapp", AccountID: "500000000000005",
+		WABAID: "WABA-B", AccessToken: "t", AppSecret: "beta-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	update := func(waba string) string {
+		return `{"id":"` + waba + `","changes":[{"field":"message_template_status_update","value":{"event":"DISABLED",
+"message_template_id":77,"message_template_name":"restock_alert","message_template_language":"en_US","reason":"NONE"}}]}`
+	}
+	forged := waBatch(update("WABA-A"))
+	if resp := e.post(t, "whatsapp", forged, meta.Sign(forged, []byte("beta-secret"))); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("A's WABA signed with B's secret: status %d", resp.StatusCode)
+	}
+	mixed := waBatch(update("WABA-A"), update("WABA-B"))
+	if resp := e.post(t, "whatsapp", mixed, meta.Sign(mixed, []byte("beta-secret"))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("mixed: status %d", resp.StatusCode)
+	}
+	if _, err := e.proc.ProcessPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tpls, _ := e.store.Templates(ctx, e.ch.BusinessID)
+	if len(tpls) != 1 || tpls[0].Status != "approved" {
+		t.Fatalf("A's template changed by B's secret: %+v", tpls)
+	}
+	own := waBatch(update("WABA-A"))
+	if resp := e.post(t, "whatsapp", own, meta.Sign(own, []byte("alpha-secret"))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("A's own secret: status %d", resp.StatusCode)
+	}
+	if _, err := e.proc.ProcessPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tpls, _ = e.store.Templates(ctx, e.ch.BusinessID); len(tpls) != 1 || tpls[0].Status != "disabled" {
+		t.Fatalf("A's own update not applied: %+v", tpls)
 	}
 }

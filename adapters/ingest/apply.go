@@ -18,6 +18,7 @@ type applier struct {
 	p        *Processor
 	ctx      context.Context
 	channels map[string]*models.Channel
+	wabas    map[string][]models.Channel
 	cur      *payload // the payload whose event is being applied
 }
 
@@ -40,6 +41,8 @@ func (a *applier) apply(tx *models.Store, ch *models.Channel, ev *adapters.Event
 		ev.Timestamp = time.Now().UTC() // Meta always sends one; never leave a window fact at year 1
 	}
 	switch ev.Type {
+	case adapters.EventTemplate:
+		return a.templateUpdate(tx, ev) // routed by WABA id: see templates.go
 	case adapters.EventMessage, adapters.EventPostback:
 		return a.inbound(tx, ch, ev)
 	case adapters.EventEcho:

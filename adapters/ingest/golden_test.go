@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/adapters"
 	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
@@ -87,8 +88,11 @@ func goldenCase(t *testing.T, app, file, name string) {
 				continue
 			}
 			seen[ev.AccountID] = true
-			if _, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: app, AccountID: ev.AccountID,
-				AccessToken: "t", AppSecret: "s"}); err != nil {
+			nc := models.NewChannel{BusinessID: biz.ID, App: app, AccountID: ev.AccountID, AccessToken: "t", AppSecret: "s"}
+			if ev.Type == adapters.EventTemplate { // template webhooks name the WABA, not a number
+				nc.AccountID, nc.WABAID = "number-of-"+ev.AccountID, ev.AccountID
+			}
+			if _, err := s.CreateChannel(ctx, nc); err != nil {
 				t.Fatal(err)
 			}
 		}

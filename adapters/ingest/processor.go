@@ -318,7 +318,7 @@ func (a *applier) route(tx *models.Store, pl *payload) ([]event, error) {
 	out := make([]event, 0, len(pl.events))
 	for i := range pl.events {
 		ev := &pl.events[i]
-		ch, err := a.channel(tx, ev.App, ev.AccountID)
+		ch, err := a.routeTo(tx, pl, ev)
 		if err != nil {
 			return nil, err
 		}
@@ -338,6 +338,25 @@ func (a *applier) route(tx *models.Store, pl *payload) ([]event, error) {
 		}
 	}
 	return out, nil
+}
+
+// routeTo is the channel an event is for. Template updates name a WABA, not a
+// number: they go to one of its channels the signer speaks for (or, when
+// none, any of them, so the refusal is filed with the business it targets).
+func (a *applier) routeTo(tx *models.Store, pl *payload, ev *adapters.Event) (*models.Channel, error) {
+	if ev.Type != adapters.EventTemplate {
+		return a.channel(tx, ev.App, ev.AccountID)
+	}
+	chs, err := a.wabaChannels(tx, ev.AccountID)
+	if err != nil || len(chs) == 0 {
+		return nil, err
+	}
+	for i := range chs {
+		if pl.signer.Trusts(chs[i].ID) {
+			return &chs[i], nil
+		}
+	}
+	return &chs[0], nil
 }
 
 // applyInLockOrder applies every event of the batch in one order shared by

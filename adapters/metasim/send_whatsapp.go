@@ -375,6 +375,9 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 		if !ok {
 			return out, errTemplateMissing(req.Template.Name, req.Template.Language.Code)
 		}
+		if merr := templateSendable(t); merr != nil {
+			return out, merr
+		}
 		tpl = t
 	}
 	if req.RecipientType == "group" {

@@ -195,6 +195,7 @@ func (s *Sim) routes() *http.ServeMux {
 	mux.HandleFunc("POST /{version}/{id}/messages", s.handleMessages)
 	mux.HandleFunc("POST /{version}/{id}/subscribed_apps", s.handleSubscribe)
 	mux.HandleFunc("GET /{version}/{id}", s.handleMediaInfo)
+	mux.HandleFunc("GET /{version}/{id}/message_templates", s.handleMessageTemplates)
 	mux.HandleFunc("GET /whatsapp_business/attachments/{$}", s.handleMediaDownload)
 	mux.HandleFunc("GET /cdn/{file}", s.handleCDN)
 	return mux

@@ -46,11 +46,20 @@ type User struct {
 	Name    string
 }
 
-// Template is an approved WhatsApp message template (or a Messenger utility template).
+// Template is a WhatsApp message template (or a Messenger utility template);
+// see templates.go for how message_templates lists it.
 type Template struct {
 	Name     string
 	Language string // e.g. "en_US"
 	Category string // MARKETING, UTILITY or AUTHENTICATION
+	Status   string // APPROVED (the default), PENDING, REJECTED, PAUSED, DISABLED…
+	Reason   string // why Meta rejected or paused it
+	Header   string // text header, may hold one variable
+	Body     string // with {{1}} or, for ParameterFormat NAMED, {{first_name}}
+	URL      string // a URL button, e.g. "https://shop.example/p/{{1}}"
+	// ParameterFormat is POSITIONAL (the default) or NAMED.
+	ParameterFormat string
+	ID              string // Meta's template id; minted when empty
 }
 
 // OTNToken is a One-Time Notification token Meta issued after a user tapped "Notify Me".
@@ -195,6 +204,13 @@ func burstTokens(mps int, burst time.Duration) float64 {
 
 func (a *account) addTemplate(t Template) {
 	t.Category = strings.ToUpper(t.Category)
+	t.Status = strings.ToUpper(t.Status)
+	if t.Status == "" {
+		t.Status = "APPROVED"
+	}
+	if t.ID == "" {
+		t.ID = templateID(a.WABAID, t.Name, t.Language)
+	}
 	a.templates[t.Name+"|"+t.Language] = t
 }
 

@@ -82,6 +82,12 @@ func parseChange(wabaID string, raw json.RawMessage) ([]adapters.Event, error) {
 		b.each("user_preferences", b.value.UserPreferences, b.preference)
 	case "smb_message_echoes":
 		b.each("message_echoes", b.value.MessageEchoes, b.echo)
+	case "message_template_status_update", "template_category_update":
+		ev, err := b.templateUpdate(c.Field, c.Value)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", c.Field, err)
+		}
+		b.events = append(b.events, ev)
 	default:
 		b.events = append(b.events, adapters.Event{
 			App:       adapters.WhatsApp,

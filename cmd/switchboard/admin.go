@@ -8,13 +8,15 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/web"
 )
 
 func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("admin: which command? create-business, add-channel, create-user, create-token, webhook-log\n\n%s", usage)
+		return fmt.Errorf("admin: which command? create-business, add-channel, sync-templates, create-user, create-token, webhook-log\n\n%s", usage)
 	}
 	if cfg.DatabaseURL == "" {
 		if err := cfg.ensureDemoSecretKey(); err != nil { // the embedded database keeps its own key
@@ -34,6 +36,7 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		email, password, role               = fs.String("email", "", "email"), fs.String("password", "", "password"), fs.String("role", "agent", "admin, agent or staff")
 		humanAgent                          = fs.Bool("human-agent", false, "the app has the Human Agent permission for this Page/account")
 		person                              = fs.Bool("person", false, "create-token: a person sends with this token (may use HUMAN_AGENT); default: software")
+		wabaID                              = fs.String("waba-id", "", "WhatsApp Business Account id (templates are synced from it)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -71,11 +74,30 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			return err
 		}
 		ch, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: *business, App: *app, AccountID: *accountID,
-			AccessToken: *accessToken, AppSecret: *appSecret, VerifyToken: *verifyToken, Name: *name, HumanAgent: *humanAgent})
+			AccessToken: *accessToken, AppSecret: *appSecret, VerifyToken: *verifyToken, Name: *name, HumanAgent: *humanAgent,
+			WABAID: *wabaID})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, ch.ID)
+		if ch.App == models.AppWhatsApp && ch.WABAID != "" { // sync on connect; a failure is shown in Settings → Templates
+			if _, err := templateSyncer(cfg, store, log).SyncChannel(ctx, ch); err != nil {
+				log.Warn("template sync on connect failed", "channel_id", ch.ID, "error", err)
+			}
+		}
+	case "sync-templates":
+		if err := needBusiness(); err != nil {
+			return err
+		}
+		res, err := templateSyncer(cfg, store, log).SyncBusiness(ctx, *business)
+		n := 0
+		for _, r := range res {
+			n += r.Fetched
+		}
+		fmt.Fprintf(stdout, "%d templates from %d WhatsApp channels\n", n, len(res))
+		if err != nil {
+			return err
+		}
 	case "create-user":
 		if err := needBusiness(); err != nil {
 			return err
@@ -122,4 +144,8 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		return fmt.Errorf("admin: unknown command %q", args[0])
 	}
 	return nil
+}
+
+func templateSyncer(cfg *Config, store *models.Store, log *slog.Logger) *jobs.TemplateSyncer {
+	return jobs.NewTemplateSyncer(store, &meta.Client{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion}, log, nil)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
 	"github.com/switchboard-inbox/switchboard/web"
 )
 
@@ -73,6 +74,10 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 	if err := seedDemo(ctx, store, sim); err != nil {
 		return err
 	}
+	// Templates come from the simulated Meta, as a real business's would.
+	if _, err := templateSyncer(cfg, store, log).SyncAll(ctx); err != nil {
+		log.Warn("demo template sync", "error", err)
+	}
 
 	return runApp(ctx, cfg, log, store, "all", func(url string) {
 		appURL.Store(url)
@@ -124,9 +129,12 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		}
 		if a.App == metasim.WhatsApp {
 			for _, t := range demoTemplates {
-				if err := sim.AddTemplate(a.ID, metasim.Template{Name: t.Name, Language: t.Language, Category: upper(t.Category)}); err != nil {
+				if err := sim.AddTemplate(a.ID, metasim.Template{Name: t.Name, Language: t.Language, Category: upper(t.Category), Body: t.Body}); err != nil {
 					return err
 				}
+			}
+			if err := sim.AddTemplateExamples(a.ID); err != nil {
+				return err
 			}
 		}
 	}
@@ -153,21 +161,20 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 	}
 	names := map[metasim.App]string{metasim.Messenger: "Bottega on Facebook", metasim.Instagram: "@bottega.demo", metasim.WhatsApp: "Bottega WhatsApp +39 02 1234 5678"}
 	for _, a := range demoAccounts {
-		ch, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: b.ID, App: string(a.App), AccountID: a.ID, Name: names[a.App],
+		_, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: b.ID, App: string(a.App), AccountID: a.ID, Name: names[a.App],
 			WABAID: a.WABAID, DisplayPhone: a.DisplayPhone, AccessToken: a.AccessToken, AppSecret: demoSecret,
 			VerifyToken: "demo-verify-token", HumanAgent: a.HumanAgent})
 		if err != nil {
 			return err
 		}
-		if a.App != metasim.WhatsApp {
-			continue
-		}
-		for _, t := range demoTemplates {
-			t.BusinessID, t.ChannelID, t.Status = b.ID, ch.ID, "approved"
-			if err := store.Gorm(ctx).Create(&t).Error; err != nil {
-				return err
-			}
-		}
+	}
+	// A sample rate card, labelled as such on the prices page: not Meta's prices.
+	rows, lineErrs := pricing.ParseRateCard(pricing.SampleRateCard, quarterStart(time.Now()))
+	if len(lineErrs) > 0 {
+		return fmt.Errorf("demo: sample rate card: %v", lineErrs)
+	}
+	if _, err := store.ImportSamplePrices(ctx, b.ID, rows); err != nil {
+		return err
 	}
 	for _, l := range []models.Label{{Name: "order", Color: "#2563eb"}, {Name: "vip", Color: "#b45309"}, {Name: "complaint", Color: "#b91c1c"}} {
 		l.BusinessID = b.ID
@@ -186,6 +193,11 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		}
 	}
 	return nil
+}
+
+// quarterStart is the 1 Jan, 1 Apr, 1 Jul or 1 Oct on or before t.
+func quarterStart(t time.Time) time.Time {
+	return time.Date(t.Year(), time.Month((int(t.Month())-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC)
 }
 
 func upper(s string) string {

@@ -20,7 +20,8 @@ Usage:
   switchboard migrate               apply database migrations
   switchboard metasim [--addr :9090] run the Meta simulator alone
   switchboard admin create-business --name N
-  switchboard admin add-channel --business ID --app messenger|instagram|whatsapp --account-id ID --app-secret S --access-token T [--verify-token V]
+  switchboard admin add-channel --business ID --app messenger|instagram|whatsapp --account-id ID --app-secret S --access-token T [--verify-token V] [--waba-id W] [--human-agent]
+  switchboard admin sync-templates --business ID   fetch every WhatsApp channel's templates from Meta
   switchboard admin create-user --business ID --email E --password P --role admin|agent|staff
   switchboard admin create-token --business ID --name N [--person]
   switchboard admin webhook-log     payloads no business may see (unknown accounts, unreadable bodies)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
 	"github.com/switchboard-inbox/switchboard/web"
 )
 
@@ -123,7 +124,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	processor := ingest.NewProcessor(store, log, 0)
 	profiles := ingest.NewProfiles(store, graph, log)
 	journal := ingest.NewJournal(store, 4, processor.Wake)
-	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion})
+	prices := pricing.NewBook(store, 0) // one quote book: an import through the web is seen by the send path at once
+	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion, Prices: prices})
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +140,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		MetricsToken:       cfg.MetricsToken,
 		TrustedProxyHeader: cfg.TrustedProxy,
 		Wake:               processor.Wake,
+		Templates:          jobs.NewTemplateSyncer(store, graph, log, nil),
+		Prices:             prices,
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

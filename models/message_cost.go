@@ -1,0 +1,66 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// MessageCost is what one outbound WhatsApp message is expected to cost and
+// what Meta says it was charged as. EstimatedMicros nil: no price known
+// (unknown market or nothing in the table that day).
+type MessageCost struct {
+	MessageID       int64
+	BusinessID      int64
+	ChannelID       *int64
+	Country         string
+	Market          string
+	Category        string
+	Currency        string
+	EstimatedMicros *int64
+	ActualCategory  string
+	ActualType      string
+	ActualMicros    *int64 // set when Meta reports the message as charged (regular)
+	CreatedAt       time.Time
+}
+
+// RecordMessageCosts stores the estimates of newly queued messages (same
+// transaction as the messages).
+func (s *Store) RecordMessageCosts(ctx context.Context, costs []MessageCost) error {
+	if len(costs) == 0 {
+		return nil
+	}
+	return wrapErr(s.Gorm(ctx).Create(&costs).Error, "record %d message costs", len(costs))
+}
+
+// MessageCostOf loads a message's cost, or nil.
+func (s *Store) MessageCostOf(ctx context.Context, businessID, messageID int64) (*MessageCost, error) {
+	var c MessageCost
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND message_id = ?", businessID, messageID), &c)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch cost of message %d", messageID)
+	}
+	return &c, nil
+}
+
+// SpendRow is spend of one channel, market and category over a period.
+type SpendRow struct {
+	ChannelID       int64
+	Market          string
+	Category        string
+	Currency        string
+	Messages        int
+	EstimatedMicros int64
+	Charged         int
+	ActualMicros    int64
+}
+
+// Spend sums the incrementally kept daily spend over [from, to).
+func (s *Store) Spend(ctx context.Context, businessID int64, from, to time.Time) ([]SpendRow, error) {
+	var rows []SpendRow
+	err := s.Gorm(ctx).Raw(`SELECT channel_id, market, category, currency, SUM(messages) AS messages,
+		SUM(estimated_micros) AS estimated_micros, SUM(charged) AS charged, SUM(actual_micros) AS actual_micros
+		FROM spend_daily WHERE business_id = ? AND day >= ? AND day < ?
+		GROUP BY channel_id, market, category, currency ORDER BY channel_id, market, category, currency`,
+		businessID, day(from), day(to)).Scan(&rows).Error
+	return rows, wrapErr(err, "sum spend")
+}

@@ -83,10 +83,6 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	if _, err := w.d.store.PurgeRateInbound(ctx, time.Minute); err != nil {
 		return err
 	}
-	// The safety net for sends whose job was lost: past the window they are unknown.
-	if _, err := w.d.store.MarkUnknownSends(ctx, w.d.cfg.ReconcileAfter, w.d.cfg.Now()); err != nil {
-		return err
-	}
 	_, err := w.d.store.ForgetFinishedSends(ctx)
 	return err
 }

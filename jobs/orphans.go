@@ -10,7 +10,8 @@ import (
 // takeOverOrphans queues again, every OrphanScan, the sends a dead worker
 // claimed but never let leave for Meta: River would run that worker's job
 // only after RescueStuckJobsAfter plus its rescuer's 30 s period. Sends whose
-// request left are not touched: they wait for their echo or status.
+// request left are never sent again: past the reconciliation window they are
+// marked unknown here, whether or not their job survived.
 func (p *Pipeline) takeOverOrphans(ctx context.Context) {
 	t := time.NewTicker(p.cfg.OrphanScan)
 	defer t.Stop()
@@ -24,6 +25,12 @@ func (p *Pipeline) takeOverOrphans(ctx context.Context) {
 			p.log.Error("outbound: cannot take over orphaned sends", "error", err)
 		} else if n > 0 {
 			p.log.Warn("outbound: took over sends a dead worker never sent", "messages", n)
+		}
+		if n, err := p.store.MarkUnknownSends(ctx, p.cfg.ReconcileAfter, p.cfg.Now()); err != nil && ctx.Err() == nil {
+			p.log.Error("outbound: cannot mark unknown sends", "error", err)
+		} else if n > 0 {
+			p.m.outcomes.WithLabelValues("", "unknown").Add(float64(n))
+			p.log.Warn("outbound: no answer, echo or status came back for these sends; marked unknown, never resent on their own", "messages", n)
 		}
 	}
 }

@@ -123,8 +123,17 @@ func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
 	if waiting == 0 {
 		return nil
 	}
+	if appOf(ch) == models.AppInstagram { // its echoes carry no id: look for them (claiming adopts them) while waiting
+		if check := time.Now().Add(instagramEchoCheck); next.IsZero() || check.Before(next) {
+			next = check
+		}
+	}
 	return river.JobSnooze(max(time.Until(next), 10*time.Millisecond))
 }
+
+// instagramEchoCheck is how often a job waiting on Instagram sends that may
+// have reached Meta looks for their echoes.
+const instagramEchoCheck = 15 * time.Second
 
 func (d *deliverer) claimTimes() models.ClaimTimes {
 	return models.ClaimTimes{Lease: d.cfg.ClaimLease, Reconcile: d.cfg.ReconcileAfter, Now: d.cfg.Now()}

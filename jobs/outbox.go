@@ -346,6 +346,16 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 		if m.Direction != models.DirectionOut || (m.Status != models.StatusFailed && m.Status != models.StatusUnknown) {
 			return &InvalidError{Message: "message: only a failed or unknown outbound message can be sent again"}
 		}
+		if m.Status == models.StatusUnknown {
+			adopted, err := tx.AdoptLateEcho(ctx, businessID, m.ID)
+			if err != nil {
+				return err
+			}
+			if adopted { // its echo came after all: the customer has it
+				msg, err = tx.Message(ctx, businessID, m.ID)
+				return err
+			}
+		}
 		req := requestOf(m)
 		if err := req.validate(); err != nil {
 			return err

@@ -71,6 +71,10 @@ type ClaimTimes struct {
 // through the messages_outbox index (whose statistics lag behind a campaign).
 const stillQueued = `message_status_rank(m.status) = 1`
 
+// answerable tests that Meta's answer to a send still applies: queued, or
+// unknown (the answer came after the reconciliation window gave up on it).
+const answerable = `message_status_rank(m.status) IN (1, 2)`
+
 // echoesUnmatched reports whether the app echoes our sends without the
 // metadata ingest reconciles on (Instagram), so ingest may store one of our
 // sends as a message of its own.
@@ -373,7 +377,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendO
 						policy_reason = CASE WHEN v.reason <> '' THEN v.reason ELSE m.policy_reason END,
 						attempts = COALESCE(d.attempts, m.attempts)
 					FROM v LEFT JOIN done d ON d.message_id = v.id
-					WHERE m.id = v.id AND `+stillQueued+`
+					WHERE m.id = v.id AND `+answerable+`
 					RETURNING m.id, m.thread_id, m.business_id, v.at
 				), st AS (
 					INSERT INTO message_statuses (message_id, status, at) SELECT id, 'failed', at FROM upd ON CONFLICT DO NOTHING
@@ -466,7 +470,7 @@ func (s *Store) recordSent(ctx context.Context, c *outcomeColumns, echoCopies bo
 			UPDATE messages m SET external_id = COALESCE(m.external_id, NULLIF(v.ext, '')), status = 'sent',
 				status_at = v.at, sent_at = v.at, attempts = COALESCE(d.attempts, m.attempts)
 			FROM v LEFT JOIN done d ON d.message_id = v.id
-			WHERE m.id = v.id AND `+stillQueued+`
+			WHERE m.id = v.id AND `+answerable+`
 			RETURNING m.id, m.thread_id, m.business_id, v.at
 		), st AS (
 			INSERT INTO message_statuses (message_id, status, at) SELECT id, 'sent', at FROM upd ON CONFLICT DO NOTHING
@@ -492,6 +496,24 @@ func (s *Store) adoptEchoes(ctx context.Context, ids []int64) error {
 		return err
 	}
 	return s.InTx(ctx, func(tx *Store) error { return tx.mergeEchoes(ctx, pairs) })
+}
+
+// AdoptLateEcho ties an unknown Instagram send to the echo ingest stored as
+// a message of its own after the reconciliation window gave up on it, and
+// reports whether it found one: then the customer has it and it must not be
+// sent again. Other apps' echoes carry our id and are reconciled on arrival.
+func (s *Store) AdoptLateEcho(ctx context.Context, businessID, id int64) (bool, error) {
+	pairs, err := s.echoPairs(ctx, `SELECT m.id, e.id FROM messages m
+		CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.thread_id = m.thread_id AND e.id > m.id
+			AND e.direction = 'out' AND e.author_user_id IS NULL AND e.external_id IS NOT NULL AND e.status <> 'queued'
+			AND e.kind = m.kind AND e.text = m.text AND e.created_at >= m.created_at
+			ORDER BY e.id LIMIT 1) e
+		WHERE m.business_id = $1 AND m.id = $2 AND m.app = $3 AND m.status = 'unknown' AND m.external_id IS NULL`,
+		businessID, id, AppInstagram)
+	if err != nil || len(pairs) == 0 {
+		return false, err
+	}
+	return true, s.mergeEchoes(ctx, pairs)
 }
 
 func (s *Store) echoPairs(ctx context.Context, q string, args ...any) ([][2]int64, error) {
@@ -534,7 +556,7 @@ func (s *Store) mergeEchoes(ctx context.Context, pairs [][2]int64) error {
 			{`DELETE FROM outbox_sends WHERE message_id = ?`, []any{ours}},
 			{`UPDATE messages SET external_id = ?, status_at = ?,
 				status = CASE WHEN message_status_rank(?) > message_status_rank('sent') THEN ? ELSE 'sent' END
-			WHERE id = ? AND status = 'queued'`, []any{e.ExternalID, e.StatusAt, e.Status, e.Status, ours}},
+			WHERE id = ? AND status IN ('queued', 'unknown')`, []any{e.ExternalID, e.StatusAt, e.Status, e.Status, ours}},
 			{`INSERT INTO message_statuses (message_id, status, at) VALUES (?, 'sent', ?) ON CONFLICT DO NOTHING`, []any{ours, e.StatusAt}},
 		}
 		for _, st := range steps {

@@ -14,9 +14,14 @@ import (
 // outbound message to them.
 func queuedMessage(t *testing.T, s *models.Store, account string) (*models.Channel, *models.Message) {
 	t.Helper()
+	return queuedMessageOn(t, s, models.AppWhatsApp, account)
+}
+
+func queuedMessageOn(t *testing.T, s *models.Store, app, account string) (*models.Channel, *models.Message) {
+	t.Helper()
 	ctx := context.Background()
 	biz, _ := s.CreateBusiness(ctx, "Outbox")
-	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: models.AppWhatsApp, AccountID: account,
+	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: app, AccountID: account,
 		AccessToken: "t", AppSecret: "s"})
 	if err != nil {
 		t.Fatal(err)
@@ -234,5 +239,67 @@ func TestRateTakeSharesOneBucketAndChargesInbound(t *testing.T) {
 	}
 	if got, _, _ := s.TakeRateTokens(ctx, wkey, 1, 5, 5, ch.ID); got != 1 {
 		t.Fatalf("granted %d of the 4 left, want 1 after 3 inbound messages", got)
+	}
+}
+
+func TestAnswerAfterTheWindowStillReconcilesAnUnknownSend(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	c := r.Claimed[0]
+	if _, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: m.ID, ClaimedAt: c.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MarkUnknownSends(ctx, 0, time.Now()); err != nil || n != 1 {
+		t.Fatalf("marked %d unknown (%v), want 1", n, err)
+	}
+	// The Graph call answers at last: Meta accepted it.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.late",
+		ClaimedAt: c.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Message(ctx, m.BusinessID, m.ID)
+	if got.Status != models.StatusSent || got.ExternalID == nil || *got.ExternalID != "wamid.late" {
+		t.Fatalf("status %s, external id %v; want sent as wamid.late", got.Status, got.ExternalID)
+	}
+}
+
+func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessageOn(t, s, models.AppInstagram, "1784")
+	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	if _, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: m.ID, ClaimedAt: r.Claimed[0].ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MarkUnknownSends(ctx, 0, time.Now()); err != nil || n != 1 {
+		t.Fatalf("marked %d unknown (%v)", n, err)
+	}
+	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || ok {
+		t.Fatalf("adopted an echo that never came: %v %v", ok, err)
+	}
+	// Instagram's echo, without our id, stored by ingest as a message of its own.
+	ext := "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3"
+	echo := &models.Message{BusinessID: m.BusinessID, ThreadID: m.ThreadID, ChannelID: &ch.ID, Direction: models.DirectionOut,
+		App: ch.App, Kind: "text", Text: m.Text, ExternalID: &ext, SentAt: time.Now(), Status: models.StatusSent}
+	if err := s.InTx(ctx, func(tx *models.Store) error { _, err := tx.AddMessage(ctx, echo, nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || !ok {
+		t.Fatalf("late echo not adopted: %v %v", ok, err)
+	}
+	got, _ := s.Message(ctx, m.BusinessID, m.ID)
+	if got.Status != models.StatusSent || got.ExternalID == nil || *got.ExternalID != ext {
+		t.Fatalf("status %s, external id %v", got.Status, got.ExternalID)
+	}
+	if copy, _ := s.Message(ctx, m.BusinessID, echo.ID); copy != nil {
+		t.Fatal("the echo copy is still in the thread")
 	}
 }

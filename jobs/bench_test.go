@@ -35,6 +35,7 @@ var (
 // sized for the workers, and the simulator without status webhooks (the
 // durable "sent" our worker records is what is measured).
 type benchWorld struct {
+	url     string // the database's, for a worker in another process
 	store   *models.Store
 	sim     *metasim.Sim
 	threads []int64
@@ -47,13 +48,14 @@ const benchAccount = "106540352242922"
 func newBenchWorld(b testing.TB, customers, simMPS, channelMPS int, latency time.Duration) *benchWorld {
 	b.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, modelstest.URL(b), 48)
+	url := modelstest.URL(b)
+	db, err := models.Open(ctx, url, 48)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(db.Close)
 	cipher, _ := models.NewCipher(modelstest.SecretKey)
-	w := &benchWorld{store: models.NewStore(db, cipher)}
+	w := &benchWorld{url: url, store: models.NewStore(db, cipher)}
 	w.sim = metasim.New(metasim.Config{DisableStatusWebhooks: true, Customers: 1})
 	srv := httptest.NewServer(w.sim)
 	b.Cleanup(func() { _ = w.sim.Close(); srv.Close() })

@@ -81,12 +81,12 @@ func (d *deliverer) forgetChannel(id int64) {
 // the facts of now, send what the policy still allows, record every outcome
 // in one transaction, and snooze while anything waits for a retry or for
 // its echo or status.
-func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
+func (d *deliverer) deliver(ctx context.Context, jobID int64, args sendArgs) error {
 	ch, creds, err := d.channel(ctx, args.BusinessID, args.ChannelID)
 	if err != nil {
 		return err
 	}
-	claim, err := d.store.ClaimOutbound(ctx, appOf(ch), args.MessageIDs, d.claimTimes())
+	claim, err := d.store.ClaimOutbound(ctx, appOf(ch), args.MessageIDs, d.claimTimes(jobID))
 	if err != nil {
 		return err
 	}
@@ -135,8 +135,8 @@ func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
 // have reached Meta looks for their echoes.
 const instagramEchoCheck = 15 * time.Second
 
-func (d *deliverer) claimTimes() models.ClaimTimes {
-	return models.ClaimTimes{Lease: d.cfg.ClaimLease, Reconcile: d.cfg.ReconcileAfter, Now: d.cfg.Now()}
+func (d *deliverer) claimTimes(jobID int64) models.ClaimTimes {
+	return models.ClaimTimes{Lease: d.cfg.ClaimLease, Reconcile: d.cfg.ReconcileAfter, Now: d.cfg.Now(), Job: jobID}
 }
 
 // sendAllowed re-runs the policy on the claims and sends those it still

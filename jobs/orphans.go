@@ -35,11 +35,19 @@ func (p *Pipeline) takeOverOrphans(ctx context.Context) {
 	}
 }
 
-// requeueOrphans releases stale claims and queues one job per channel for them.
+// requeueOrphans releases stale claims, finds the sends of stuck jobs that
+// never claimed them, and queues one job per channel for them.
 func (p *Pipeline) requeueOrphans(ctx context.Context) (int, error) {
 	stale, err := p.store.ReleaseStaleClaims(ctx, p.cfg.ClaimLease)
-	if err != nil || len(stale) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	unclaimed, err := p.store.UnclaimedOfStuckJobs(ctx, sendArgs{}.Kind(), p.cfg.ClaimLease)
+	if err != nil {
+		return 0, err
+	}
+	if stale = append(stale, unclaimed...); len(stale) == 0 {
+		return 0, nil
 	}
 	type key struct{ business, channel int64 }
 	byChannel := map[key][]int64{}

@@ -64,6 +64,8 @@ type ClaimTimes struct {
 	Reconcile time.Duration
 	// Now is the policy clock, for status_at of messages marked unknown.
 	Now time.Time
+	// Job is the River job claiming: it takes its own claims back at once.
+	Job int64
 }
 
 // stillQueued tests m.status = 'queued' through the schema's rank function, so
@@ -100,13 +102,14 @@ func (s *Store) ClaimOutbound(ctx context.Context, app string, ids []int64, ct C
 	// Concurrent claims of one message serialise on outbox_sends' key; the
 	// loser's DO UPDATE sees the winner's started_at and claims nothing.
 	rows, err := s.sqlQuery(ctx, `WITH c AS (
-			INSERT INTO outbox_sends AS s (message_id, attempts, started_at)
-			SELECT m.id, 1, clock_timestamp()
+			INSERT INTO outbox_sends AS s (message_id, attempts, started_at, job_id)
+			SELECT m.id, 1, clock_timestamp(), NULLIF($3::bigint, 0)
 			FROM unnest($1::bigint[]) AS v(id) JOIN messages m ON m.id = v.id
 			WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL
-			ON CONFLICT (message_id) DO UPDATE SET attempts = s.attempts + 1, started_at = clock_timestamp(), send_after = NULL
+			ON CONFLICT (message_id) DO UPDATE SET attempts = s.attempts + 1, started_at = clock_timestamp(), send_after = NULL,
+				job_id = NULLIF($3::bigint, 0)
 			WHERE (s.send_after IS NULL OR s.send_after <= clock_timestamp()) AND s.leaving_at IS NULL
-				AND (s.started_at IS NULL OR s.started_at <= clock_timestamp() - $2 * interval '1 second')
+				AND (s.started_at IS NULL OR s.job_id = NULLIF($3::bigint, 0) OR s.started_at <= clock_timestamp() - $2 * interval '1 second')
 			RETURNING s.message_id, s.attempts, s.started_at
 		)
 		SELECT m.id, m.business_id, m.thread_id, COALESCE(m.channel_id, 0), m.app, m.kind, m.text, m.details,
@@ -116,7 +119,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, app string, ids []int64, ct C
 		JOIN threads t ON t.id = m.thread_id
 		LEFT JOIN identities i ON i.id = t.direct_identity_id AND t.kind = 'direct'
 		LEFT JOIN messages r ON r.id = m.reply_to_id
-		ORDER BY m.id`, ids, ct.Lease.Seconds())
+		ORDER BY m.id`, ids, ct.Lease.Seconds(), ct.Job)
 	if err != nil {
 		return nil, wrapErr(err, "claim %d messages", len(ids))
 	}
@@ -153,10 +156,11 @@ func (s *Store) countWaiting(ctx context.Context, ids []int64, res *ClaimResult,
 	var next sql.NullTime
 	err := s.Gorm(ctx).Raw(`SELECT count(*), min(GREATEST(COALESCE(o.send_after, '-infinity'),
 			CASE WHEN o.leaving_at IS NOT NULL THEN o.leaving_at + ? * interval '1 second'
+				WHEN o.job_id = NULLIF(?::bigint, 0) THEN '-infinity'
 				ELSE COALESCE(o.started_at + ? * interval '1 second', '-infinity') END))
 		FROM unnest(?::bigint[]) AS v(id) JOIN messages m ON m.id = v.id LEFT JOIN outbox_sends o ON o.message_id = m.id
 		WHERE NOT m.id = ANY(?) AND m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL`,
-		ct.Reconcile.Seconds(), ct.Lease.Seconds(), Int64List(ids), Int64List(claimed)).Row().Scan(&res.Waiting, &next)
+		ct.Reconcile.Seconds(), ct.Job, ct.Lease.Seconds(), Int64List(ids), Int64List(claimed)).Row().Scan(&res.Waiting, &next)
 	if err != nil {
 		return wrapErr(err, "count waiting messages")
 	}
@@ -240,6 +244,36 @@ func (s *Store) MarkLeaving(ctx context.Context, claims []LeavingClaim) (map[int
 	return marked, wrapErr(err, "read sends marked leaving")
 }
 
+// UnclaimedOfStuckJobs finds queued messages of send jobs River has had
+// "running" for longer than lease that never claimed them (their worker died
+// between taking the job and claiming, e.g. waiting for a connection), and
+// gives each an empty claim row so they are reported once. River would run
+// those jobs again only when its rescuer finds them.
+func (s *Store) UnclaimedOfStuckJobs(ctx context.Context, kind string, lease time.Duration) ([]StaleClaim, error) {
+	rows, err := s.sqlQuery(ctx, `WITH stuck AS (
+			SELECT DISTINCT e.id::bigint AS id FROM river_job j, jsonb_array_elements_text(j.args->'message_ids') AS e(id)
+			WHERE j.kind = $1 AND j.state = 'running' AND j.attempted_at <= clock_timestamp() - $2 * interval '1 second'
+		), marked AS (
+			INSERT INTO outbox_sends (message_id, attempts)
+			SELECT m.id, 0 FROM stuck JOIN messages m ON m.id = stuck.id
+			WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL AND m.channel_id IS NOT NULL
+			ON CONFLICT (message_id) DO NOTHING
+			RETURNING message_id
+		)
+		SELECT m.id, m.business_id, m.channel_id FROM marked JOIN messages m ON m.id = marked.message_id`, kind, lease.Seconds())
+	if err != nil {
+		return nil, wrapErr(err, "find unclaimed sends of stuck jobs")
+	}
+	var out []StaleClaim
+	err = scanRows(rows, func(r *sql.Rows) error {
+		var c StaleClaim
+		err := r.Scan(&c.MessageID, &c.BusinessID, &c.ChannelID)
+		out = append(out, c)
+		return err
+	})
+	return out, wrapErr(err, "read unclaimed sends of stuck jobs")
+}
+
 // StaleClaim is a queued message whose claim was released.
 type StaleClaim struct {
 	MessageID  int64
@@ -247,13 +281,17 @@ type StaleClaim struct {
 	ChannelID  int64
 }
 
-// ReleaseStaleClaims frees claims older than lease whose request never left
-// (their worker died before the Graph call), so a new job sends them now
-// rather than when the job queue rescues the dead worker's job.
+// ReleaseStaleClaims frees claims whose request never left and that their
+// job has not taken back for longer than lease, past their claim and their
+// backoff: their worker died (before the Graph call, or between a retry and
+// its job's snooze). A new job sends them now rather than when the job queue
+// rescues the dead worker's job.
 func (s *Store) ReleaseStaleClaims(ctx context.Context, lease time.Duration) ([]StaleClaim, error) {
-	rows, err := s.sqlQuery(ctx, `UPDATE outbox_sends o SET started_at = NULL, attempts = GREATEST(o.attempts - 1, 0)
+	rows, err := s.sqlQuery(ctx, `UPDATE outbox_sends o SET started_at = NULL, job_id = NULL,
+			attempts = CASE WHEN o.send_after IS NULL THEN GREATEST(o.attempts - 1, 0) ELSE o.attempts END
 		FROM messages m
 		WHERE m.id = o.message_id AND o.leaving_at IS NULL AND o.started_at <= clock_timestamp() - $1 * interval '1 second'
+			AND (o.send_after IS NULL OR o.send_after <= clock_timestamp() - $1 * interval '1 second')
 			AND `+stillQueued+` AND m.external_id IS NULL AND m.channel_id IS NOT NULL
 		RETURNING o.message_id, m.business_id, m.channel_id`, lease.Seconds())
 	if err != nil {
@@ -388,9 +426,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendO
 		}
 		if len(retry.ids) > 0 {
 			// Only on the claim that made the attempt: a worker whose claim was
-			// taken over must not free the new owner's.
+			// taken over must not free the new owner's. The claim stays with
+			// its job, which takes it back after the backoff.
 			if _, err := tx.sqlExec(ctx, `UPDATE outbox_sends o SET send_after = v.after,
-					started_at = CASE WHEN v.uncertain THEN o.started_at ELSE NULL END,
 					leaving_at = CASE WHEN v.uncertain THEN o.leaving_at ELSE NULL END,
 					attempts = CASE WHEN v.unsent THEN GREATEST(o.attempts - 1, 0) ELSE o.attempts END
 				FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::boolean[], $5::timestamptz[]) AS v(id, after, uncertain, unsent, claimed)

@@ -303,3 +303,30 @@ func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
 		t.Fatal("the echo copy is still in the thread")
 	}
 }
+
+func TestAJobTakesBackItsOwnClaimAfterARetry(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	ids := []int64{m.ID}
+	mine, other := claimTimes, claimTimes
+	mine.Job, other.Job = 7, 8
+	r, err := s.ClaimOutbound(ctx, ch.App, ids, mine)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	// No rate token in time: nothing reached Meta, and the job will snooze.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
+		RetryAt: time.Now(), ClaimedAt: r.Claimed[0].ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, other); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
+		t.Fatalf("another job took the claim within its lease: %+v %v", r, err)
+	}
+	if got, err := s.ReleaseStaleClaims(ctx, time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("released within the lease: %+v %v", got, err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, mine); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
+		t.Fatalf("the job could not take its claim back: %+v %v", r, err)
+	}
+}

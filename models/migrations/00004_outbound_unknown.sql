@@ -22,9 +22,13 @@ $$;
 -- reached Meta and may be taken over; one with it waits for evidence, then
 -- becomes unknown.
 ALTER TABLE outbox_sends ADD COLUMN leaving_at timestamptz;
+-- job_id: the River job holding the claim. It takes its own claim back as
+-- soon as its backoff ends; any other job only after the lease, so a claim
+-- stays with its job between a retry and the job's snooze.
+ALTER TABLE outbox_sends ADD COLUMN job_id bigint;
 
 -- +goose Down
-ALTER TABLE outbox_sends DROP COLUMN leaving_at;
+ALTER TABLE outbox_sends DROP COLUMN leaving_at, DROP COLUMN job_id;
 UPDATE messages SET status = 'failed', error_title = 'Outcome unknown' WHERE status = 'unknown';
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION message_status_rank(s text) RETURNS integer

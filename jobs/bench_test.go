@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -150,7 +151,11 @@ func (w *benchWorld) pipeline(b testing.TB, tune func(*jobs.Config)) *jobs.Pipel
 	if tune != nil {
 		tune(&cfg)
 	}
-	p, err := jobs.New(w.store, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("JOBS_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	p, err := jobs.New(w.store, log, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

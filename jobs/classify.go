@@ -19,7 +19,7 @@ const authTitle = "Meta rejected this channel's access token (190): reconnect th
 
 // failure applies the one classification of Graph errors (meta.Classify).
 func (d *deliverer) failure(ctx context.Context, ch *models.Channel, c *models.OutboundClaim, spec sendSpec,
-	rates []rateSpec, err error, o models.SendOutcome, auth *atomic.Bool) models.SendOutcome {
+	rates []rateSpec, err error, o models.SendOutcome, auth *atomic.Bool, cutOff bool) models.SendOutcome {
 	code, title := describe(err)
 	var invalid *adapters.InvalidOutboundError
 	if errors.As(err, &invalid) {
@@ -27,6 +27,9 @@ func (d *deliverer) failure(ctx context.Context, ch *models.Channel, c *models.O
 		return d.fail(o, nil, "Cannot be sent as written: "+invalid.Field+": "+invalid.Reason)
 	}
 	class := meta.Classify(err)
+	if class == meta.Transient && cutOff {
+		class = meta.Ambiguous
+	}
 	d.m.outcomes.WithLabelValues(ch.App, string(class)).Inc()
 	log := d.log.With("message", c.ID, "channel", ch.ID, "app", ch.App, "code", codeOf(code), "error", err)
 	switch class {

@@ -261,6 +261,9 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	start := time.Now()
 	res, err := d.senders[ch.App].Send(sendCtx, creds, out)
+	// Our deadline or a shutdown cut the call: the request may have left even
+	// if the transport reports the write as failed.
+	cutOff := sendCtx.Err() != nil
 	cancel()
 	d.m.graph.WithLabelValues(ch.App).Observe(time.Since(start).Seconds())
 	o.At = d.cfg.Now()
@@ -269,5 +272,5 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 		o.Sent, o.ExternalID = true, res.ExternalID
 		return o
 	}
-	return d.failure(ctx, ch, c, spec, rates, err, o, auth)
+	return d.failure(ctx, ch, c, spec, rates, err, o, auth, cutOff)
 }

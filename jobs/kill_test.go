@@ -38,6 +38,7 @@ func TestKill9MidDrain(t *testing.T) {
 	w.enqueue(t, w.pipeline(t, killTuning).Outbox(), n)
 
 	child := exec.Command(os.Args[0], "-test.run=^TestKill9MidDrain$")
+	child.Stderr = os.Stderr
 	child.Env = append(os.Environ(), "JOBS_KILL_WORKER_DB="+w.url, "JOBS_KILL_WORKER_GRAPH="+w.graph)
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
@@ -69,6 +70,15 @@ func TestKill9MidDrain(t *testing.T) {
 	for _, s := range sends {
 		per[s.Recipient]++
 		if per[s.Recipient] > 1 {
+			for _, x := range sends {
+				if x.Recipient == s.Recipient {
+					t.Logf("%v %s", x.At, x.Raw)
+				}
+			}
+			var rows []map[string]any
+			w.store.Gorm(context.Background()).Raw(`SELECT m.id, m.status, m.attempts, m.external_id, o.* FROM messages m JOIN threads t ON t.id = m.thread_id
+				JOIN identities i ON i.id = t.direct_identity_id LEFT JOIN outbox_sends o ON o.message_id = m.id WHERE i.external_id = ?`, s.Recipient).Scan(&rows)
+			t.Logf("rows %v, killed at %v", rows, at)
 			t.Fatalf("%s received the message twice", s.Recipient)
 		}
 	}
@@ -129,7 +139,11 @@ func killWorker(t *testing.T, url, graph string) {
 	cipher, _ := models.NewCipher(modelstest.SecretKey)
 	cfg := jobs.Config{GraphURL: graph, FetchPollInterval: 100 * time.Millisecond}
 	killTuning(&cfg)
-	p, err := jobs.New(models.NewStore(db, cipher), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("JOBS_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	p, err := jobs.New(models.NewStore(db, cipher), log, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, app string, ids []int64, ct C
 			WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL
 			ON CONFLICT (message_id) DO UPDATE SET attempts = s.attempts + 1, started_at = clock_timestamp(), send_after = NULL,
 				job_id = NULLIF($3::bigint, 0)
-			WHERE (s.send_after IS NULL OR s.send_after <= clock_timestamp()) AND s.leaving_at IS NULL
+			WHERE s.finished_at IS NULL AND (s.send_after IS NULL OR s.send_after <= clock_timestamp()) AND s.leaving_at IS NULL
 				AND (s.started_at IS NULL OR s.job_id = NULLIF($3::bigint, 0) OR s.started_at <= clock_timestamp() - $2 * interval '1 second')
 			RETURNING s.message_id, s.attempts, s.started_at
 		)
@@ -179,9 +179,9 @@ func (s *Store) markUnknown(ctx context.Context, ids []int64, reconcile time.Dur
 		only = ids
 	}
 	rows, err := s.sqlQuery(ctx, `WITH due AS (
-			DELETE FROM outbox_sends o USING messages m
-			WHERE m.id = o.message_id AND ($1::bigint[] IS NULL OR o.message_id = ANY($1))
-				AND o.leaving_at <= clock_timestamp() - $2 * interval '1 second'
+			UPDATE outbox_sends o SET finished_at = clock_timestamp() FROM messages m
+			WHERE m.id = o.message_id AND ($1::bigint[] IS NULL OR o.message_id = ANY($1)) AND o.finished_at IS NULL
+				AND o.leaving_at <= clock_timestamp() - $2 * interval '1 second' AND `+stillQueued+` AND m.external_id IS NULL
 			RETURNING o.message_id, o.attempts
 		), upd AS (
 			UPDATE messages m SET status = 'unknown', status_at = $3, attempts = due.attempts
@@ -290,7 +290,8 @@ func (s *Store) ReleaseStaleClaims(ctx context.Context, lease time.Duration) ([]
 	rows, err := s.sqlQuery(ctx, `UPDATE outbox_sends o SET started_at = NULL, job_id = NULL,
 			attempts = CASE WHEN o.send_after IS NULL THEN GREATEST(o.attempts - 1, 0) ELSE o.attempts END
 		FROM messages m
-		WHERE m.id = o.message_id AND o.leaving_at IS NULL AND o.started_at <= clock_timestamp() - $1 * interval '1 second'
+		WHERE m.id = o.message_id AND o.finished_at IS NULL AND o.leaving_at IS NULL
+			AND o.started_at <= clock_timestamp() - $1 * interval '1 second'
 			AND (o.send_after IS NULL OR o.send_after <= clock_timestamp() - $1 * interval '1 second')
 			AND `+stillQueued+` AND m.external_id IS NULL AND m.channel_id IS NOT NULL
 		RETURNING o.message_id, m.business_id, m.channel_id`, lease.Seconds())
@@ -409,7 +410,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendO
 			if _, err := tx.sqlExec(ctx, `WITH v AS (
 					SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::text[], $6::text[]) AS v(id, at, code, title, reason)
 				), done AS (
-					DELETE FROM outbox_sends o USING v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
+					UPDATE outbox_sends o SET finished_at = clock_timestamp() FROM v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
 				), upd AS (
 					UPDATE messages m SET status = 'failed', status_at = v.at, error_code = v.code, error_title = v.title,
 						policy_reason = CASE WHEN v.reason <> '' THEN v.reason ELSE m.policy_reason END,
@@ -503,7 +504,7 @@ func (s *Store) recordSent(ctx context.Context, c *outcomeColumns, echoCopies bo
 	_, err := s.sqlExec(ctx, `WITH v AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(id, ext, at)
 		), done AS (
-			DELETE FROM outbox_sends o USING v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
+			UPDATE outbox_sends o SET finished_at = clock_timestamp() FROM v WHERE o.message_id = v.id RETURNING o.message_id, o.attempts
 		), upd AS (
 			UPDATE messages m SET external_id = COALESCE(m.external_id, NULLIF(v.ext, '')), status = 'sent',
 				status_at = v.at, sent_at = v.at, attempts = COALESCE(d.attempts, m.attempts)
@@ -591,7 +592,7 @@ func (s *Store) mergeEchoes(ctx context.Context, pairs [][2]int64) error {
 			{`INSERT INTO message_statuses (message_id, status, at, pricing)
 				SELECT ?, status, at, pricing FROM message_statuses WHERE message_id = ? ON CONFLICT DO NOTHING`, []any{ours, echo}},
 			{`DELETE FROM messages WHERE id = ?`, []any{echo}},
-			{`DELETE FROM outbox_sends WHERE message_id = ?`, []any{ours}},
+			{`UPDATE outbox_sends SET finished_at = clock_timestamp() WHERE message_id = ?`, []any{ours}},
 			{`UPDATE messages SET external_id = ?, status_at = ?,
 				status = CASE WHEN message_status_rank(?) > message_status_rank('sent') THEN ? ELSE 'sent' END
 			WHERE id = ? AND status IN ('queued', 'unknown')`, []any{e.ExternalID, e.StatusAt, e.Status, e.Status, ours}},
@@ -610,12 +611,17 @@ func (s *Store) mergeEchoes(ctx context.Context, pairs [][2]int64) error {
 	return nil
 }
 
-// ForgetFinishedSends drops the attempt bookkeeping of messages that left the
-// queue without their worker recording it (an echo or status reconciled them
-// while the worker was down).
+// ForgetFinishedSends drops the attempt bookkeeping of sends that ended a
+// minute ago or more, first marking the end of those that left the queue
+// without their worker recording it (an echo or status reconciled them while
+// the worker was down). The minute outlasts any claim that read the message
+// as still queued.
 func (s *Store) ForgetFinishedSends(ctx context.Context) (int64, error) {
-	res, err := s.sqlExec(ctx, `DELETE FROM outbox_sends o USING messages m
-		WHERE m.id = o.message_id AND (m.status <> 'queued' OR m.external_id IS NOT NULL)`)
+	if _, err := s.sqlExec(ctx, `UPDATE outbox_sends o SET finished_at = clock_timestamp() FROM messages m
+		WHERE m.id = o.message_id AND o.finished_at IS NULL AND (m.status <> 'queued' OR m.external_id IS NOT NULL)`); err != nil {
+		return 0, wrapErr(err, "mark finished sends")
+	}
+	res, err := s.sqlExec(ctx, `DELETE FROM outbox_sends WHERE finished_at < clock_timestamp() - interval '1 minute'`)
 	if err != nil {
 		return 0, wrapErr(err, "forget finished sends")
 	}

@@ -26,9 +26,13 @@ ALTER TABLE outbox_sends ADD COLUMN leaving_at timestamptz;
 -- soon as its backoff ends; any other job only after the lease, so a claim
 -- stays with its job between a retry and the job's snooze.
 ALTER TABLE outbox_sends ADD COLUMN job_id bigint;
+-- finished_at: the send came to an end (sent, failed, unknown). The row is
+-- kept a while, so a claim that read the message as queued just before its
+-- end conflicts with it instead of inserting a fresh claim.
+ALTER TABLE outbox_sends ADD COLUMN finished_at timestamptz;
 
 -- +goose Down
-ALTER TABLE outbox_sends DROP COLUMN leaving_at, DROP COLUMN job_id;
+ALTER TABLE outbox_sends DROP COLUMN leaving_at, DROP COLUMN job_id, DROP COLUMN finished_at;
 UPDATE messages SET status = 'failed', error_title = 'Outcome unknown' WHERE status = 'unknown';
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION message_status_rank(s text) RETURNS integer

@@ -31,7 +31,7 @@ type sendWorker struct {
 }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
-	return w.d.deliver(ctx, job.Args)
+	return w.d.deliver(ctx, job.ID, job.Args)
 }
 
 // NextRetry applies to database errors only: Graph errors are retried per

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,7 @@ var (
 // sized for the workers, and the simulator without status webhooks (the
 // durable "sent" our worker records is what is measured).
 type benchWorld struct {
+	url     string // the database's, for a worker in another process
 	store   *models.Store
 	sim     *metasim.Sim
 	threads []int64
@@ -47,13 +49,14 @@ const benchAccount = "106540352242922"
 func newBenchWorld(b testing.TB, customers, simMPS, channelMPS int, latency time.Duration) *benchWorld {
 	b.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, modelstest.URL(b), 48)
+	url := modelstest.URL(b)
+	db, err := models.Open(ctx, url, 48)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(db.Close)
 	cipher, _ := models.NewCipher(modelstest.SecretKey)
-	w := &benchWorld{store: models.NewStore(db, cipher)}
+	w := &benchWorld{url: url, store: models.NewStore(db, cipher)}
 	w.sim = metasim.New(metasim.Config{DisableStatusWebhooks: true, Customers: 1})
 	srv := httptest.NewServer(w.sim)
 	b.Cleanup(func() { _ = w.sim.Close(); srv.Close() })
@@ -148,7 +151,11 @@ func (w *benchWorld) pipeline(b testing.TB, tune func(*jobs.Config)) *jobs.Pipel
 	if tune != nil {
 		tune(&cfg)
 	}
-	p, err := jobs.New(w.store, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("JOBS_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	p, err := jobs.New(w.store, log, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@ const authTitle = "Meta rejected this channel's access token (190): reconnect th
 
 // failure applies the one classification of Graph errors (meta.Classify).
 func (d *deliverer) failure(ctx context.Context, ch *models.Channel, c *models.OutboundClaim, spec sendSpec,
-	rates []rateSpec, err error, o models.SendOutcome, auth *atomic.Bool) models.SendOutcome {
+	rates []rateSpec, err error, o models.SendOutcome, auth *atomic.Bool, cutOff bool) models.SendOutcome {
 	code, title := describe(err)
 	var invalid *adapters.InvalidOutboundError
 	if errors.As(err, &invalid) {
@@ -27,6 +27,9 @@ func (d *deliverer) failure(ctx context.Context, ch *models.Channel, c *models.O
 		return d.fail(o, nil, "Cannot be sent as written: "+invalid.Field+": "+invalid.Reason)
 	}
 	class := meta.Classify(err)
+	if class == meta.Transient && cutOff {
+		class = meta.Ambiguous
+	}
 	d.m.outcomes.WithLabelValues(ch.App, string(class)).Inc()
 	log := d.log.With("message", c.ID, "channel", ch.ID, "app", ch.App, "code", codeOf(code), "error", err)
 	switch class {
@@ -54,10 +57,32 @@ func (d *deliverer) failure(ctx context.Context, ch *models.Channel, c *models.O
 		return d.retry(c, o, class, code, title, true)
 	}
 	log.Info("outbound: Meta refused the send")
+	if codeOf(code) == codeMarketingOptOut {
+		d.optedOut(ctx, ch, c, spec, o.At)
+	}
 	if spec.OTNTokenID != 0 && codeOf(code) == 100 {
 		o.Spent = true // Meta refuses a token it no longer honours: never offer it again
 	}
 	return d.fail(o, code, title)
+}
+
+// codeMarketingOptOut is WhatsApp's refusal of marketing to a customer who
+// stopped it: Meta knows of an opt-out we had not recorded.
+const codeMarketingOptOut = 131050
+
+// optedOut records the customer's marketing opt-out Meta told us of, so the
+// policy refuses the next marketing send before it is queued.
+func (d *deliverer) optedOut(ctx context.Context, ch *models.Channel, c *models.OutboundClaim, spec sendSpec, at time.Time) {
+	id := c.Recipient.IdentityID
+	if id == 0 {
+		id = spec.IdentityID
+	}
+	if id == 0 {
+		return
+	}
+	if err := d.store.SetMarketingOptOut(context.WithoutCancel(ctx), ch.BusinessID, id, &at, "whatsapp_error_131050"); err != nil {
+		d.log.Error("outbound: cannot record the marketing opt-out Meta reported", "identity", id, "error", err)
+	}
 }
 
 func (d *deliverer) fail(o models.SendOutcome, code *int, title string) models.SendOutcome {

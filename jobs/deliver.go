@@ -77,21 +77,30 @@ func (d *deliverer) forgetChannel(id int64) {
 	d.mu.Unlock()
 }
 
-// deliver works one job: claim what is still to send, send it, record every
-// outcome in one transaction, and snooze while anything waits for a retry or
-// for reconciliation.
-func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
+// deliver works one job: claim what is still to send, re-judge it against
+// the facts of now, send what the policy still allows, record every outcome
+// in one transaction, and snooze while anything waits for a retry or for
+// its echo or status.
+func (d *deliverer) deliver(ctx context.Context, jobID int64, args sendArgs) error {
 	ch, creds, err := d.channel(ctx, args.BusinessID, args.ChannelID)
 	if err != nil {
 		return err
 	}
-	claim, err := d.store.ClaimOutbound(ctx, appOf(ch), args.MessageIDs, d.cfg.ReconcileAfter)
+	claim, err := d.store.ClaimOutbound(ctx, appOf(ch), args.MessageIDs, d.claimTimes(jobID))
 	if err != nil {
 		return err
 	}
+	if n := len(claim.Unknown); n > 0 {
+		d.m.outcomes.WithLabelValues(appOf(ch), "unknown").Add(float64(n))
+		d.log.Warn("outbound: no answer, echo or status came back for these sends; marked unknown, never resent on their own",
+			"channel", args.ChannelID, "messages", claim.Unknown)
+	}
 	waiting, next := claim.Waiting, claim.NextAt
 	if len(claim.Claimed) > 0 {
-		outcomes := d.sendAll(ctx, ch, creds, claim.Claimed)
+		outcomes, err := d.sendAllowed(ctx, args.BusinessID, ch, creds, claim.Claimed)
+		if err != nil {
+			return err
+		}
 		// Outcomes are written even when the job was cancelled mid-send: what
 		// Meta answered must not be lost with the worker.
 		if err := d.record(ctx, appOf(ch), outcomes); err != nil {
@@ -103,8 +112,8 @@ func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
 			}
 			waiting++
 			at := o.RetryAt
-			if o.Uncertain {
-				at = later(at, time.Now().Add(d.cfg.ReconcileAfter))
+			if o.Uncertain { // back when it is due to be given up as unknown
+				at = time.Now().Add(d.cfg.ReconcileAfter)
 			}
 			if next.IsZero() || at.Before(next) {
 				next = at
@@ -114,7 +123,47 @@ func (d *deliverer) deliver(ctx context.Context, args sendArgs) error {
 	if waiting == 0 {
 		return nil
 	}
+	if appOf(ch) == models.AppInstagram { // its echoes carry no id: look for them (claiming adopts them) while waiting
+		if check := time.Now().Add(instagramEchoCheck); next.IsZero() || check.Before(next) {
+			next = check
+		}
+	}
 	return river.JobSnooze(max(time.Until(next), 10*time.Millisecond))
+}
+
+// instagramEchoCheck is how often a job waiting on Instagram sends that may
+// have reached Meta looks for their echoes.
+const instagramEchoCheck = 15 * time.Second
+
+func (d *deliverer) claimTimes(jobID int64) models.ClaimTimes {
+	return models.ClaimTimes{Lease: d.cfg.ClaimLease, Reconcile: d.cfg.ReconcileAfter, Now: d.cfg.Now(), Job: jobID}
+}
+
+// sendAllowed re-runs the policy on the claims and sends those it still
+// allows; the refused ones fail with the decision's reason, unsent.
+func (d *deliverer) sendAllowed(ctx context.Context, businessID int64, ch *models.Channel, creds adapters.ChannelCreds,
+	claims []models.OutboundClaim) ([]models.SendOutcome, error) {
+	if unusable(ch) != "" {
+		return d.sendAll(ctx, ch, creds, claims), nil
+	}
+	refused, err := d.refusals(ctx, businessID, claims)
+	if err != nil {
+		return nil, err
+	}
+	if len(refused) == 0 {
+		return d.sendAll(ctx, ch, creds, claims), nil
+	}
+	var allowed []models.OutboundClaim
+	var out []models.SendOutcome
+	for i := range claims {
+		if o, ok := refused[claims[i].ID]; ok {
+			d.m.outcomes.WithLabelValues(ch.App, "policy_refused").Inc()
+			out = append(out, o)
+			continue
+		}
+		allowed = append(allowed, claims[i])
+	}
+	return append(out, d.sendAll(ctx, ch, creds, allowed)...), nil
 }
 
 // record writes the outcomes, trying again a few times: an ingest transaction
@@ -154,9 +203,10 @@ func (d *deliverer) sendAll(ctx context.Context, ch *models.Channel, creds adapt
 	waitCtx, cancel := context.WithTimeout(ctx, d.cfg.WaitBudget)
 	defer cancel()
 	var auth atomic.Bool
+	gate := &leavingGate{store: d.store, log: d.log}
 	var wg sync.WaitGroup
 	for i := range claims {
-		wg.Go(func() { out[i] = d.sendOne(ctx, waitCtx, ch, creds, &claims[i], &auth) })
+		wg.Go(func() { out[i] = d.sendOne(ctx, waitCtx, ch, creds, &claims[i], &auth, gate) })
 	}
 	wg.Wait()
 	return out
@@ -175,9 +225,10 @@ func unusable(ch *models.Channel) string {
 	return ""
 }
 
-func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, creds adapters.ChannelCreds, c *models.OutboundClaim, auth *atomic.Bool) models.SendOutcome {
+func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, creds adapters.ChannelCreds, c *models.OutboundClaim,
+	auth *atomic.Bool, gate *leavingGate) models.SendOutcome {
 	spec := specOf(c.Details)
-	o := models.SendOutcome{MessageID: c.ID, At: d.cfg.Now(), OTNTokenID: spec.OTNTokenID}
+	o := models.SendOutcome{MessageID: c.ID, At: d.cfg.Now(), OTNTokenID: spec.OTNTokenID, ClaimedAt: c.ClaimedAt}
 	dr := draftOfClaim(c, spec)
 	dr.Ref = d.store.Cipher().CallbackRef(c.ID)
 	if spec.OTNTokenID != 0 {
@@ -196,18 +247,24 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 		}
 		return d.notAttempted(ch, o, 0)
 	}
-	select {
+	select { // bounded like the rate wait, so a claim leaves within its lease or not at all
 	case d.inflight <- struct{}{}:
-	case <-ctx.Done():
+	case <-waitCtx.Done():
 		return d.notAttempted(ch, o, 0)
 	}
 	defer func() { <-d.inflight }()
 	if auth.Load() { // a send of this job already learnt the token is dead
 		return d.fail(o, nil, authTitle)
 	}
+	if !gate.pass(ctx, c) { // taken over by another worker, or the mark could not be written
+		return d.notAttempted(ch, o, 0)
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	start := time.Now()
 	res, err := d.senders[ch.App].Send(sendCtx, creds, out)
+	// Our deadline or a shutdown cut the call: the request may have left even
+	// if the transport reports the write as failed.
+	cutOff := sendCtx.Err() != nil
 	cancel()
 	d.m.graph.WithLabelValues(ch.App).Observe(time.Since(start).Seconds())
 	o.At = d.cfg.Now()
@@ -216,12 +273,5 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 		o.Sent, o.ExternalID = true, res.ExternalID
 		return o
 	}
-	return d.failure(ctx, ch, c, spec, rates, err, o, auth)
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
+	return d.failure(ctx, ch, c, spec, rates, err, o, auth, cutOff)
 }

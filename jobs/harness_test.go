@@ -61,6 +61,12 @@ func (e *env) setClock(t time.Time) {
 
 func newEnv(t *testing.T, tune func(*jobs.Config)) *env {
 	t.Helper()
+	return newEnvWithSim(t, tune, nil)
+}
+
+// newEnvWithSim is newEnv with the simulator tuned too (e.g. no status webhooks).
+func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.Config)) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, store: modelstest.NewStore(t), now: testNow}
@@ -73,8 +79,12 @@ func newEnv(t *testing.T, tune func(*jobs.Config)) *env {
 	e.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.api.Close)
 
-	e.sim = metasim.New(metasim.Config{Now: e.clock, WebhookBase: e.api.URL, AppSecret: appSecret,
-		StatusDelay: 200 * time.Millisecond, HangLimit: 20 * time.Second})
+	simCfg := metasim.Config{Now: e.clock, WebhookBase: e.api.URL, AppSecret: appSecret,
+		StatusDelay: 200 * time.Millisecond, HangLimit: 20 * time.Second}
+	if tuneSim != nil {
+		tuneSim(&simCfg)
+	}
+	e.sim = metasim.New(simCfg)
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(func() { _ = e.sim.Close(); simSrv.Close() })
 

@@ -65,26 +65,6 @@ func (r *SendRequest) validate() error {
 	return nil
 }
 
-// intent is the policy question for the request on this app.
-func (r *SendRequest) intent(app string, category string) policy.Send {
-	s := policy.Send{Tag: policy.Tag(strings.ToUpper(r.Tag)), Promotional: r.Promotional, Proactive: r.Proactive}
-	switch {
-	case r.OTNRequest != nil:
-		s.Kind = policy.SendOTNRequest
-	case r.Template != nil && app == models.AppMessenger:
-		s.Kind = policy.SendUtilityTemplate
-	case r.Template != nil:
-		s.Kind, s.Category = policy.SendTemplate, policy.TemplateCategory(category)
-	case r.UseOTN:
-		s.Kind = policy.SendOTNMessage
-	case r.human():
-		s.Kind = policy.SendHumanReply
-	default:
-		s.Kind = policy.SendAutomated
-	}
-	return s
-}
-
 // kind is the contract's message kind of what the request sends.
 func (r *SendRequest) kind() string {
 	switch {

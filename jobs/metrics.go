@@ -24,7 +24,7 @@ func newMetrics() *metrics {
 		}, []string{"app", "reason"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "outbound", Name: "attempts_total",
-			Help: "Send attempts by app and outcome (sent, window_closed, rate_limited, transient, ambiguous, auth_expired, permanent, invalid, not_attempted).",
+			Help: "Send attempts by app and outcome (sent, window_closed, rate_limited, transient, ambiguous, auth_expired, permanent, invalid, not_attempted), sends the policy refused at send time (policy_refused), sends given up as unknown, and sends taken over from a dead worker (taken_over, app empty).",
 		}, []string{"app", "outcome"}),
 		graph: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "switchboard", Subsystem: "outbound", Name: "graph_seconds",

@@ -200,11 +200,7 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 	if err != nil {
 		return nil, err
 	}
-	category := ""
-	if spec.Template != nil {
-		category = spec.Template.Category
-	}
-	send := req.intent(ch.App, category)
+	send := spec.intent(ch.App)
 	v := decide(sc, send, o.now)
 	if !v.Allowed {
 		return nil, &RefusedError{Decision: v.Decision}
@@ -225,6 +221,10 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 		return nil, err
 	}
 	if sc.Thread.Kind == "direct" {
+		category := ""
+		if spec.Template != nil {
+			category = spec.Template.Category
+		}
 		if p.cost, err = o.estimate(ctx, ch, v.customer, category); err != nil {
 			return nil, err
 		}
@@ -352,8 +352,9 @@ func (o *Outbox) Decisions(ctx context.Context, businessID, threadID int64) ([]p
 	return out, nil
 }
 
-// Retry re-decides a failed outbound message and queues it again: same row,
-// fresh decision, a new token if it spends one.
+// Retry re-decides a failed or unknown outbound message and queues it again
+// (the agent's "retry" and "send again"): same row and callback token, fresh
+// decision, a new token if it spends one.
 func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*models.Message, error) {
 	var msg *models.Message
 	err := o.store.InTx(ctx, func(tx *models.Store) error {
@@ -364,8 +365,18 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 		if m == nil {
 			return ErrNotFound
 		}
-		if m.Direction != models.DirectionOut || m.Status != models.StatusFailed {
-			return &InvalidError{Message: "message: only a failed outbound message can be retried"}
+		if m.Direction != models.DirectionOut || (m.Status != models.StatusFailed && m.Status != models.StatusUnknown) {
+			return &InvalidError{Message: "message: only a failed or unknown outbound message can be sent again"}
+		}
+		if m.Status == models.StatusUnknown {
+			adopted, err := tx.AdoptLateEcho(ctx, businessID, m.ID)
+			if err != nil {
+				return err
+			}
+			if adopted { // its echo came after all: the customer has it
+				msg, err = tx.Message(ctx, businessID, m.ID)
+				return err
+			}
 		}
 		req := requestOf(m)
 		if err := req.validate(); err != nil {
@@ -379,13 +390,13 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 		if err != nil {
 			return err
 		}
-		ok, err := tx.RequeueFailed(ctx, businessID, m.ID, models.Requeue{MessagingType: p.msg.MessagingType, Tag: p.msg.Tag,
+		ok, err := tx.RequeueUnsent(ctx, businessID, m.ID, models.Requeue{MessagingType: p.msg.MessagingType, Tag: p.msg.Tag,
 			PolicyReason: p.msg.PolicyReason, Details: p.msg.Details, At: o.now()})
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return &InvalidError{Message: "message: no longer failed"}
+			return &InvalidError{Message: "message: no longer failed or unknown"}
 		}
 		p.msg.ID = m.ID
 		if err := o.reserve(ctx, tx, p); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,23 +37,35 @@ type Config struct {
 	BatchSize   int // messages per bulk job; default 50
 	MaxInFlight int // concurrent Graph calls per process; default 256
 
-	SendTimeout time.Duration // one Graph call; default 20s
-	// ReconcileAfter is how long a send Meta may have accepted (timeout, 5xx,
-	// lost answer, killed worker) waits for its echo or status before it is
-	// sent again. Longer than SendTimeout, so a slow call is never overtaken. Default 45s.
+	SendTimeout time.Duration // one Graph call; default 15s
+	// ReconcileAfter is how long a send whose request left without an answer
+	// (timeout, 5xx, lost connection, killed worker) waits for its echo or
+	// status before it is marked unknown. It is never sent again on its own:
+	// an agent may send it again. Long enough for Meta's late webhooks; default 10m.
 	ReconcileAfter time.Duration
-	MaxAttempts    int           // sends of one message before it fails for good; default 20
-	WaitBudget     time.Duration // how long a job waits for rate tokens before snoozing; default 10s
-	JobTimeout     time.Duration // default 2m
-	RateHeadroom   float64       // fraction of Meta's rate left unused; default 0.01
+	// ClaimLease is how long a claimed send whose request never left belongs
+	// to its worker; after it the send is taken over (its worker died before
+	// the Graph call). Longer than WaitBudget; default 2×WaitBudget.
+	ClaimLease  time.Duration
+	MaxAttempts int           // sends of one message before it fails for good; default 20
+	WaitBudget  time.Duration // how long a job waits for rate tokens before snoozing; default 5s
+	// JobTimeout bounds one run of a send job: its rate waits, Graph calls and
+	// record. Default 30s.
+	JobTimeout   time.Duration
+	RateHeadroom float64 // fraction of Meta's rate left unused; default 0.01
 
 	// Backoff says how long a retryable send waits; default DefaultBackoff.
 	Backoff func(class meta.Class, code, attempt int) time.Duration
 
-	FetchPollInterval    time.Duration // River's fallback poll; default 1s
-	FetchCooldown        time.Duration // least time between River's fetches of a queue; default 20ms
-	RescueStuckJobsAfter time.Duration // a job of a killed worker runs again after this; default 5m
-	ShutdownTimeout      time.Duration // Run waits this long for running sends before cancelling them; default 10s
+	FetchPollInterval time.Duration // River's fallback poll; default 1s
+	FetchCooldown     time.Duration // least time between River's fetches of a queue; default 20ms
+	// RescueStuckJobsAfter: River runs a killed worker's job again after
+	// this (its rescuer looks every 30 s); more than JobTimeout. Default 35s.
+	RescueStuckJobsAfter time.Duration
+	// OrphanScan is how often a worker looks for claims of dead workers whose
+	// requests never left, and queues them again at once; default 5s.
+	OrphanScan      time.Duration
+	ShutdownTimeout time.Duration // Run waits this long for running sends before cancelling them; default 10s
 
 	// Prices estimates each WhatsApp message's cost when queued; share the
 	// web server's book so an import is seen at once. Default: a book of its own.
@@ -74,13 +87,15 @@ func (c *Config) setDefaults() {
 	setDefault(&c.BatchSize, 50)
 	setDefault(&c.MaxInFlight, 256)
 	setDefault(&c.MaxAttempts, 20)
-	setDefault(&c.SendTimeout, 20*time.Second)
-	setDefault(&c.ReconcileAfter, 45*time.Second)
-	setDefault(&c.WaitBudget, 10*time.Second)
-	setDefault(&c.JobTimeout, 2*time.Minute)
+	setDefault(&c.SendTimeout, 15*time.Second)
+	setDefault(&c.ReconcileAfter, 10*time.Minute)
+	setDefault(&c.WaitBudget, 5*time.Second)
+	setDefault(&c.ClaimLease, 2*c.WaitBudget)
+	setDefault(&c.JobTimeout, 30*time.Second)
 	setDefault(&c.FetchPollInterval, time.Second)
 	setDefault(&c.FetchCooldown, 20*time.Millisecond)
-	setDefault(&c.RescueStuckJobsAfter, 5*time.Minute)
+	setDefault(&c.RescueStuckJobsAfter, 35*time.Second)
+	setDefault(&c.OrphanScan, 5*time.Second)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)
 	if c.RateHeadroom <= 0 || c.RateHeadroom >= 1 {
 		c.RateHeadroom = 0.01
@@ -194,7 +209,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start workers: %w", err)
 	}
+	var orphans sync.WaitGroup
+	orphans.Go(func() { p.takeOverOrphans(ctx) })
 	<-ctx.Done()
+	orphans.Wait()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownTimeout)
 	defer cancel()
 	err = client.Stop(stopCtx)

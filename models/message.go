@@ -127,9 +127,11 @@ type StatusResult struct {
 }
 
 // AdvanceStatus records a status and moves the message forward only:
-// sent < delivered < read < played; failed only from queued or sent. A
-// repeated (message, status) changes nothing. One statement, no savepoint:
-// it runs on the ingest's hot path.
+// queued < unknown < sent < delivered < read < played; failed only from
+// queued, unknown or sent. An unknown message moves only once Meta's id is
+// tied to it (reconciled by its callback token): a read watermark covering
+// it proves nothing. A repeated (message, status) changes nothing. One
+// statement, no savepoint: it runs on the ingest's hot path.
 func (s *Store) AdvanceStatus(ctx context.Context, u StatusUpdate) (StatusResult, error) {
 	var (
 		r    StatusResult
@@ -154,8 +156,9 @@ func (s *Store) AdvanceStatus(ctx context.Context, u StatusUpdate) (StatusResult
 				error_code = COALESCE(CAST(@code AS integer), messages.error_code),
 				error_title = CASE WHEN @title <> '' THEN @title ELSE messages.error_title END
 			FROM m WHERE messages.id = m.id AND (
-				(@st <> 'failed' AND messages.status <> 'failed' AND message_status_rank(messages.status) < message_status_rank(@st))
-				OR (@st = 'failed' AND messages.status IN ('queued', 'sent')))
+				(@st <> 'failed' AND messages.status <> 'failed' AND message_status_rank(messages.status) < message_status_rank(@st)
+					AND (messages.status <> 'unknown' OR messages.external_id IS NOT NULL))
+				OR (@st = 'failed' AND messages.status IN ('queued', 'unknown', 'sent')))
 			RETURNING messages.id)
 		SELECT m.id, m.thread_id, m.business_id, EXISTS (SELECT 1 FROM upd) AS changed FROM m`,
 		sql.Named("mid", u.MessageID), sql.Named("ch", u.ChannelID), sql.Named("ext", u.ExternalID),

@@ -136,7 +136,7 @@ func (s *Store) ReserveOTNToken(ctx context.Context, tokenID, messageID int64) (
 	return res.RowsAffected == 1, wrapErr(res.Error, "reserve OTN token %d", tokenID)
 }
 
-// Requeue is a failed message's new decision, for a retry.
+// Requeue is a failed or unknown message's new decision, for a retry.
 type Requeue struct {
 	MessagingType string
 	Tag           string
@@ -145,13 +145,15 @@ type Requeue struct {
 	At            time.Time
 }
 
-// RequeueFailed puts one of the business's failed outbound messages back in
-// the queue with a fresh decision, forgetting the failed attempt. It reports
-// false when the message is not (or no longer) failed.
-func (s *Store) RequeueFailed(ctx context.Context, businessID, id int64, r Requeue) (bool, error) {
+// RequeueUnsent puts one of the business's failed or unknown outbound
+// messages back in the queue with a fresh decision, forgetting the earlier
+// attempts: an agent's "retry" or "send again". It reports false when the
+// message is not (or no longer) failed or unknown; a late echo that
+// reconciled an unknown send wins over the agent's click.
+func (s *Store) RequeueUnsent(ctx context.Context, businessID, id int64, r Requeue) (bool, error) {
 	res := s.Gorm(ctx).Exec(`UPDATE messages SET status = 'queued', status_at = ?, external_id = NULL,
 			error_code = NULL, error_title = '', messaging_type = ?, tag = ?, policy_reason = ?, details = ?, attempts = 0
-		WHERE business_id = ? AND id = ? AND direction = 'out' AND status = 'failed'`,
+		WHERE business_id = ? AND id = ? AND direction = 'out' AND (status = 'failed' OR (status = 'unknown' AND external_id IS NULL))`,
 		r.At, r.MessagingType, r.Tag, r.PolicyReason, r.Details, businessID, id)
 	if res.Error != nil {
 		return false, wrapErr(res.Error, "requeue message %d", id)
@@ -159,7 +161,7 @@ func (s *Store) RequeueFailed(ctx context.Context, businessID, id int64, r Reque
 	if res.RowsAffected == 0 {
 		return false, nil
 	}
-	if err := s.Gorm(ctx).Exec(`DELETE FROM message_statuses WHERE message_id = ? AND status = 'failed'`, id).Error; err != nil {
+	if err := s.Gorm(ctx).Exec(`DELETE FROM message_statuses WHERE message_id = ? AND status IN ('failed', 'unknown')`, id).Error; err != nil {
 		return false, wrapErr(err, "forget failure of message %d", id)
 	}
 	if err := s.Gorm(ctx).Exec(`DELETE FROM outbox_sends WHERE message_id = ?`, id).Error; err != nil {

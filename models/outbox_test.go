@@ -14,9 +14,14 @@ import (
 // outbound message to them.
 func queuedMessage(t *testing.T, s *models.Store, account string) (*models.Channel, *models.Message) {
 	t.Helper()
+	return queuedMessageOn(t, s, models.AppWhatsApp, account)
+}
+
+func queuedMessageOn(t *testing.T, s *models.Store, app, account string) (*models.Channel, *models.Message) {
+	t.Helper()
 	ctx := context.Background()
 	biz, _ := s.CreateBusiness(ctx, "Outbox")
-	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: models.AppWhatsApp, AccountID: account,
+	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: app, AccountID: account,
 		AccessToken: "t", AppSecret: "s"})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +46,10 @@ func queuedMessage(t *testing.T, s *models.Store, account string) (*models.Chann
 	return ch, m
 }
 
-func TestClaimOutboundClaimsOnceAndWaitsForReconciliation(t *testing.T) {
+// claimTimes are a lease and a reconciliation window long enough never to pass in a test.
+var claimTimes = models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, Now: time.Now()}
+
+func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
 	ch, m := queuedMessage(t, s, "1065")
@@ -52,7 +60,7 @@ func TestClaimOutboundClaimsOnceAndWaitsForReconciliation(t *testing.T) {
 	results := make([]*models.ClaimResult, 2)
 	for i := range results {
 		wg.Go(func() {
-			r, err := s.ClaimOutbound(ctx, ch.App, ids, time.Minute)
+			r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
 			if err != nil {
 				t.Error(err)
 			}
@@ -64,28 +72,111 @@ func TestClaimOutboundClaimsOnceAndWaitsForReconciliation(t *testing.T) {
 		t.Fatalf("claimed %d times, want once", got)
 	}
 	c := append(results[0].Claimed, results[1].Claimed...)[0]
-	if c.Recipient.ExternalID != "393471234567" || c.Attempts != 1 || c.Text != "hello" {
+	if c.Recipient.ExternalID != "393471234567" || c.Attempts != 1 || c.Text != "hello" || c.ClaimedAt.IsZero() {
 		t.Fatalf("claim %+v", c)
 	}
+	marked, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: m.ID, ClaimedAt: c.ClaimedAt}})
+	if err != nil || !marked[m.ID] {
+		t.Fatalf("leaving not marked: %v %v", marked, err)
+	}
 
-	// Meta may have accepted it: no new claim before the reconciliation period.
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Uncertain: true}}); err != nil {
+	// Meta may have accepted it: no new claim, however long it waits.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Uncertain: true,
+		ClaimedAt: c.ClaimedAt}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.ClaimOutbound(ctx, ch.App, ids, time.Minute)
+	r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
 	if err != nil || len(r.Claimed) != 0 || r.Waiting != 1 || time.Until(r.NextAt) < 50*time.Second {
 		t.Fatalf("claimed again during reconciliation: %+v %v", r, err)
 	}
-	// Past the period it may be sent again, as a second attempt.
-	if r, err = s.ClaimOutbound(ctx, ch.App, ids, 0); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 2 {
-		t.Fatalf("after reconciliation: %+v %v", r, err)
+	gone := claimTimes
+	gone.Lease = 0
+	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 {
+		t.Fatalf("a send that left was claimed after its lease: %+v %v", r, err)
 	}
-	// Its status webhook gave it an external id meanwhile: never again.
+	// Past the window it is unknown, and still never claimed.
+	gone.Reconcile = 0
+	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 || len(r.Unknown) != 1 || r.Waiting != 0 {
+		t.Fatalf("past the window: %+v %v", r, err)
+	}
+	if got, _ := s.Message(ctx, m.BusinessID, m.ID); got.Status != models.StatusUnknown || got.Attempts != 1 {
+		t.Fatalf("status %s after %d attempts, want unknown after 1", got.Status, got.Attempts)
+	}
+	// A read watermark covering it proves nothing: it stays unknown.
+	if res, err := s.AdvanceStatus(ctx, models.StatusUpdate{MessageID: m.ID, Status: models.StatusRead, At: time.Now()}); err != nil || res.Changed {
+		t.Fatalf("a watermark moved an unknown send: %+v %v", res, err)
+	}
+	// Its echo arrives late, tying Meta's id to it: it was sent after all.
 	if err := s.Gorm(ctx).Exec(`UPDATE messages SET external_id = 'wamid.X' WHERE id = ?`, m.ID).Error; err != nil {
 		t.Fatal(err)
 	}
-	if r, err = s.ClaimOutbound(ctx, ch.App, ids, 0); err != nil || len(r.Claimed) != 0 || r.Waiting != 0 {
+	if res, err := s.AdvanceStatus(ctx, models.StatusUpdate{MessageID: m.ID, Status: models.StatusSent, At: time.Now()}); err != nil || !res.Changed {
+		t.Fatalf("a late echo did not reconcile the unknown send: %+v %v", res, err)
+	}
+	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 || r.Waiting != 0 {
 		t.Fatalf("a reconciled message was claimed: %+v %v", r, err)
+	}
+}
+
+func TestClaimThatNeverLeftIsTakenOverAndFenced(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	ids := []int64{m.ID}
+	first, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
+	if err != nil || len(first.Claimed) != 1 {
+		t.Fatalf("first claim %+v %v", first, err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
+		t.Fatalf("claimed again within the lease: %+v %v", r, err)
+	}
+	// The first worker died before its Graph call: past the lease the send is taken over.
+	stale := claimTimes
+	stale.Lease = 0
+	second, err := s.ClaimOutbound(ctx, ch.App, ids, stale)
+	if err != nil || len(second.Claimed) != 1 || second.Claimed[0].Attempts != 2 {
+		t.Fatalf("take-over %+v %v", second, err)
+	}
+	// Were the first worker alive after all, it may neither send nor free the claim.
+	old := models.LeavingClaim{MessageID: m.ID, ClaimedAt: first.Claimed[0].ClaimedAt}
+	if marked, err := s.MarkLeaving(ctx, []models.LeavingClaim{old}); err != nil || marked[m.ID] {
+		t.Fatalf("the old claim was let through: %v %v", marked, err)
+	}
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
+		ClaimedAt: old.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes); err != nil || len(r.Claimed) != 0 {
+		t.Fatalf("the old worker freed the new claim: %+v %v", r, err)
+	}
+	now := models.LeavingClaim{MessageID: m.ID, ClaimedAt: second.Claimed[0].ClaimedAt}
+	if marked, err := s.MarkLeaving(ctx, []models.LeavingClaim{now}); err != nil || !marked[m.ID] {
+		t.Fatalf("the new claim was refused: %v %v", marked, err)
+	}
+}
+
+func TestReleaseStaleClaimsFreesOnlyWhatNeverLeft(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	_, left := queuedMessage(t, s, "1066")
+	claimed, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID, left.ID}, claimTimes)
+	if err != nil || len(claimed.Claimed) != 2 {
+		t.Fatalf("claim %+v %v", claimed, err)
+	}
+	c := claimed.Claimed[1]
+	if _, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: c.ID, ClaimedAt: c.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReleaseStaleClaims(ctx, time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("released within the lease: %+v %v", got, err)
+	}
+	got, err := s.ReleaseStaleClaims(ctx, 0)
+	if err != nil || len(got) != 1 || got[0].MessageID != m.ID || got[0].ChannelID != ch.ID {
+		t.Fatalf("released %+v %v, want only message %d", got, err, m.ID)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
+		t.Fatalf("the released send is not claimable as its first attempt: %+v %v", r, err)
 	}
 }
 
@@ -93,7 +184,7 @@ func TestRecordOutcomesMovesForwardOnly(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
 	ch, m := queuedMessage(t, s, "1065")
-	if _, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, time.Minute); err != nil {
+	if _, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes); err != nil {
 		t.Fatal(err)
 	}
 	// A delivered status reconciled it before the worker recorded its answer.
@@ -148,5 +239,94 @@ func TestRateTakeSharesOneBucketAndChargesInbound(t *testing.T) {
 	}
 	if got, _, _ := s.TakeRateTokens(ctx, wkey, 1, 5, 5, ch.ID); got != 1 {
 		t.Fatalf("granted %d of the 4 left, want 1 after 3 inbound messages", got)
+	}
+}
+
+func TestAnswerAfterTheWindowStillReconcilesAnUnknownSend(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	c := r.Claimed[0]
+	if _, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: m.ID, ClaimedAt: c.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MarkUnknownSends(ctx, 0, time.Now()); err != nil || n != 1 {
+		t.Fatalf("marked %d unknown (%v), want 1", n, err)
+	}
+	// The Graph call answers at last: Meta accepted it.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.late",
+		ClaimedAt: c.ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Message(ctx, m.BusinessID, m.ID)
+	if got.Status != models.StatusSent || got.ExternalID == nil || *got.ExternalID != "wamid.late" {
+		t.Fatalf("status %s, external id %v; want sent as wamid.late", got.Status, got.ExternalID)
+	}
+}
+
+func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessageOn(t, s, models.AppInstagram, "1784")
+	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	if _, err := s.MarkLeaving(ctx, []models.LeavingClaim{{MessageID: m.ID, ClaimedAt: r.Claimed[0].ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MarkUnknownSends(ctx, 0, time.Now()); err != nil || n != 1 {
+		t.Fatalf("marked %d unknown (%v)", n, err)
+	}
+	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || ok {
+		t.Fatalf("adopted an echo that never came: %v %v", ok, err)
+	}
+	// Instagram's echo, without our id, stored by ingest as a message of its own.
+	ext := "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3"
+	echo := &models.Message{BusinessID: m.BusinessID, ThreadID: m.ThreadID, ChannelID: &ch.ID, Direction: models.DirectionOut,
+		App: ch.App, Kind: "text", Text: m.Text, ExternalID: &ext, SentAt: time.Now(), Status: models.StatusSent}
+	if err := s.InTx(ctx, func(tx *models.Store) error { _, err := tx.AddMessage(ctx, echo, nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || !ok {
+		t.Fatalf("late echo not adopted: %v %v", ok, err)
+	}
+	got, _ := s.Message(ctx, m.BusinessID, m.ID)
+	if got.Status != models.StatusSent || got.ExternalID == nil || *got.ExternalID != ext {
+		t.Fatalf("status %s, external id %v", got.Status, got.ExternalID)
+	}
+	if copy, _ := s.Message(ctx, m.BusinessID, echo.ID); copy != nil {
+		t.Fatal("the echo copy is still in the thread")
+	}
+}
+
+func TestAJobTakesBackItsOwnClaimAfterARetry(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	ch, m := queuedMessage(t, s, "1065")
+	ids := []int64{m.ID}
+	mine, other := claimTimes, claimTimes
+	mine.Job, other.Job = 7, 8
+	r, err := s.ClaimOutbound(ctx, ch.App, ids, mine)
+	if err != nil || len(r.Claimed) != 1 {
+		t.Fatalf("claim %+v %v", r, err)
+	}
+	// No rate token in time: nothing reached Meta, and the job will snooze.
+	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
+		RetryAt: time.Now(), ClaimedAt: r.Claimed[0].ClaimedAt}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, other); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
+		t.Fatalf("another job took the claim within its lease: %+v %v", r, err)
+	}
+	if got, err := s.ReleaseStaleClaims(ctx, time.Minute); err != nil || len(got) != 0 {
+		t.Fatalf("released within the lease: %+v %v", got, err)
+	}
+	if r, err := s.ClaimOutbound(ctx, ch.App, ids, mine); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
+		t.Fatalf("the job could not take its claim back: %+v %v", r, err)
 	}
 }

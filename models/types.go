@@ -34,6 +34,7 @@ const (
 
 	StatusReceived  = "received"
 	StatusQueued    = "queued"
+	StatusUnknown   = "unknown" // the request left for Meta and no evidence of its fate came back
 	StatusSent      = "sent"
 	StatusDelivered = "delivered"
 	StatusRead      = "read"

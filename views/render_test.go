@@ -227,3 +227,48 @@ func TestApproxWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownSendOffersSendAgain(t *testing.T) {
+	m := msg("text", "<b>maybe</b> sent", `{}`)
+	m.Direction, m.Status, m.PolicyReason = "out", "unknown", "ok"
+	m.Finish()
+	for _, tc := range []struct{ locale, label, button string }{
+		{"en", "Outcome unknown", "Send again"},
+		{"it", "Esito sconosciuto", "Invia di nuovo"},
+	} {
+		var buf bytes.Buffer
+		if err := MessageItem(m, MessageContext{CanRetry: true}).Render(WithLocale(context.Background(), tc.locale), &buf); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := html.Parse(strings.NewReader(buf.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk := byTestID(doc, "ticks"); len(tk) != 1 || attr(tk[0], "aria-label") != tc.label {
+			t.Errorf("%s: unknown ticks missing", tc.locale)
+		}
+		again := byTestID(doc, "send-again")
+		if len(byTestID(doc, "send-unknown")) != 1 || len(again) != 1 || text(again[0]) != tc.button {
+			t.Errorf("%s: unknown notice or send again missing", tc.locale)
+		}
+		if strings.Contains(buf.String(), "<b>maybe") || len(byTestID(doc, "send-error")) != 0 {
+			t.Errorf("%s: unescaped text or a failure shown", tc.locale)
+		}
+	}
+	// Without an outbox there is nothing to send it with.
+	doc, _ := render(t, MessageItem(m, MessageContext{}))
+	if len(byTestID(doc, "send-again")) != 0 {
+		t.Error("send again offered without an outbox")
+	}
+}
+
+func TestSendRefusedByPolicyShowsTheReason(t *testing.T) {
+	m := msg("text", "hi", `{}`)
+	m.Direction, m.Status, m.PolicyReason, m.ErrorTitle = "out", "failed", "blocked", "Not sent: blocked"
+	m.Finish()
+	doc, _ := render(t, MessageItem(m, MessageContext{CanRetry: true}))
+	r := byTestID(doc, "send-refusal")
+	if len(r) != 1 || attr(r[0], "data-reason") != "blocked" || !strings.Contains(text(r[0]), "blocked or reported") {
+		t.Error("the policy's reason is not shown")
+	}
+}

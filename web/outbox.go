@@ -16,6 +16,6 @@ type Outbox interface {
 	Decisions(ctx context.Context, businessID, threadID int64) ([]policy.Decision, error)
 	// Send queues a message, or returns *jobs.RefusedError / *jobs.InvalidError.
 	Send(ctx context.Context, req jobs.SendRequest) (*models.Message, error)
-	// Retry re-queues a failed outbound message (after a fresh policy check).
+	// Retry re-queues a failed or unknown outbound message (after a fresh policy check).
 	Retry(ctx context.Context, businessID, messageID int64) (*models.Message, error)
 }

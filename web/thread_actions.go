@@ -143,7 +143,8 @@ func (s *Server) noteAdd(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, threadURL(id))
 }
 
-// messageRetry re-queues a failed send (the outbox checks the policy again).
+// messageRetry re-queues a failed send, or sends an unknown one again (the
+// outbox checks the policy again).
 func (s *Server) messageRetry(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
 	id, ok := pathID(r, "id")

@@ -184,6 +184,26 @@ func TestRetryFailedSend(t *testing.T) {
 	}
 }
 
+func TestSendAgainAnUnknownSend(t *testing.T) {
+	e := newUIEnv(t, true)
+	e.outbox.setDecisions(openWindow(e.a.identity.ID, policy.AppMessenger))
+	m := addMessage(t, e.store, e.a, "Did it leave?", "out", time.Now())
+	if err := e.store.Gorm(context.Background()).Exec(`UPDATE messages SET status = 'unknown' WHERE id = ?`, m.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	cl := e.signIn(t, e.a.agent)
+	_, body := cl.get("/inbox/threads/" + id(e.a.thread.ID))
+	if !strings.Contains(body, `data-testid="send-unknown"`) || !strings.Contains(body, `data-testid="send-again"`) {
+		t.Fatal("unknown send not shown with send again")
+	}
+	if res := cl.post("/inbox/messages/"+id(m.ID)+"/retry", nil); res.StatusCode != 303 {
+		t.Fatal(res.StatusCode)
+	}
+	if r := e.outbox.retries(); len(r) != 1 || r[0] != m.ID {
+		t.Errorf("sent again %v", r)
+	}
+}
+
 func TestMergeContactsKeepsOlderAndAudits(t *testing.T) {
 	e := newUIEnv(t, true)
 	ctx := context.Background()

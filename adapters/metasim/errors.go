@@ -243,6 +243,10 @@ func injectedError(status, code int) *metaError {
 		e.Message, e.Details = "(#131016) Service unavailable", "A service is temporarily unavailable."
 	case CodeToken:
 		return errBadToken()
+	case CodeMarketingOptOut: // Meta's words for it, answered at send time
+		opt := asyncOptOut()
+		opt.Status = status
+		e = opt
 	default:
 		e.Message = fmt.Sprintf("(#%d) Simulated failure", code)
 	}

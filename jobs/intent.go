@@ -67,6 +67,9 @@ func (r *SendRequest) validate() error {
 
 // intent is the policy question for the request on this app.
 func (r *SendRequest) intent(app string, category string) policy.Send {
+	if r.Leg != nil {
+		return policy.LegSend(*r.Leg)
+	}
 	s := policy.Send{Tag: policy.Tag(strings.ToUpper(r.Tag)), Promotional: r.Promotional, Proactive: r.Proactive}
 	switch {
 	case r.OTNRequest != nil:

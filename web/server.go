@@ -31,6 +31,8 @@ type Options struct {
 	// (default DefaultWebhookBodyBudget); past it webhooks answer 503.
 	WebhookBodyBudget int64
 	Wake              func() // tells the inbound processor a payload is pending again (a replay)
+	Groups            Groups // nil: no relay groups (404 in the inbox, 503 in the API)
+	Polls             Polls  // nil: no polls
 }
 
 // Server holds what every handler needs.

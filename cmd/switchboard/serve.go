@@ -112,8 +112,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	if err != nil {
 		return nil, err
 	}
+	processor.Relay = pipeline.Relay()
 	srv := web.New(store, log, web.Options{
 		Outbox:          pipeline.Outbox(),
+		Groups:          pipeline.Relay(),
+		Polls:           pipeline.Polls(),
 		BaseURL:         cfg.BaseURL,
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		MetaAppSecret:   cfg.MetaAppSecret,

@@ -26,7 +26,7 @@ func simCustomer(c *customer) *metasim.Customer {
 
 // says delivers the customer's message (kind text, quick_reply, button_reply
 // or list_reply) through Meta's signed webhook and waits until it is stored.
-func (e *env) says(c *customer, kind, text string, choice *metasim.Choice) {
+func (e *env) says(c *customer, kind, text string, choice *metasim.Choice) *models.Message {
 	e.t.Helper()
 	in, err := e.sim.Build(metasim.Event{App: metasim.App(c.app), Kind: kind, Account: c.account, Customer: simCustomer(c),
 		Text: text, Choice: choice})
@@ -36,11 +36,12 @@ func (e *env) says(c *customer, kind, text string, choice *metasim.Choice) {
 	if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
 		e.t.Fatalf("deliver: %d %v", status, err)
 	}
+	var m models.Message
 	e.waitFor("inbound "+in.Items[0].ID, func() bool {
-		var n int64
-		_ = e.store.Gorm(e.ctx).Raw(`SELECT count(*) FROM messages WHERE external_id = ?`, in.Items[0].ID).Scan(&n).Error
-		return n == 1
+		_ = e.store.Gorm(e.ctx).Where("external_id = ?", in.Items[0].ID).Limit(1).Find(&m).Error
+		return m.ID != 0
 	})
+	return &m
 }
 
 // waitSend waits until Meta has a send to the customer whose text contains s.

@@ -181,12 +181,14 @@ func waitIdentity(ctx context.Context, store *models.Store, m demoMember) (id, b
 	if err != nil || ch == nil {
 		return 0, 0, fmt.Errorf("demo channel %s: %v", m.app, err)
 	}
-	for range 100 {
+	for n := range 100 {
 		i, err := store.IdentityByExternal(ctx, ch.ID, m.c.IDFor(m.app))
 		if err != nil {
 			return 0, 0, err
 		}
-		if i != nil {
+		// Messenger and Instagram names come from a profile fetch shortly after:
+		// wait for it a little, so the others are told who they are talking to.
+		if i != nil && (i.DisplayName != "" || n >= 60) {
 			return i.ID, ch.BusinessID, nil
 		}
 		if !sleepCtx(ctx, 100*time.Millisecond) {

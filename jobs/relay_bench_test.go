@@ -19,10 +19,11 @@ import (
 var (
 	benchGroups   = flag.Int("relay.groups", 200, "relay groups in the fan-out benchmark")
 	benchMessages = flag.Int("relay.messages", 2000, "inbound messages relayed in the fan-out benchmark")
+	benchConns    = flag.Int("relay.conns", 8, "members writing at once in the fan-out benchmark")
 )
 
 // BenchmarkRelayFanOut: 200 relay groups of 5 members (mixed apps, windows
-// open), members writing at once from 8 connections; each measured step is
+// open), members writing at once (-relay.conns, default 8); each measured step is
 // what ingest does for a member's message: store it in the group and queue
 // its 4 policy-checked legs with their River jobs, in one transaction.
 func BenchmarkRelayFanOut(b *testing.B) {
@@ -81,7 +82,7 @@ func BenchmarkRelayFanOut(b *testing.B) {
 	var wg sync.WaitGroup
 	work := make(chan int)
 	start := time.Now()
-	for w := 0; w < 8; w++ {
+	for w := 0; w < *benchConns; w++ {
 		wg.Go(func() {
 			for i := range work {
 				s := senders[(i*7)%len(senders)]

@@ -164,19 +164,30 @@ func (s *Store) RelayMembers(ctx context.Context, businessID, threadID int64) ([
 	if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
 		return nil, err
 	}
-	var ids []Identity
-	if err := s.Gorm(ctx).Raw(`SELECT i.* FROM thread_participants p JOIN identities i ON i.id = p.identity_id
+	var rows []struct {
+		Identity
+		DirectThreadID *int64
+	}
+	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM thread_participants p
+		JOIN identities i ON i.id = p.identity_id
+		LEFT JOIN threads d ON d.channel_id = i.channel_id AND d.direct_identity_id = i.id AND d.kind = 'direct'
 		WHERE p.thread_id = ? AND p.relay AND p.left_at IS NULL AND i.business_id = ?
-		ORDER BY p.joined_at, i.id`, threadID, businessID).Scan(&ids).Error; err != nil {
+		ORDER BY p.joined_at, i.id`, threadID, businessID).Scan(&rows).Error; err != nil {
 		return nil, wrapErr(err, "load members of relay group %d", threadID)
 	}
-	out := make([]RelayMember, 0, len(ids))
-	for i := range ids {
-		t, _, err := s.EnsureDirectThread(ctx, &ids[i], time.Now())
-		if err != nil {
-			return nil, err
+	out := make([]RelayMember, 0, len(rows))
+	for _, r := range rows {
+		m := RelayMember{Identity: r.Identity}
+		if r.DirectThreadID != nil {
+			m.DirectThreadID = *r.DirectThreadID
+		} else { // a member who never wrote to us on this app
+			t, _, err := s.EnsureDirectThread(ctx, &m.Identity, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			m.DirectThreadID = t.ID
 		}
-		out = append(out, RelayMember{Identity: ids[i], DirectThreadID: t.ID})
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -220,6 +220,9 @@ type RelayLegView struct {
 	Refusal    string // the policy reason when nothing was sent
 	Status     string // the leg message's status when it was queued
 	ErrorTitle string
+	// LastCustomerAt is the member's latest message to us (Meta's time), from
+	// which their window is counted: "window closed 2 days ago".
+	LastCustomerAt *time.Time
 }
 
 // RelayLegsFor loads the legs of the business's group messages, by message.
@@ -234,8 +237,10 @@ func (s *Store) RelayLegsFor(ctx context.Context, businessID int64, groupMessage
 		DisplayName, Username, Phone, ExternalID string
 	}
 	err := s.Gorm(ctx).Raw(`SELECT l.group_message_id, l.identity_id, i.app, l.refusal, COALESCE(m.status, '') AS status,
-			COALESCE(m.error_title, '') AS error_title, i.display_name, i.username, i.phone, i.external_id
+			COALESCE(m.error_title, '') AS error_title, i.display_name, i.username, i.phone, i.external_id,
+			e.last_at AS last_customer_at
 		FROM relay_legs l JOIN identities i ON i.id = l.identity_id LEFT JOIN messages m ON m.id = l.leg_message_id
+		LEFT JOIN identity_events e ON e.identity_id = l.identity_id AND e.kind = 'message'
 		WHERE l.business_id = ? AND l.group_message_id IN ? ORDER BY l.group_message_id, l.id`,
 		businessID, groupMessageIDs).Scan(&rows).Error
 	if err != nil {

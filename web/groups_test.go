@@ -45,6 +45,14 @@ func TestGroupFromTheInbox(t *testing.T) {
 	agent := e.signIn(t, e.a.agent)
 	giulia := member(t, e, e.a, "Giulia <script>alert(1)</script>")
 	marco := member(t, e, e.a, "Marco")
+	chiara := member(t, e, e.a, "Chiara") // last wrote 3 days ago: no relay reaches her
+	if err := e.store.RecordCustomerEvent(context.Background(), chiara.ID, "message", time.Now().Add(-72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Gorm(context.Background()).Exec(`UPDATE identity_events SET last_at = ? WHERE identity_id = ?`,
+		time.Now().Add(-72*time.Hour), chiara.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 
 	// The page is reachable from the navigation and finds customers by name.
 	_, home := agent.get("/inbox")
@@ -69,14 +77,15 @@ func TestGroupFromTheInbox(t *testing.T) {
 		t.Fatalf("group with business B's customer: %d", resp.StatusCode)
 	}
 
-	resp = agent.post("/inbox/groups", url.Values{"title": {"Abito da sposa"}, "identity_id": {id(giulia.ID), id(marco.ID)}})
+	resp = agent.post("/inbox/groups", url.Values{"title": {"Abito da sposa"}, "identity_id": {id(giulia.ID), id(marco.ID), id(chiara.ID)}})
 	groupPath := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(groupPath, "/inbox/threads/") {
 		t.Fatalf("create: %d %s", resp.StatusCode, groupPath)
 	}
 	_, thread := agent.get(groupPath)
 	for _, want := range []string{`data-testid="group-panel"`, `data-reachable="true"`, `data-testid="poll-composer"`,
-		"Giulia &lt;script&gt;alert(1)&lt;/script&gt;", "joined", `data-testid="legs"`} {
+		"Giulia &lt;script&gt;alert(1)&lt;/script&gt;", "joined", `data-testid="legs"`,
+		`data-reachable="false"`, `data-testid="leg-refused"`, "Not delivered to Chiara on Messenger", "window closed", "(closed <time"} {
 		if !strings.Contains(thread, want) {
 			t.Errorf("group thread lacks %s", want)
 		}
@@ -84,7 +93,7 @@ func TestGroupFromTheInbox(t *testing.T) {
 	if strings.Contains(thread, "<script>alert(1)") {
 		t.Fatal("a customer's name was not escaped")
 	}
-	if n := strings.Count(thread, `data-testid="group-member"`); n != 2 {
+	if n := strings.Count(thread, `data-testid="group-member"`); n != 3 {
 		t.Fatalf("%d members shown", n)
 	}
 
@@ -118,7 +127,7 @@ func TestGroupFromTheInbox(t *testing.T) {
 	// Remove a member; the panel lists one.
 	gid := strings.TrimPrefix(groupPath, "/inbox/threads/")
 	agent.post("/inbox/threads/"+gid+"/members/"+id(marco.ID)+"/remove", url.Values{})
-	if _, thread = agent.get(groupPath); strings.Count(thread, `data-testid="group-member"`) != 1 {
+	if _, thread = agent.get(groupPath); strings.Count(thread, `data-testid="group-member"`) != 2 {
 		t.Fatal("the removed member is still listed")
 	}
 	// Business B's agent cannot see or change the group.

@@ -254,13 +254,24 @@ func (s *Store) RelayLegsFor(ctx context.Context, businessID int64, groupMessage
 	return out, nil
 }
 
-// GroupMessageOfLeg is the group message a leg message belongs to (0 if none),
-// so a leg's status change can refresh the group thread.
-func (s *Store) GroupMessageOfLeg(ctx context.Context, legMessageID int64) (groupMessageID, groupThreadID int64, err error) {
-	var row struct{ ID, ThreadID int64 }
-	err = s.Gorm(ctx).Raw(`SELECT m.id, m.thread_id FROM relay_legs l JOIN messages m ON m.id = l.group_message_id
-		WHERE l.leg_message_id = ?`, legMessageID).Scan(&row).Error
-	return row.ID, row.ThreadID, wrapErr(err, "find group message of leg %d", legMessageID)
+// LegStatusEvents turns status events of leg messages into status events of
+// their group messages, for the given (open) group threads only: a leg's tick
+// re-renders the group message it belongs to.
+func (s *Store) LegStatusEvents(ctx context.Context, businessID int64, legMessageIDs, groupThreadIDs []int64) ([]Event, error) {
+	if len(legMessageIDs) == 0 || len(groupThreadIDs) == 0 {
+		return nil, nil
+	}
+	var rows []struct{ ID, ThreadID int64 }
+	err := s.Gorm(ctx).Raw(`SELECT DISTINCT m.id, m.thread_id FROM relay_legs l JOIN messages m ON m.id = l.group_message_id
+		WHERE l.business_id = ? AND l.leg_message_id IN ? AND m.thread_id IN ?`, businessID, legMessageIDs, groupThreadIDs).Scan(&rows).Error
+	if err != nil {
+		return nil, wrapErr(err, "find group messages of %d legs", len(legMessageIDs))
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = Event{Type: "status", BusinessID: businessID, ThreadID: r.ThreadID, MessageID: r.ID}
+	}
+	return out, nil
 }
 
 // distinct drops repeats and non-ids, keeping the first order.

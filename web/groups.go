@@ -200,3 +200,28 @@ func formIDs(r *http.Request, name string) []int64 {
 	}
 	return ids
 }
+
+// legEvents adds, for a burst's status events, a status event of each group
+// message whose leg changed, when that group is open on a socket (one query,
+// none without open threads).
+func (s *Server) legEvents(ctx context.Context, businessID int64, events []models.Event) ([]models.Event, error) {
+	if s.opts.Groups == nil {
+		return events, nil
+	}
+	var legs []int64
+	for _, ev := range events {
+		if ev.Type == "status" && ev.MessageID != 0 {
+			legs = append(legs, ev.MessageID)
+		}
+	}
+	open := s.hub.openThreads(businessID)
+	if len(legs) == 0 || len(open) == 0 {
+		return events, nil
+	}
+	threads := make([]int64, 0, len(open))
+	for id := range open {
+		threads = append(threads, id)
+	}
+	more, err := s.store.LegStatusEvents(ctx, businessID, legs, threads)
+	return append(events, more...), err
+}

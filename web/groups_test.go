@@ -184,3 +184,35 @@ func TestPollTallyIsLive(t *testing.T) {
 		t.Fatalf("tally frame: %s", frame)
 	}
 }
+
+// A leg's status change re-renders its group message on the group's socket.
+func TestLegStatusIsLive(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	startLive(t, e)
+	ctx := context.Background()
+	a, b := member(t, e, e.a, "Anna"), member(t, e, e.a, "Bea")
+	g, err := e.srv.opts.Groups.CreateGroup(ctx, e.a.biz.ID, nil, "Prova", []int64{a.ID, b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leg struct{ GroupMessageID, LegMessageID int64 }
+	if err := e.store.Gorm(ctx).Raw(`SELECT group_message_id, leg_message_id FROM relay_legs WHERE identity_id = ?`, a.ID).
+		Scan(&leg).Error; err != nil || leg.LegMessageID == 0 {
+		t.Fatalf("no leg: %v", err)
+	}
+	since := "&since=" + id(time.Now().Add(time.Minute).UnixMilli())
+	ws, _, err := e.signIn(t, e.a.agent).dialWS("/ws?thread=" + id(g.ID) + since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitClients(t, e, 1)
+	if _, err := e.store.AdvanceStatus(ctx, models.StatusUpdate{MessageID: leg.LegMessageID, Status: "delivered", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	frame := readUntil(t, ws, `id="msg-`+id(leg.GroupMessageID)+`"`)
+	if !strings.Contains(frame, `class="ticks delivered"`) {
+		t.Fatalf("group message frame without the leg's tick: %s", frame)
+	}
+}

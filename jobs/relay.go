@@ -154,9 +154,20 @@ func (r *Relay) groupMessage(ctx context.Context, tx *models.Store, businessID, 
 // fanOut sends the group message's legs (built per member by text) and records them.
 func (r *Relay) fanOut(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
 	author policy.LegAuthor, text func(m *models.RelayMember) string) error {
+	return r.fanOutQuoting(ctx, tx, gm, members, author, text, nil)
+}
+
+// fanOutQuoting is fanOut with each member's leg quoting their copy of an
+// earlier message (replyTo: member identity → their leg message).
+func (r *Relay) fanOutQuoting(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
+	author policy.LegAuthor, text func(m *models.RelayMember) string, replyTo map[int64]int64) error {
 	legs := make([]leg, 0, len(members))
 	for _, m := range members {
-		legs = append(legs, leg{member: m, req: legRequest(gm.BusinessID, m.DirectThreadID, author, gm.AuthorUserID, text(&m))})
+		l := leg{member: m, req: legRequest(gm.BusinessID, m.DirectThreadID, author, gm.AuthorUserID, text(&m))}
+		if id, ok := replyTo[m.ID]; ok {
+			l.req.ReplyToID = &id
+		}
+		legs = append(legs, l)
 	}
 	res, err := r.o.queueLegs(ctx, tx, gm.BusinessID, legs)
 	if err != nil {
@@ -334,7 +345,25 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	if text == "" {
 		return nil
 	}
-	return r.fanOut(ctx, tx, m, others, policy.LegFromCustomer, func(*models.RelayMember) string { return text })
+	// A quoted reply stays quoted: each leg quotes that member's own copy of
+	// the quoted message; a member without one (it was theirs) gets a short quote.
+	quoted, quotedText, err := tx.QuotedInGroup(ctx, m.ID)
+	if err != nil || quoted == 0 {
+		if err != nil {
+			return err
+		}
+		return r.fanOut(ctx, tx, m, others, policy.LegFromCustomer, func(*models.RelayMember) string { return text })
+	}
+	copies, err := tx.LegMessages(ctx, quoted)
+	if err != nil {
+		return err
+	}
+	return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, func(o *models.RelayMember) string {
+		if _, ok := copies[o.ID]; ok {
+			return text
+		}
+		return "↩ “" + Shorten(quotedText, 40) + "”\n" + text
+	}, copies)
 }
 
 func (r *Relay) isLeave(text string) bool {

@@ -262,3 +262,33 @@ func TestRelayLeaveKeywordAndOneGroupPerChannel(t *testing.T) {
 	}
 	_ = gid
 }
+
+func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother, sister)
+	e.says(mother, "text", "Che bello il pizzo!", nil)
+	toBride := e.waitSend(bride, "Che bello il pizzo!")
+	toSister := e.waitSend(sister, "Che bello il pizzo!")
+
+	// The bride quotes her copy (WhatsApp context.message_id of the leg she got).
+	in, err := e.sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "reply", Account: bride.account, Customer: simCustomer(bride),
+		Text: "Sì, anche a me!", Ref: toBride.MessageID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
+		t.Fatalf("deliver: %d %v", status, err)
+	}
+	// The sister's leg quotes her own copy; the mother, whose message it was, gets a short quote.
+	s := e.waitSend(sister, "Sì, anche a me!")
+	if got := dig(s.Body(), "reply_to.mid"); got != toSister.MessageID {
+		t.Errorf("sister's leg reply_to.mid = %v, want %s (body %s)", got, toSister.MessageID, s.Raw)
+	}
+	m := e.waitSend(mother, "Sì, anche a me!")
+	if !strings.HasPrefix(m.Text, "↩ “Che bello il pizzo!”\n") || dig(m.Body(), "reply_to") != nil {
+		t.Errorf("mother's leg: %q %s", m.Text, m.Raw)
+	}
+}

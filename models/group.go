@@ -274,6 +274,32 @@ func (s *Store) LegStatusEvents(ctx context.Context, businessID int64, legMessag
 	return out, nil
 }
 
+// QuotedInGroup is the group message a member's message in a relay group
+// quotes (a leg they received stands for its original) with its text, or 0.
+func (s *Store) QuotedInGroup(ctx context.Context, messageID int64) (groupMessageID int64, text string, err error) {
+	var row struct {
+		ID   int64
+		Text string
+	}
+	err = s.Gorm(ctx).Raw(`SELECT g.id, g.text FROM messages m JOIN messages q ON q.id = m.reply_to_id
+		LEFT JOIN relay_legs l ON l.leg_message_id = q.id
+		JOIN messages g ON g.id = COALESCE(l.group_message_id, q.id) AND g.thread_id = m.thread_id
+		WHERE m.id = ?`, messageID).Scan(&row).Error
+	return row.ID, row.Text, wrapErr(err, "find what message %d quotes", messageID)
+}
+
+// LegMessages maps each member a group message reached to their leg message.
+func (s *Store) LegMessages(ctx context.Context, groupMessageID int64) (map[int64]int64, error) {
+	var rows []struct{ IdentityID, LegMessageID int64 }
+	err := s.Gorm(ctx).Raw(`SELECT identity_id, leg_message_id FROM relay_legs WHERE group_message_id = ? AND leg_message_id IS NOT NULL`,
+		groupMessageID).Scan(&rows).Error
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.IdentityID] = r.LegMessageID
+	}
+	return out, wrapErr(err, "load legs of message %d", groupMessageID)
+}
+
 // distinct drops repeats and non-ids, keeping the first order.
 func distinct(ids []int64) []int64 {
 	seen := make(map[int64]bool, len(ids))

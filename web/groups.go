@@ -205,6 +205,7 @@ func formIDs(r *http.Request, name string) []int64 {
 // message whose leg changed, when that group is open on a socket (one query,
 // none without open threads).
 func (s *Server) legEvents(ctx context.Context, businessID int64, events []models.Event) ([]models.Event, error) {
+	events = lastStatusOnly(events)
 	if s.opts.Groups == nil {
 		return events, nil
 	}
@@ -224,4 +225,26 @@ func (s *Server) legEvents(ctx context.Context, businessID int64, events []model
 	}
 	more, err := s.store.LegStatusEvents(ctx, businessID, legs, threads)
 	return append(events, more...), err
+}
+
+// lastStatusOnly keeps one status event per message of a burst, the last: a
+// status event re-renders the message as it is now, so earlier ones of the
+// same message (a poll's votes, a leg's ticks) would render the same frame.
+func lastStatusOnly(events []models.Event) []models.Event {
+	last := map[int64]int{}
+	for i, ev := range events {
+		if ev.Type == "status" {
+			last[ev.MessageID] = i
+		}
+	}
+	if len(last) == 0 {
+		return events
+	}
+	out := events[:0:0]
+	for i, ev := range events {
+		if ev.Type != "status" || last[ev.MessageID] == i {
+			out = append(out, ev)
+		}
+	}
+	return out
 }

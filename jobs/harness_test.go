@@ -102,12 +102,14 @@ func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.
 		t.Fatal(err)
 	}
 	proc := ingest.NewProcessor(e.store, log, 50)
+	proc.Relay = e.pipe.Relay()
 	journal := ingest.NewJournal(e.store, 2, proc.Wake)
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = journal.Run(ctx) })
 	bg.Go(func() { _ = proc.Run(ctx) })
 	t.Cleanup(func() { cancel(); bg.Wait() })
 	handler = web.New(e.store, log, web.Options{MetaAppSecret: appSecret, Journal: journal, Outbox: e.pipe.Outbox(),
+		Groups: e.pipe.Relay(), Polls: e.pipe.Polls(),
 		Argon2: web.Argon2Params{Memory: 64, Time: 1, Threads: 1}}).Handler()
 
 	if e.biz, err = e.store.CreateBusiness(ctx, "Bottega"); err != nil {

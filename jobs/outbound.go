@@ -56,8 +56,12 @@ func (d *draft) outbound() adapters.Outbound {
 		}
 	case len(s.QuickReplies) > 0:
 		out.Kind = adapters.OutQuickReplies // reply buttons on WhatsApp
-		for _, q := range s.QuickReplies {
-			out.Choices = append(out.Choices, adapters.Choice{ID: q, Title: q})
+		for i, q := range s.QuickReplies {
+			id := q
+			if len(s.ChoiceIDs) == len(s.QuickReplies) {
+				id = s.ChoiceIDs[i]
+			}
+			out.Choices = append(out.Choices, adapters.Choice{ID: id, Title: q})
 		}
 	case len(d.Attachments) > 0:
 		a := d.Attachments[0]

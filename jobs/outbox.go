@@ -195,7 +195,8 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 		return nil, &InvalidError{Message: "text: on " + ch.App + " send the text and the attachment as two messages"}
 	}
 	spec := sendSpec{Human: req.human(), HumanAgent: req.HumanAgent, Tag: strings.ToUpper(req.Tag), Proactive: req.Proactive,
-		Promotional: req.Promotional, QuickReplies: req.QuickReplies, List: req.List, OTNRequest: req.OTNRequest, UseOTN: req.UseOTN}
+		Promotional: req.Promotional, QuickReplies: req.QuickReplies, List: req.List, OTNRequest: req.OTNRequest, UseOTN: req.UseOTN,
+		Leg: req.Leg}
 	text, err := o.templateText(ctx, tx, req, ch, tc, &spec)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,9 @@ func ownToken(sc *models.SendContext, tokenID int64) *models.SendContext {
 // intent is the policy question the spec asks on this app; the same at
 // queueing and at send time.
 func (s *sendSpec) intent(app string) policy.Send {
+	if s.Leg != nil {
+		return policy.LegSend(*s.Leg)
+	}
 	p := policy.Send{Tag: policy.Tag(s.Tag), Promotional: s.Promotional, Proactive: s.Proactive}
 	switch {
 	case s.OTNRequest != nil:

@@ -30,6 +30,10 @@ type SendRequest struct {
 	Tag         string       // a legacy Messenger tag asked for by name; the policy says whether it still exists
 	Proactive   bool         // not an answer to the customer: UPDATE rather than RESPONSE inside the window
 	Promotional bool         // marketing content: never under a tag, never to an opted-out customer
+
+	// Leg is set on the legs of relay groups and polls: the send is judged as
+	// policy.LegSend says, for its own recipient.
+	Leg *policy.LegAuthor
 }
 
 // ListRequest is a WhatsApp list: a button that opens rows grouped in sections.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/policy"
 )
 
 // sendSpec is how a queued message is to go out, kept in messages.details
@@ -20,11 +21,15 @@ type sendSpec struct {
 	Promotional  bool          `json:"promotional,omitempty"`
 	Template     *templateSpec `json:"template,omitempty"`
 	QuickReplies []string      `json:"quick_replies,omitempty"`
+	ChoiceIDs    []string      `json:"choice_ids,omitempty"` // the payloads of QuickReplies (poll options); the titles otherwise
 	List         *ListRequest  `json:"list,omitempty"`
 	OTNRequest   *OTNRequest   `json:"otn_request,omitempty"`
 	UseOTN       bool          `json:"use_otn,omitempty"`
 	OTNTokenID   int64         `json:"otn_token_id,omitempty"` // the token this message spends
 	IdentityID   int64         `json:"identity_id,omitempty"`  // the customer the decision was for
+	// Leg marks a relay-group or poll leg: judged by policy.LegSend, when
+	// queued and again before the Graph call.
+	Leg *policy.LegAuthor `json:"leg,omitempty"`
 	// WindowUntil is when the window (or HUMAN_AGENT's 7 days) this send relies
 	// on closes by our facts; Meta refusing it earlier is a policy drift.
 	WindowUntil time.Time `json:"window_until,omitzero"`

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -177,4 +178,17 @@ func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url strin
 	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
 		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
 	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
+}
+
+// SearchIdentities finds the business's customers on any app by name,
+// username or phone (all of them when q is empty), newest first.
+func (s *Store) SearchIdentities(ctx context.Context, businessID int64, q string, limit int) ([]Identity, error) {
+	db := s.Gorm(ctx).Where("business_id = ?", businessID)
+	if q = strings.TrimSpace(q); q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
+		db = db.Where("lower(display_name) LIKE ? OR lower(username) LIKE ? OR phone LIKE ?", like, like, like)
+	}
+	var ids []Identity
+	err := db.Order("updated_at DESC, id DESC").Limit(limit).Find(&ids).Error
+	return ids, wrapErr(err, "search identities")
 }

@@ -436,37 +436,6 @@ type Reaction struct {
 	ReactedAt  time.Time `json:"reacted_at"`
 }
 
-// Poll is a question with options, native or relayed across apps.
-type Poll struct {
-	ID         int64
-	BusinessID int64
-	ThreadID   int64
-	MessageID  *int64
-	Question   string
-	Multiple   bool
-	Opaque     bool
-	ClosesAt   *time.Time
-	CreatedBy  *int64
-	CreatedAt  time.Time
-	Options    []PollOption `gorm:"foreignKey:PollID"`
-}
-
-// PollOption is one answer to a poll.
-type PollOption struct {
-	ID       int64
-	PollID   int64
-	Position int
-	Text     string
-}
-
-// PollVote is an identity's current vote.
-type PollVote struct {
-	PollID     int64     `gorm:"primaryKey;autoIncrement:false"`
-	IdentityID int64     `gorm:"primaryKey;autoIncrement:false"`
-	OptionIDs  Int64List `gorm:"column:option_ids;type:bigint[]"`
-	VotedAt    time.Time
-}
-
 // RawWebhook is a payload exactly as Meta posted it.
 type RawWebhook struct {
 	ID          int64

@@ -115,8 +115,10 @@ type ThreadView struct {
 	Labels       []models.Label
 	Members      []Member
 	AssigneeName string
-	Back         string // the list URL the thread was opened from
-	OOB          bool   // render the header as an out-of-band swap
+	Back         string         // the list URL the thread was opened from
+	OOB          bool           // render the header as an out-of-band swap
+	Group        *GroupView     // a relay group's members and reach (group.templ)
+	InGroup      *models.Thread // the relay group a direct thread's customer now writes to
 }
 
 // MessageContext is what rendering one message needs beyond the message.
@@ -125,6 +127,7 @@ type MessageContext struct {
 	Authors      map[int64]string
 	Quoted       map[int64]models.QuotedMessage
 	Polls        map[int64]*models.PollTally
+	Legs         map[int64][]models.RelayLegView // a relay group message's legs, by message
 	Group        bool
 	CanRetry     bool
 	OOB          bool // render messages as out-of-band swaps

@@ -33,6 +33,10 @@ func (s *Server) composerSend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if t.Origin == "relay" && s.opts.Groups != nil {
+		s.groupSend(w, r, v, t) // groups.go: one leg per member
+		return
+	}
 	c, err := s.composerView(r.Context(), v.BusinessID, t)
 	if err != nil {
 		s.serverError(w, r, err)

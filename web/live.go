@@ -246,6 +246,10 @@ type burst struct {
 // thread, however many events it had), and with a thread open, each new
 // message, note and tick, its header and policy.
 func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []models.Event, clients []*wsClient) error {
+	events, err := s.legEvents(ctx, businessID, events) // groups.go: a leg's tick refreshes its group message
+	if err != nil {
+		return err
+	}
 	b, err := s.loadBurst(ctx, businessID, events)
 	if err != nil {
 		return err

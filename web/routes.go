@@ -48,6 +48,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /contacts/{id}/merge", agent(s.contactMerge))
 	mux.Handle("POST /identities/{id}/block", agent(s.identityBlock))
 	mux.Handle("GET /ws", agent(s.wsConnect))
+	mux.Handle("GET /inbox/groups/new", agent(s.newGroupPage))
+	mux.Handle("POST /inbox/groups", agent(s.groupCreate))
+	mux.Handle("POST /inbox/threads/{id}/members", agent(s.memberAdd))
+	mux.Handle("POST /inbox/threads/{id}/members/{identity}/remove", agent(s.memberRemove))
+	mux.Handle("POST /inbox/threads/{id}/polls", agent(s.pollCreate))
+	mux.Handle("POST /inbox/polls/{id}/close", agent(s.pollClose))
 
 	// Products (staff and admins).
 	mux.Handle("GET /products", staff(s.productsPage))
@@ -92,4 +98,5 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer
+	s.groupRoutes(mux)   // api_groups.go: relay groups and polls
 }

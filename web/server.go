@@ -41,6 +41,8 @@ type Options struct {
 	MetricsToken string
 	Templates    TemplateSync  // nil: "Sync now" and sync on connect are unavailable
 	Prices       *pricing.Book // nil: a book of the server's own
+	Groups       Groups        // nil: no relay groups (404 in the inbox, 503 in the API)
+	Polls        Polls         // nil: no polls
 }
 
 // Server holds what every handler needs.

@@ -36,6 +36,15 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 	if mc.Polls, err = s.store.PollsForMessages(ctx, t.BusinessID, polls); err != nil {
 		return mc, err
 	}
+	if t.Origin == "relay" {
+		ids := make([]int64, len(msgs))
+		for i := range msgs {
+			ids[i] = msgs[i].ID
+		}
+		if mc.Legs, err = s.store.RelayLegsFor(ctx, t.BusinessID, ids); err != nil {
+			return mc, err
+		}
+	}
 	return mc, nil
 }
 
@@ -98,6 +107,9 @@ func (s *Server) buildThreadView(ctx context.Context, load threadViewLoad, v *Vi
 		tv.OlderURL = "/inbox/threads/" + views.Itoa(t.ID) + "?cursor=" + page.NextCursor
 	}
 	if tv.Composer, err = s.composerView(ctx, v.BusinessID, t); err != nil {
+		return nil, err
+	}
+	if err := s.relayView(ctx, t, tv); err != nil { // groups.go
 		return nil, err
 	}
 	return tv, nil

@@ -165,6 +165,9 @@ func (a *applier) inbound(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 	if err != nil {
 		return err
 	}
+	if t, err = a.relayThread(tx, id, t, ev); err != nil { // relay.go
+		return err
+	}
 	m := a.messageRow(ch, t, ev, models.DirectionIn, models.StatusReceived)
 	m.SenderIdentityID = &id.ID
 	inserted, err := tx.AddMessage(a.ctx, m, attachments(ev.Message))
@@ -182,7 +185,10 @@ func (a *applier) inbound(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 	if m.Kind == string(adapters.KindSystem) {
 		return nil // a system notice (number changed) is not the customer writing
 	}
-	return a.recordFacts(tx, id, ev)
+	if err := a.recordFacts(tx, id, ev); err != nil {
+		return err
+	}
+	return a.afterInbound(tx, ch, t, id, m, ev) // relay.go: votes and relay legs, judged on the facts just recorded
 }
 
 // linkReply points a quoted reply at the message it quotes, when we hold it.

@@ -38,7 +38,10 @@ type Processor struct {
 	Workers int // concurrent batches (SKIP LOCKED keeps them apart); default 3
 	// OurAppID is our Meta app's id: echoes it sent are sends we already hold.
 	OurAppID string
-	dropped  *prometheus.CounterVec
+	// Relay routes relay group members' messages into their group and fans
+	// them out; nil leaves every message in its direct thread.
+	Relay   Relayer
+	dropped *prometheus.CounterVec
 }
 
 // NewProcessor processes up to batch raw webhooks per transaction.

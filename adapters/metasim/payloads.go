@@ -19,6 +19,7 @@ type Event struct {
 	Text     string    // "" means something the customer would write
 	At       time.Time // the event's own timestamp; zero means the simulator's clock
 	Ref      string    // the message it points at (reaction, reply, edit, receipt); "" means a recent one
+	Choice   *Choice   // the option tapped (quick_reply, button_reply, list_reply); nil means a stock one
 }
 
 // Inbound is a signed webhook POST, ready to deliver.
@@ -74,6 +75,7 @@ type draft struct {
 	refIn  string // the customer's own latest message, to edit or unsend
 	notif  string // the customer's notification_messages token, if any
 	rng    *rand.Rand
+	choice *Choice // the option the customer taps, when the test names one
 
 	item  any    // the messaging event, or the WhatsApp change value
 	field string // WhatsApp change field
@@ -170,7 +172,7 @@ func (s *Sim) newDraft(app App, ev Event) (*draft, error) {
 	}
 	c := s.pickCustomer(ev.Customer, spec.who)
 	d := &draft{s: s, app: app, kind: ev.Kind, acct: acct.Account, base: s.baseURL, c: c,
-		user: c.IDFor(app), at: ev.At, text: ev.Text, rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1))}
+		user: c.IDFor(app), at: ev.At, text: ev.Text, rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1)), choice: ev.Choice}
 	d.eff.opens = spec.opens
 	if d.at.IsZero() {
 		d.at = s.now()

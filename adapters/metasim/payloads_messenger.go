@@ -116,6 +116,9 @@ var quickReplies = [][2]string{{"Yes please", "QR_YES"}, {"Track my order", "QR_
 
 func buildQuickReply(d *draft) {
 	qr := pick(d, quickReplies...)
+	if d.choice != nil {
+		qr = [2]string{d.choice.Title, d.choice.ID}
+	}
 	d.message(obj{"text": qr[0], "quick_reply": obj{"payload": qr[1]}})
 }
 

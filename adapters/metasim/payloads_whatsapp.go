@@ -135,7 +135,11 @@ func waMediaKind(typ, mime string, extra obj) func(*draft) {
 
 func interactiveReply(typ string, reply obj) func(*draft) {
 	return func(d *draft) {
-		d.waMessageWith("interactive", obj{"type": typ, typ: reply}, obj{"context": d.businessContext()})
+		r := reply
+		if d.choice != nil {
+			r = obj{"id": d.choice.ID, "title": d.choice.Title}
+		}
+		d.waMessageWith("interactive", obj{"type": typ, typ: r}, obj{"context": d.businessContext()})
 	}
 }
 

@@ -531,6 +531,8 @@ func whatsappText(req *waSend) string {
 		return firstNonEmpty(req.media().Caption, req.media().Link, req.media().ID)
 	case req.Reaction != nil && req.Reaction.Emoji != nil:
 		return *req.Reaction.Emoji
+	case req.Interactive != nil && req.Interactive.Body != nil:
+		return req.Interactive.Body.Text
 	}
 	return ""
 }

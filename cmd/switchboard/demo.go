@@ -85,6 +85,7 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 			"Simulated customers are writing on Messenger, Instagram and WhatsApp (Meta simulator at %s).\nPress Ctrl-C to stop.\n\n",
 			time.Since(started).Round(10*time.Millisecond), url, demoEmail, demoPassword, simURL)
 		go demoTraffic(ctx, sim, log)
+		go demoGroup(ctx, store, sim, url, log) // demo_group.go: the relay group and its poll
 	})
 }
 

@@ -129,6 +129,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	if err != nil {
 		return nil, err
 	}
+	processor.Relay = pipeline.Relay()
 	srv := web.New(store, log, web.Options{
 		Outbox:             pipeline.Outbox(),
 		BaseURL:            cfg.BaseURL,
@@ -142,6 +143,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		Wake:               processor.Wake,
 		Templates:          jobs.NewTemplateSyncer(store, graph, log, nil),
 		Prices:             prices,
+		Groups:             pipeline.Relay(),
+		Polls:              pipeline.Polls(),
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

@@ -1,0 +1,119 @@
+package jobs_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/models/modelstest"
+)
+
+var (
+	benchGroups   = flag.Int("relay.groups", 200, "relay groups in the fan-out benchmark")
+	benchMessages = flag.Int("relay.messages", 2000, "inbound messages relayed in the fan-out benchmark")
+	benchConns    = flag.Int("relay.conns", 8, "members writing at once in the fan-out benchmark")
+)
+
+// BenchmarkRelayFanOut: 200 relay groups of 5 members (mixed apps, windows
+// open), members writing at once (-relay.conns, default 8); each measured step is
+// what ingest does for a member's message: store it in the group and queue
+// its 4 policy-checked legs with their River jobs, in one transaction.
+func BenchmarkRelayFanOut(b *testing.B) {
+	ctx := context.Background()
+	store := modelstest.NewStore(b)
+	p, err := jobs.New(store, slog.New(slog.NewTextHandler(io.Discard, nil)), jobs.Config{GraphURL: "http://127.0.0.1:1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	relay := p.Relay()
+	biz, _ := store.CreateBusiness(ctx, "Bench")
+	var chans []*models.Channel
+	for i, app := range models.Apps {
+		ch, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: app, AccountID: fmt.Sprint("acct-", i),
+			AccessToken: "t", AppSecret: "s"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	type sender struct {
+		group int64
+		id    *models.Identity
+	}
+	var senders []sender
+	for g := 0; g < *benchGroups; g++ {
+		var ids []int64
+		var members []*models.Identity
+		for m := 0; m < 5; m++ {
+			ch := chans[(g+m)%len(chans)]
+			c := &models.Contact{BusinessID: biz.ID, Name: fmt.Sprintf("Member %d-%d", g, m)}
+			if err := store.CreateContact(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			id := &models.Identity{BusinessID: biz.ID, ContactID: c.ID, ChannelID: ch.ID, App: ch.App,
+				ExternalID: fmt.Sprintf("%d%04d%d", 39347, g, m), DisplayName: c.Name}
+			if err := store.CreateIdentity(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+			if err := store.RecordCustomerEvent(ctx, id.ID, "message", time.Now().Add(-time.Minute)); err != nil {
+				b.Fatal(err)
+			}
+			ids, members = append(ids, id.ID), append(members, id)
+		}
+		t, err := relay.CreateGroup(ctx, biz.ID, nil, fmt.Sprint("Group ", g), ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range members {
+			senders = append(senders, sender{t.ID, m})
+		}
+	}
+	b.ResetTimer()
+	n := *benchMessages
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	work := make(chan int)
+	start := time.Now()
+	for w := 0; w < *benchConns; w++ {
+		wg.Go(func() {
+			for i := range work {
+				s := senders[(i*7)%len(senders)]
+				t0 := time.Now()
+				err := store.InTx(ctx, func(tx *models.Store) error {
+					m := &models.Message{BusinessID: biz.ID, ThreadID: s.group, ChannelID: &s.id.ChannelID, Direction: models.DirectionIn,
+						App: s.id.App, Kind: "text", Text: "Che ne dite del pizzo?", SenderIdentityID: &s.id.ID, SentAt: time.Now(),
+						Status: models.StatusReceived}
+					if _, err := tx.AddMessage(ctx, m, nil); err != nil {
+						return err
+					}
+					return relay.RelayTx(ctx, tx, m)
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[n/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(4*n)/elapsed.Seconds(), "legs/s")
+	b.ReportMetric(0, "ns/op")
+}

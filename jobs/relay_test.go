@@ -1,0 +1,294 @@
+package jobs_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// simCustomer is the customer as Meta's simulator knows them.
+func simCustomer(c *customer) *metasim.Customer {
+	mc := &metasim.Customer{Name: c.identity.DisplayName}
+	switch c.app {
+	case models.AppMessenger:
+		mc.PSID = c.identity.ExternalID
+	case models.AppInstagram:
+		mc.IGSID = c.identity.ExternalID
+	default:
+		mc.Phone = c.identity.ExternalID
+	}
+	return mc
+}
+
+// says delivers the customer's message (kind text, quick_reply, button_reply
+// or list_reply) through Meta's signed webhook and waits until it is stored.
+func (e *env) says(c *customer, kind, text string, choice *metasim.Choice) *models.Message {
+	e.t.Helper()
+	in, err := e.sim.Build(metasim.Event{App: metasim.App(c.app), Kind: kind, Account: c.account, Customer: simCustomer(c),
+		Text: text, Choice: choice})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
+		e.t.Fatalf("deliver: %d %v", status, err)
+	}
+	var m models.Message
+	e.waitFor("inbound "+in.Items[0].ID, func() bool {
+		_ = e.store.Gorm(e.ctx).Where("external_id = ?", in.Items[0].ID).Limit(1).Find(&m).Error
+		return m.ID != 0
+	})
+	return &m
+}
+
+// waitSend waits until Meta has a send to the customer whose text contains s.
+func (e *env) waitSend(c *customer, s string) metasim.Send {
+	e.t.Helper()
+	var got metasim.Send
+	e.waitFor("a send to "+c.app+" containing "+s, func() bool {
+		for _, snd := range e.sendsOf(c.account) {
+			if snd.Recipient == c.identity.ExternalID && strings.Contains(snd.Text, s) {
+				got = snd
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// sendsTo counts Meta's sends to the customer containing s.
+func (e *env) sendsTo(c *customer, s string) int {
+	n := 0
+	for _, snd := range e.sendsOf(c.account) {
+		if snd.Recipient == c.identity.ExternalID && strings.Contains(snd.Text, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// group opens a relay group of the customers through the API.
+func (e *env) group(title string, cs ...*customer) int64 {
+	e.t.Helper()
+	ids := []int64{}
+	for _, c := range cs {
+		ids = append(ids, c.identity.ID)
+	}
+	status, body := e.post("/api/v1/groups", map[string]any{"title": title, "identity_ids": ids})
+	if status != 201 || body["kind"] != "group" || body["origin"] != "relay" {
+		e.t.Fatalf("create group: %d %v", status, body)
+	}
+	if ps, _ := body["participants"].([]any); len(ps) != len(cs) {
+		e.t.Fatalf("participants %v", body["participants"])
+	}
+	return idOf(e.t, body)
+}
+
+// legs are the relay legs of a group message, by member identity.
+func (e *env) legs(groupMessageID int64) map[int64]models.RelayLegView {
+	e.t.Helper()
+	ls, err := e.store.RelayLegsFor(e.ctx, e.biz.ID, []int64{groupMessageID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[int64]models.RelayLegView{}
+	for _, l := range ls[groupMessageID] {
+		out[l.IdentityID] = l
+	}
+	return out
+}
+
+// lastIn is the latest inbound message of a thread.
+func (e *env) lastIn(threadID int64) *models.Message {
+	e.t.Helper()
+	var m models.Message
+	if err := e.store.Gorm(e.ctx).Where("thread_id = ? AND direction = 'in'", threadID).Order("id DESC").Limit(1).Find(&m).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	return &m
+}
+
+func TestRelayAcrossEveryPairOfApps(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-time.Hour))
+	gid := e.group("Wedding dress", bride, mother, sister)
+
+	// Each member is told they joined, who else is in and how to leave.
+	for _, c := range []*customer{bride, mother, sister} {
+		s := e.waitSend(c, "You joined the group “Wedding dress”")
+		if !strings.Contains(s.Text, "LEAVE") {
+			t.Errorf("join message to %s: %q", c.app, s.Text)
+		}
+	}
+	if s := e.waitSend(bride, "You joined"); !strings.Contains(s.Text, mother.identity.DisplayName+" (Messenger)") ||
+		!strings.Contains(s.Text, sister.identity.DisplayName+" (Instagram)") {
+		t.Errorf("join message names the others: %q", s.Text)
+	}
+
+	cases := []struct {
+		from   *customer
+		to     []*customer
+		text   string
+		notTo  *customer
+		typeMT string // messaging_type on Messenger/Instagram legs
+	}{
+		{bride, []*customer{mother, sister}, "Ciao mamma, ciao sorella", bride, "UPDATE"},
+		{mother, []*customer{bride, sister}, "Che bello il pizzo!", mother, "UPDATE"},
+		{sister, []*customer{bride, mother}, "Io preferisco il raso", sister, "UPDATE"},
+	}
+	for _, c := range cases {
+		e.says(c.from, "text", c.text, nil)
+		in := e.lastIn(gid)
+		if in.Text != c.text || *in.SenderIdentityID != c.from.identity.ID {
+			t.Fatalf("the group thread's latest message is %q from %v", in.Text, in.SenderIdentityID)
+		}
+		want := c.from.identity.DisplayName + ": " + c.text
+		for _, to := range c.to {
+			s := e.waitSend(to, want)
+			if s.Text != want {
+				t.Errorf("%s → %s: %q, want %q", c.from.app, to.app, s.Text, want)
+			}
+			if to.app != models.AppWhatsApp && s.MessagingType != c.typeMT {
+				t.Errorf("%s leg messaging_type %q", to.app, s.MessagingType)
+			}
+			if s.Tag != "" {
+				t.Errorf("a relayed customer message went with tag %q", s.Tag)
+			}
+		}
+		if n := e.sendsTo(c.notTo, c.text); n != 0 {
+			t.Errorf("the sender got their own message back %d times", n)
+		}
+		// The member's direct thread holds none of it: their chat is their window into the group.
+		if d := e.lastIn(c.from.thread.ID); d.Text == c.text {
+			t.Errorf("message stayed in the %s direct thread", c.from.app)
+		}
+	}
+
+	// An agent's message goes to all three.
+	status, body := e.post("/api/v1/groups/"+strconv.FormatInt(gid, 10)+"/messages", map[string]any{"text": "La prova è sabato alle 10"})
+	if status != 201 {
+		t.Fatalf("agent post: %d %v", status, body)
+	}
+	if legs, _ := body["legs"].([]any); len(legs) != 3 {
+		t.Fatalf("agent post legs %v", body["legs"])
+	}
+	for _, c := range []*customer{bride, mother, sister} {
+		e.waitSend(c, "La prova è sabato alle 10")
+	}
+}
+
+func TestRelayLegOutsideTheWindowIsRefusedAndShown(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-3*24*time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-2*time.Hour))
+	gid := e.group("Wedding dress", bride, mother, sister)
+	e.waitSend(bride, "You joined")
+	e.waitSend(sister, "You joined")
+
+	e.says(bride, "text", "Mamma, guarda il velo", nil)
+	in := e.lastIn(gid)
+	e.waitSend(sister, "Mamma, guarda il velo")
+	legs := e.legs(in.ID)
+	if l := legs[mother.identity.ID]; l.Refusal != "window_closed" || l.Status != "" {
+		t.Fatalf("the mother's leg: %+v, want refused window_closed (a relay is never HUMAN_AGENT)", l)
+	}
+	if l := legs[sister.identity.ID]; l.Refusal != "" {
+		t.Fatalf("the sister's leg was refused: %+v", l)
+	}
+	if n := e.sendsTo(mother, "guarda il velo"); n != 0 {
+		t.Fatalf("Meta got the refused leg %d times", n)
+	}
+
+	// An agent's own message may reach her under HUMAN_AGENT (3 days < 7).
+	e.post("/api/v1/groups/"+strconv.FormatInt(gid, 10)+"/messages", map[string]any{"text": "Vi aspettiamo sabato"})
+	if s := e.waitSend(mother, "Vi aspettiamo sabato"); s.Tag != "HUMAN_AGENT" || s.MessagingType != "MESSAGE_TAG" {
+		t.Fatalf("agent leg to the mother: %s / %s", s.MessagingType, s.Tag)
+	}
+
+	// The header's reach says the same.
+	reach, err := e.pipe.Relay().Reach(e.ctx, e.biz.ID, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reach {
+		if r.Member.ID == mother.identity.ID && (r.Relay.Allowed || !r.Agent.Allowed) {
+			t.Fatalf("mother's reach: relay %v agent %v", r.Relay, r.Agent)
+		}
+		if r.Member.ID == bride.identity.ID && !r.Relay.Allowed {
+			t.Fatalf("bride's reach: %v", r.Relay)
+		}
+	}
+}
+
+func TestRelayLeaveKeywordAndOneGroupPerChannel(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-time.Hour))
+	gid := e.group("Wedding dress", bride, mother, sister)
+	e.waitSend(mother, "You joined")
+
+	// A second active group for the same customer on the same channel: 409.
+	status, body := e.post("/api/v1/groups", map[string]any{"title": "Other", "identity_ids": []int64{mother.identity.ID, bride.identity.ID}})
+	if status != 409 || errorCode(body) != "in_another_group" {
+		t.Fatalf("second group: %d %v", status, body)
+	}
+
+	e.says(mother, "text", "Esci", nil)
+	e.waitSend(mother, "You left the group “Wedding dress”")
+	if n := e.sendsTo(bride, "Esci"); n != 0 {
+		t.Fatalf("the leave keyword was relayed")
+	}
+	e.says(bride, "text", "Mamma?", nil)
+	e.waitSend(sister, "Mamma?")
+	if n := e.sendsTo(mother, "Mamma?"); n != 0 {
+		t.Fatalf("a member who left still gets legs")
+	}
+	// Her chat is hers again.
+	e.says(mother, "text", "Sono tornata alla chat normale", nil)
+	if m := e.lastIn(mother.thread.ID); m.Text != "Sono tornata alla chat normale" {
+		t.Fatalf("after leaving, her message landed elsewhere")
+	}
+	// Now she may join another group.
+	if status, body := e.post("/api/v1/groups", map[string]any{"title": "Other", "identity_ids": []int64{mother.identity.ID, bride.identity.ID + 1000}}); status != 404 {
+		t.Fatalf("group with an unknown identity: %d %v", status, body)
+	}
+	_ = gid
+}
+
+func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother, sister)
+	e.says(mother, "text", "Che bello il pizzo!", nil)
+	toBride := e.waitSend(bride, "Che bello il pizzo!")
+	toSister := e.waitSend(sister, "Che bello il pizzo!")
+
+	// The bride quotes her copy (WhatsApp context.message_id of the leg she got).
+	in, err := e.sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "reply", Account: bride.account, Customer: simCustomer(bride),
+		Text: "Sì, anche a me!", Ref: toBride.MessageID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
+		t.Fatalf("deliver: %d %v", status, err)
+	}
+	// The sister's leg quotes her own copy; the mother, whose message it was, gets a short quote.
+	s := e.waitSend(sister, "Sì, anche a me!")
+	if got := dig(s.Body(), "reply_to.mid"); got != toSister.MessageID {
+		t.Errorf("sister's leg reply_to.mid = %v, want %s (body %s)", got, toSister.MessageID, s.Raw)
+	}
+	m := e.waitSend(mother, "Sì, anche a me!")
+	if !strings.HasPrefix(m.Text, "↩ “Che bello il pizzo!”\n") || dig(m.Body(), "reply_to") != nil {
+		t.Errorf("mother's leg: %q %s", m.Text, m.Raw)
+	}
+}

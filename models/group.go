@@ -1,0 +1,314 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Errors of relay groups that callers tell apart.
+var (
+	// ErrTooFewMembers: a relay group needs at least two customers.
+	ErrTooFewMembers = errors.New("models: a relay group needs at least 2 customers")
+	// ErrInAnotherGroup: the customer is already in an active relay group on
+	// that channel; they leave it first (their chat can route to one group only).
+	ErrInAnotherGroup = errors.New("models: the customer is already in another relay group")
+	// ErrNotRelayGroup: the thread is not a relay group.
+	ErrNotRelayGroup = errors.New("models: not a relay group")
+)
+
+// AppRelay is the app of a message written in a relay group by the business:
+// it goes out as one leg per member, each on the member's own app.
+const AppRelay = "relay"
+
+// RelayMember is an active member of a relay group with their direct thread,
+// the chat with the business through which they take part.
+type RelayMember struct {
+	Identity
+	DirectThreadID int64
+}
+
+// Name is how the member is shown to the others.
+func (m *RelayMember) Name() string { return threadTitle(&m.Identity) }
+
+// CreateRelayGroup opens a relay group of the business's identities (at least
+// two distinct ones). ErrNotFound: an identity is not the business's;
+// ErrInAnotherGroup: one is already in an active relay group.
+func (s *Store) CreateRelayGroup(ctx context.Context, businessID int64, title string, identityIDs []int64, at time.Time) (*Thread, error) {
+	ids := distinct(identityIDs)
+	if len(ids) < 2 {
+		return nil, ErrTooFewMembers
+	}
+	ids, apps, err := s.relayCandidates(ctx, businessID, ids)
+	if err != nil {
+		return nil, err
+	}
+	t := &Thread{BusinessID: businessID, Kind: "group", Origin: "relay", Title: strings.TrimSpace(title),
+		Apps: apps, Status: ThreadOpen, LastMessageAt: at}
+	if err := s.Gorm(ctx).Create(t).Error; err != nil {
+		return nil, wrapErr(err, "create relay group")
+	}
+	for _, id := range ids {
+		if err := s.addRelayMember(ctx, t.ID, id, at); err != nil {
+			return nil, err
+		}
+	}
+	return s.Thread(ctx, businessID, t.ID)
+}
+
+// relayCandidates checks the identities belong to the business and returns
+// them in order with the apps they span.
+func (s *Store) relayCandidates(ctx context.Context, businessID int64, ids []int64) ([]int64, StringList, error) {
+	var rows []struct {
+		ID  int64
+		App string
+	}
+	if err := s.Gorm(ctx).Raw(`SELECT id, app FROM identities WHERE business_id = ? AND id IN ? ORDER BY id`,
+		businessID, ids).Scan(&rows).Error; err != nil {
+		return nil, nil, wrapErr(err, "load identities for a relay group")
+	}
+	if len(rows) != len(ids) {
+		return nil, nil, ErrNotFound
+	}
+	var apps StringList
+	for _, r := range rows {
+		if !slices.Contains(apps, r.App) {
+			apps = append(apps, r.App)
+		}
+	}
+	return ids, apps, nil
+}
+
+// AddRelayMember adds one of the business's identities to a relay group
+// (ErrNotFound, ErrNotRelayGroup, ErrInAnotherGroup as for CreateRelayGroup).
+func (s *Store) AddRelayMember(ctx context.Context, businessID, threadID, identityID int64, at time.Time) error {
+	if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
+		return err
+	}
+	if _, _, err := s.relayCandidates(ctx, businessID, []int64{identityID}); err != nil {
+		return err
+	}
+	if err := s.addRelayMember(ctx, threadID, identityID, at); err != nil {
+		return err
+	}
+	return s.refreshRelayApps(ctx, threadID)
+}
+
+func (s *Store) addRelayMember(ctx context.Context, threadID, identityID int64, at time.Time) error {
+	err := s.Gorm(ctx).Exec(`INSERT INTO thread_participants (thread_id, identity_id, role, joined_at, relay)
+		VALUES (?, ?, 'member', ?, true)
+		ON CONFLICT (thread_id, identity_id) DO UPDATE SET left_at = NULL, relay = true, joined_at = EXCLUDED.joined_at`,
+		threadID, identityID, at).Error
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%w (identity %d)", ErrInAnotherGroup, identityID)
+	}
+	return wrapErr(err, "add member %d to relay group %d", identityID, threadID)
+}
+
+// RemoveRelayMember ends a membership; removed is false when they were not in it.
+func (s *Store) RemoveRelayMember(ctx context.Context, businessID, threadID, identityID int64, at time.Time) (removed bool, err error) {
+	res := s.Gorm(ctx).Exec(`UPDATE thread_participants p SET left_at = ? FROM threads t
+		WHERE t.id = p.thread_id AND t.business_id = ? AND p.thread_id = ? AND p.identity_id = ? AND p.relay AND p.left_at IS NULL`,
+		at, businessID, threadID, identityID)
+	if res.Error != nil {
+		return false, wrapErr(res.Error, "remove member %d from relay group %d", identityID, threadID)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	return true, s.refreshRelayApps(ctx, threadID)
+}
+
+func (s *Store) refreshRelayApps(ctx context.Context, threadID int64) error {
+	err := s.Gorm(ctx).Exec(`UPDATE threads SET updated_at = now(), apps = COALESCE((SELECT array_agg(DISTINCT i.app ORDER BY i.app)
+			FROM thread_participants p JOIN identities i ON i.id = p.identity_id
+			WHERE p.thread_id = threads.id AND p.relay AND p.left_at IS NULL), '{}') WHERE id = ?`, threadID).Error
+	return wrapErr(err, "update apps of relay group %d", threadID)
+}
+
+// relayGroup loads one of the business's relay groups.
+func (s *Store) relayGroup(ctx context.Context, businessID, threadID int64) (*Thread, error) {
+	var t Thread
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, threadID), &t)
+	switch {
+	case err != nil:
+		return nil, wrapErr(err, "fetch relay group %d", threadID)
+	case !ok:
+		return nil, ErrNotFound
+	case t.Origin != "relay":
+		return nil, ErrNotRelayGroup
+	}
+	return &t, nil
+}
+
+// RelayGroupOf is the active relay group the identity takes part in, or nil.
+func (s *Store) RelayGroupOf(ctx context.Context, identityID int64) (*Thread, error) {
+	var t Thread
+	ok, err := first(s.Gorm(ctx).Raw(`SELECT t.* FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+		WHERE p.identity_id = ? AND p.relay AND p.left_at IS NULL AND t.origin = 'relay'`, identityID), &t)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch relay group of identity %d", identityID)
+	}
+	return &t, nil
+}
+
+// RelayMembers lists a relay group's active members in the order they
+// joined, each with their direct thread (created if they never wrote).
+func (s *Store) RelayMembers(ctx context.Context, businessID, threadID int64) ([]RelayMember, error) {
+	if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Identity
+		DirectThreadID *int64
+	}
+	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM thread_participants p
+		JOIN identities i ON i.id = p.identity_id
+		LEFT JOIN threads d ON d.channel_id = i.channel_id AND d.direct_identity_id = i.id AND d.kind = 'direct'
+		WHERE p.thread_id = ? AND p.relay AND p.left_at IS NULL AND i.business_id = ?
+		ORDER BY p.joined_at, i.id`, threadID, businessID).Scan(&rows).Error; err != nil {
+		return nil, wrapErr(err, "load members of relay group %d", threadID)
+	}
+	out := make([]RelayMember, 0, len(rows))
+	for _, r := range rows {
+		m := RelayMember{Identity: r.Identity}
+		if r.DirectThreadID != nil {
+			m.DirectThreadID = *r.DirectThreadID
+		} else { // a member who never wrote to us on this app
+			t, _, err := s.EnsureDirectThread(ctx, &m.Identity, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			m.DirectThreadID = t.ID
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// RelayLeg is one leg of a group message to one member: the message queued
+// on their direct thread, or the policy's refusal.
+type RelayLeg struct {
+	ID             int64     `json:"-"`
+	BusinessID     int64     `json:"-"`
+	GroupMessageID int64     `json:"-"`
+	IdentityID     int64     `json:"identity_id"`
+	LegMessageID   *int64    `json:"message_id"`
+	Refusal        string    `json:"refusal,omitempty"`
+	CreatedAt      time.Time `json:"-"`
+}
+
+// AddRelayLegs records the legs of a group message (inside the queuing transaction).
+func (s *Store) AddRelayLegs(ctx context.Context, legs []RelayLeg) error {
+	if len(legs) == 0 {
+		return nil
+	}
+	return wrapErr(s.Gorm(ctx).Create(&legs).Error, "record %d relay legs", len(legs))
+}
+
+// RelayLegView is a leg as the group thread shows it under its message.
+type RelayLegView struct {
+	IdentityID int64
+	Name       string
+	App        string
+	Refusal    string // the policy reason when nothing was sent
+	Status     string // the leg message's status when it was queued
+	ErrorTitle string
+	// LastCustomerAt is the member's latest message to us (Meta's time), from
+	// which their window is counted: "window closed 2 days ago".
+	LastCustomerAt *time.Time
+}
+
+// RelayLegsFor loads the legs of the business's group messages, by message.
+func (s *Store) RelayLegsFor(ctx context.Context, businessID int64, groupMessageIDs []int64) (map[int64][]RelayLegView, error) {
+	out := map[int64][]RelayLegView{}
+	if len(groupMessageIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		GroupMessageID int64
+		RelayLegView
+		DisplayName, Username, Phone, ExternalID string
+	}
+	err := s.Gorm(ctx).Raw(`SELECT l.group_message_id, l.identity_id, i.app, l.refusal, COALESCE(m.status, '') AS status,
+			COALESCE(m.error_title, '') AS error_title, i.display_name, i.username, i.phone, i.external_id,
+			e.last_at AS last_customer_at
+		FROM relay_legs l JOIN identities i ON i.id = l.identity_id LEFT JOIN messages m ON m.id = l.leg_message_id
+		LEFT JOIN identity_events e ON e.identity_id = l.identity_id AND e.kind = 'message'
+		WHERE l.business_id = ? AND l.group_message_id IN ? ORDER BY l.group_message_id, l.id`,
+		businessID, groupMessageIDs).Scan(&rows).Error
+	if err != nil {
+		return nil, wrapErr(err, "load relay legs")
+	}
+	for _, r := range rows {
+		v := r.RelayLegView
+		v.Name = threadTitle(&Identity{DisplayName: r.DisplayName, Username: r.Username, Phone: r.Phone, ExternalID: r.ExternalID})
+		out[r.GroupMessageID] = append(out[r.GroupMessageID], v)
+	}
+	return out, nil
+}
+
+// LegStatusEvents turns status events of leg messages into status events of
+// their group messages, for the given (open) group threads only: a leg's tick
+// re-renders the group message it belongs to.
+func (s *Store) LegStatusEvents(ctx context.Context, businessID int64, legMessageIDs, groupThreadIDs []int64) ([]Event, error) {
+	if len(legMessageIDs) == 0 || len(groupThreadIDs) == 0 {
+		return nil, nil
+	}
+	var rows []struct{ ID, ThreadID int64 }
+	err := s.Gorm(ctx).Raw(`SELECT DISTINCT m.id, m.thread_id FROM relay_legs l JOIN messages m ON m.id = l.group_message_id
+		WHERE l.business_id = ? AND l.leg_message_id IN ? AND m.thread_id IN ?`, businessID, legMessageIDs, groupThreadIDs).Scan(&rows).Error
+	if err != nil {
+		return nil, wrapErr(err, "find group messages of %d legs", len(legMessageIDs))
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = Event{Type: "status", BusinessID: businessID, ThreadID: r.ThreadID, MessageID: r.ID}
+	}
+	return out, nil
+}
+
+// QuotedInGroup is the group message a member's message in a relay group
+// quotes (a leg they received stands for its original) with its text, or 0.
+func (s *Store) QuotedInGroup(ctx context.Context, messageID int64) (groupMessageID int64, text string, err error) {
+	var row struct {
+		ID   int64
+		Text string
+	}
+	err = s.Gorm(ctx).Raw(`SELECT g.id, g.text FROM messages m JOIN messages q ON q.id = m.reply_to_id
+		LEFT JOIN relay_legs l ON l.leg_message_id = q.id
+		JOIN messages g ON g.id = COALESCE(l.group_message_id, q.id) AND g.thread_id = m.thread_id
+		WHERE m.id = ?`, messageID).Scan(&row).Error
+	return row.ID, row.Text, wrapErr(err, "find what message %d quotes", messageID)
+}
+
+// LegMessages maps each member a group message reached to their leg message.
+func (s *Store) LegMessages(ctx context.Context, groupMessageID int64) (map[int64]int64, error) {
+	var rows []struct{ IdentityID, LegMessageID int64 }
+	err := s.Gorm(ctx).Raw(`SELECT identity_id, leg_message_id FROM relay_legs WHERE group_message_id = ? AND leg_message_id IS NOT NULL`,
+		groupMessageID).Scan(&rows).Error
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.IdentityID] = r.LegMessageID
+	}
+	return out, wrapErr(err, "load legs of message %d", groupMessageID)
+}
+
+// distinct drops repeats and non-ids, keeping the first order.
+func distinct(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id > 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// groupRoutes registers the relay-group and poll endpoints of the JSON API.
+func (s *Server) groupRoutes(mux *http.ServeMux) {
+	api := func(h http.HandlerFunc) http.Handler { return s.requireToken(h) }
+	mux.Handle("POST /api/v1/groups", api(s.apiGroupCreate))
+	mux.Handle("POST /api/v1/groups/{id}/members", api(s.apiMemberAdd))
+	mux.Handle("DELETE /api/v1/groups/{id}/members/{identity}", api(s.apiMemberRemove))
+	mux.Handle("POST /api/v1/groups/{id}/messages", api(s.apiGroupPost))
+	mux.Handle("POST /api/v1/threads/{id}/polls", api(s.apiPollCreate))
+	mux.Handle("GET /api/v1/polls/{id}", api(s.apiPoll))
+	mux.Handle("POST /api/v1/polls/{id}/close", api(s.apiPollClose))
+}
+
+// decodeBody reads one JSON object into dst, answering 400 otherwise.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSendBody))
+	if err := dec.Decode(dst); err != nil || dec.Decode(&struct{}{}) != io.EOF {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the body must be one JSON object")
+		return false
+	}
+	return true
+}
+
+// groupError maps relay-group errors onto the contract.
+func (s *Server) groupError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, models.ErrTooFewMembers):
+		writeFieldError(w, "identity_ids", "too_few_members", "a relay group needs at least 2 customers")
+	case errors.Is(err, models.ErrInAnotherGroup):
+		writeJSONError(w, http.StatusConflict, "in_another_group", err.Error()+"; remove them from it first")
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrNotRelayGroup):
+		s.notFound(w, r)
+	default:
+		s.sendError(w, r, err)
+	}
+}
+
+func (s *Server) apiGroupCreate(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Title       string  `json:"title"`
+		IdentityIDs []int64 `json:"identity_ids"`
+	}
+	if s.opts.Groups == nil || !decodeBody(w, r, &body) {
+		writeUnavailable(w, s.opts.Groups == nil)
+		return
+	}
+	t, err := s.opts.Groups.CreateGroup(r.Context(), apiBusiness(r.Context()), nil, body.Title, body.IdentityIDs)
+	if err != nil {
+		s.groupError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) apiMemberAdd(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		IdentityID int64 `json:"identity_id"`
+	}
+	groupID, ok := pathID(r, "id")
+	if s.opts.Groups == nil || !decodeBody(w, r, &body) {
+		writeUnavailable(w, s.opts.Groups == nil)
+		return
+	}
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	biz := apiBusiness(r.Context())
+	if err := s.opts.Groups.AddMember(r.Context(), biz, groupID, body.IdentityID, nil); err != nil {
+		s.groupError(w, r, err)
+		return
+	}
+	s.writeThread(w, r, biz, groupID, http.StatusOK)
+}
+
+func (s *Server) apiMemberRemove(w http.ResponseWriter, r *http.Request) {
+	groupID, ok1 := pathID(r, "id")
+	identityID, ok2 := pathID(r, "identity")
+	switch {
+	case s.opts.Groups == nil:
+		writeUnavailable(w, true)
+		return
+	case !ok1 || !ok2:
+		s.notFound(w, r)
+		return
+	}
+	biz := apiBusiness(r.Context())
+	if err := s.opts.Groups.RemoveMember(r.Context(), biz, groupID, identityID, nil); err != nil {
+		s.groupError(w, r, err)
+		return
+	}
+	s.writeThread(w, r, biz, groupID, http.StatusOK)
+}
+
+// apiGroupPost is a message to the whole group: 201 with its legs, each
+// queued or refused with the policy's reason for that member.
+func (s *Server) apiGroupPost(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	groupID, ok := pathID(r, "id")
+	if s.opts.Groups == nil || !decodeBody(w, r, &body) {
+		writeUnavailable(w, s.opts.Groups == nil)
+		return
+	}
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	biz := apiBusiness(r.Context())
+	m, err := s.opts.Groups.Post(r.Context(), biz, groupID, nil, body.Text)
+	var invalid *jobs.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		writeFieldError(w, "text", "invalid_request", invalid.Message)
+		return
+	case err != nil:
+		s.groupError(w, r, err)
+		return
+	}
+	legs, err := s.store.RelayLegsFor(r.Context(), biz, []int64{m.ID})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	out := []map[string]any{}
+	for _, l := range legs[m.ID] {
+		out = append(out, map[string]any{"identity_id": l.IdentityID, "app": l.App, "status": l.Status, "refusal": l.Refusal})
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"message": m, "legs": out})
+}
+
+func (s *Server) writeThread(w http.ResponseWriter, r *http.Request, businessID, id int64, status int) {
+	t, err := s.store.Thread(r.Context(), businessID, id)
+	if err != nil || t == nil {
+		s.notFoundOrError(w, r, err)
+		return
+	}
+	writeJSON(w, status, t)
+}
+
+// writeUnavailable answers 503 when the feature is not wired; otherwise the
+// caller already answered.
+func writeUnavailable(w http.ResponseWriter, unavailable bool) {
+	if unavailable {
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable", "relay groups and polls are not configured on this server")
+	}
+}

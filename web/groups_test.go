@@ -1,0 +1,218 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// withGroups wires the real relay and poll services (nothing is sent: the
+// pipeline's workers do not run, legs stay queued).
+func withGroups(t *testing.T, e *uiEnv) {
+	t.Helper()
+	p, err := jobs.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), jobs.Config{GraphURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.opts.Groups, e.srv.opts.Polls = p.Relay(), p.Polls()
+}
+
+// member adds a customer of business b who wrote a minute ago.
+func member(t *testing.T, e *uiEnv, b uiBiz, name string) *models.Identity {
+	t.Helper()
+	c := &models.Contact{BusinessID: b.biz.ID, Name: name}
+	if err := e.store.CreateContact(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	id := addIdentity(t, e.store, b, c, nextExt(), name)
+	if err := e.store.RecordCustomerEvent(context.Background(), id.ID, "message", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestGroupFromTheInbox(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	agent := e.signIn(t, e.a.agent)
+	giulia := member(t, e, e.a, "Giulia <script>alert(1)</script>")
+	marco := member(t, e, e.a, "Marco")
+	chiara := member(t, e, e.a, "Chiara") // last wrote 3 days ago: no relay reaches her
+	if err := e.store.RecordCustomerEvent(context.Background(), chiara.ID, "message", time.Now().Add(-72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Gorm(context.Background()).Exec(`UPDATE identity_events SET last_at = ? WHERE identity_id = ?`,
+		time.Now().Add(-72*time.Hour), chiara.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	// The page is reachable from the navigation and finds customers by name.
+	_, home := agent.get("/inbox")
+	if !strings.Contains(home, `href="/inbox/groups/new"`) {
+		t.Fatal("no New group link in the navigation")
+	}
+	_, page := agent.get("/inbox/groups/new?q=marco")
+	if !strings.Contains(page, `data-testid="new-group"`) || !strings.Contains(page, ">Marco</label>") && !strings.Contains(page, " Marco") {
+		t.Fatalf("search did not find Marco: %s", page)
+	}
+	if strings.Contains(page, "Giulia") {
+		t.Fatal("search for marco lists Giulia")
+	}
+
+	// Fewer than two: the form again, with the reason.
+	resp, body := agent.postBody("/inbox/groups", url.Values{"title": {"Solo"}, "identity_id": {id(giulia.ID)}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="group-error"`) {
+		t.Fatalf("group of one: %d", resp.StatusCode)
+	}
+	// Another business's customer: 404.
+	if resp := agent.post("/inbox/groups", url.Values{"title": {"Mix"}, "identity_id": {id(giulia.ID), id(e.b.identity.ID)}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("group with business B's customer: %d", resp.StatusCode)
+	}
+
+	resp = agent.post("/inbox/groups", url.Values{"title": {"Abito da sposa"}, "identity_id": {id(giulia.ID), id(marco.ID), id(chiara.ID)}})
+	groupPath := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(groupPath, "/inbox/threads/") {
+		t.Fatalf("create: %d %s", resp.StatusCode, groupPath)
+	}
+	_, thread := agent.get(groupPath)
+	for _, want := range []string{`data-testid="group-panel"`, `data-reachable="true"`, `data-testid="poll-composer"`,
+		"Giulia &lt;script&gt;alert(1)&lt;/script&gt;", "joined", `data-testid="legs"`,
+		`data-reachable="false"`, `data-testid="leg-refused"`, "Not delivered to Chiara on Messenger", "window closed", "(closed <time"} {
+		if !strings.Contains(thread, want) {
+			t.Errorf("group thread lacks %s", want)
+		}
+	}
+	if strings.Contains(thread, "<script>alert(1)") {
+		t.Fatal("a customer's name was not escaped")
+	}
+	if n := strings.Count(thread, `data-testid="group-member"`); n != 3 {
+		t.Fatalf("%d members shown", n)
+	}
+
+	// Giulia's direct thread points at the group.
+	gt, _, err := e.store.EnsureDirectThread(context.Background(), giulia, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, direct := agent.get("/inbox/threads/" + id(gt.ID)); !strings.Contains(direct, `data-testid="group-pointer"`) {
+		t.Fatal("the member's direct thread has no pointer to the group")
+	}
+
+	// The agent's message goes to both, one leg each.
+	agent.post(groupPath+"/messages", url.Values{"text": {"La prova è sabato"}})
+	_, thread = agent.get(groupPath)
+	if !strings.Contains(thread, "La prova è sabato") || strings.Count(thread, `data-testid="leg"`) < 4 {
+		t.Fatalf("agent post or its legs missing (%d legs)", strings.Count(thread, `data-testid="leg"`))
+	}
+
+	// A poll from the composer, then a bad one (one option) shown as the composer's error.
+	agent.post(groupPath+"/polls", url.Values{"question": {"Which fitting day?"}, "options": {"Saturday\nSunday\n"}})
+	_, thread = agent.get(groupPath)
+	if !strings.Contains(thread, `data-testid="poll-card"`) || strings.Count(thread, `data-testid="poll-option"`) != 2 {
+		t.Fatal("the poll's tally is not in the group thread")
+	}
+	resp, body = agent.postBody(groupPath+"/polls", url.Values{"question": {"Q"}, "options": {"only one"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "options: 1 options") {
+		t.Fatalf("one-option poll: %d", resp.StatusCode)
+	}
+
+	// Remove a member; the panel lists one.
+	gid := strings.TrimPrefix(groupPath, "/inbox/threads/")
+	agent.post("/inbox/threads/"+gid+"/members/"+id(marco.ID)+"/remove", url.Values{})
+	if _, thread = agent.get(groupPath); strings.Count(thread, `data-testid="group-member"`) != 2 {
+		t.Fatal("the removed member is still listed")
+	}
+	// Business B's agent cannot see or change the group.
+	other := e.signIn(t, e.b.agent)
+	if resp, _ := other.get(groupPath); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("business B sees the group: %d", resp.StatusCode)
+	}
+	if resp := other.post("/inbox/threads/"+gid+"/members", url.Values{"identity_id": {id(e.b.identity.ID)}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("business B adds to the group: %d", resp.StatusCode)
+	}
+}
+
+func TestGroupPageInItalian(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	if err := e.store.Gorm(context.Background()).Exec(`UPDATE users SET locale = 'it' WHERE id = ?`, e.a.agent.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	agent := e.signIn(t, e.a.agent)
+	if _, page := agent.get("/inbox/groups/new"); !strings.Contains(page, "Nuovo gruppo inoltrato") || !strings.Contains(page, "Crea gruppo") {
+		t.Fatal("the new-group page is not in Italian")
+	}
+}
+
+// A vote re-renders the poll's message on the open thread's socket.
+func TestPollTallyIsLive(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	startLive(t, e)
+	ctx := context.Background()
+	if err := e.store.RecordCustomerEvent(ctx, e.a.identity.ID, "message", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.srv.opts.Polls.Create(ctx, jobs.PollRequest{BusinessID: e.a.biz.ID, ThreadID: e.a.thread.ID,
+		Question: "Which colour?", Options: []string{"Ivory", "Blush"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := "&since=" + id(time.Now().Add(time.Minute).UnixMilli())
+	ws, _, err := e.signIn(t, e.a.agent).dialWS("/ws?thread=" + id(e.a.thread.ID) + since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitClients(t, e, 1)
+	if err := e.store.InTx(ctx, func(tx *models.Store) error {
+		return tx.CastVote(ctx, models.Vote{BusinessID: e.a.biz.ID, PollID: p.ID, Position: 2, IdentityID: e.a.identity.ID,
+			App: models.AppMessenger, At: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	frame := readUntil(t, ws, `data-testid="poll-card"`)
+	if !strings.Contains(frame, `id="msg-`+id(*p.MessageID)+`"`) || !strings.Contains(frame, "1 votes") {
+		t.Fatalf("tally frame: %s", frame)
+	}
+}
+
+// A leg's status change re-renders its group message on the group's socket.
+func TestLegStatusIsLive(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	startLive(t, e)
+	ctx := context.Background()
+	a, b := member(t, e, e.a, "Anna"), member(t, e, e.a, "Bea")
+	g, err := e.srv.opts.Groups.CreateGroup(ctx, e.a.biz.ID, nil, "Prova", []int64{a.ID, b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leg struct{ GroupMessageID, LegMessageID int64 }
+	if err := e.store.Gorm(ctx).Raw(`SELECT group_message_id, leg_message_id FROM relay_legs WHERE identity_id = ?`, a.ID).
+		Scan(&leg).Error; err != nil || leg.LegMessageID == 0 {
+		t.Fatalf("no leg: %v", err)
+	}
+	since := "&since=" + id(time.Now().Add(time.Minute).UnixMilli())
+	ws, _, err := e.signIn(t, e.a.agent).dialWS("/ws?thread=" + id(g.ID) + since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitClients(t, e, 1)
+	if _, err := e.store.AdvanceStatus(ctx, models.StatusUpdate{MessageID: leg.LegMessageID, Status: "delivered", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	frame := readUntil(t, ws, `id="msg-`+id(leg.GroupMessageID)+`"`)
+	if !strings.Contains(frame, `class="ticks delivered"`) {
+		t.Fatalf("group message frame without the leg's tick: %s", frame)
+	}
+}

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+var benchVotes = flag.Int("poll.votes", 1000, "votes cast in the live-tally benchmark")
+
+var votersRe = regexp.MustCompile(`(\d+) people voted`)
+
+// BenchmarkVoteTally: customers vote on one poll as fast as 8 connections
+// can record votes (each: the vote and its NOTIFY, in one transaction); an
+// agent has the thread open. Latency is from a vote's commit to the first
+// tally frame that counts it (the k-th committed vote is in the first frame
+// showing at least k voters).
+func BenchmarkVoteTally(b *testing.B) {
+	e := newUIEnv(b, false)
+	p, err := jobs.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), jobs.Config{GraphURL: "http://127.0.0.1:1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.srv.opts.Groups, e.srv.opts.Polls = p.Relay(), p.Polls()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.srv.RunLive(ctx) }()
+	for i := 0; i < 500; i++ {
+		e.srv.hub.mu.RLock()
+		ok := !e.srv.hub.listening.IsZero()
+		e.srv.hub.mu.RUnlock()
+		if ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := *benchVotes
+	if err := e.store.RecordCustomerEvent(ctx, e.a.identity.ID, "message", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	poll, err := p.Polls().Create(ctx, jobs.PollRequest{BusinessID: e.a.biz.ID, ThreadID: e.a.thread.ID,
+		Question: "Which fitting day?", Options: []string{"Saturday", "Sunday", "Monday"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	voters := make([]int64, n)
+	for i := range voters {
+		c := &models.Contact{BusinessID: e.a.biz.ID, Name: fmt.Sprint("Voter ", i)}
+		if err := e.store.CreateContact(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		voters[i] = addIdentity(b, e.store, e.a, c, nextExt(), c.Name).ID
+	}
+	ws, _, err := e.signIn(b, e.a.agent).dialWS("/ws?thread=" + id(e.a.thread.ID) + "&since=" + id(time.Now().Add(time.Minute).UnixMilli()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	for i := 0; i < 1000 && e.srv.hub.count() != 1; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	seen := make(chan struct{})
+	var frames []struct {
+		at     time.Time
+		voters int
+	}
+	go func() {
+		defer close(seen)
+		for {
+			_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			for _, m := range votersRe.FindAllSubmatch(msg, -1) {
+				v, _ := strconv.Atoi(string(m[1]))
+				frames = append(frames, struct {
+					at     time.Time
+					voters int
+				}{at, v})
+				if v >= n {
+					return
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
+	var mu sync.Mutex
+	var commits []time.Time
+	work := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 8; w++ {
+		wg.Go(func() {
+			for i := range work {
+				err := e.store.InTx(ctx, func(tx *models.Store) error {
+					return tx.CastVote(ctx, models.Vote{BusinessID: e.a.biz.ID, PollID: poll.ID, Position: 1 + i%3,
+						IdentityID: voters[i], App: models.AppMessenger, At: time.Now()})
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				commits = append(commits, time.Now())
+				mu.Unlock()
+			}
+		})
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	recorded := time.Since(start)
+	<-seen
+	slices.SortFunc(commits, func(a, b time.Time) int { return a.Compare(b) })
+	var lat []time.Duration
+	f := 0
+	for k, c := range commits {
+		for f < len(frames) && frames[f].voters < k+1 {
+			f++
+		}
+		if f == len(frames) {
+			break
+		}
+		lat = append(lat, max(frames[f].at.Sub(c), 0))
+	}
+	if len(lat) < n {
+		b.Fatalf("only %d of %d votes reached a tally frame", len(lat), n)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(n)/recorded.Seconds(), "votes/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(frames)), "frames")
+	b.ReportMetric(0, "ns/op")
+}

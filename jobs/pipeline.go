@@ -105,6 +105,7 @@ type Pipeline struct {
 	cfg     Config
 	workers *river.Workers
 	outbox  *Outbox
+	restock *Restocker
 	d       *deliverer
 	m       *metrics
 }
@@ -137,6 +138,8 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{store: store, log: log, cfg: cfg, workers: workers, d: d, m: m}
 	p.outbox = &Outbox{store: store, insert: insert, now: cfg.Now, batch: cfg.BatchSize, m: m}
+	p.restock = newRestocker(p.outbox)
+	river.AddWorker(workers, &restockWorker{r: p.restock})
 	return p, nil
 }
 

@@ -236,3 +236,22 @@ func (s *Store) AddRestockLine(ctx context.Context, businessID, threadID int64, 
 	_, err := s.AddMessage(ctx, m, nil)
 	return err
 }
+
+// OTNTokenID finds a stored OTN token by its secret (for the opt-in that
+// carried it); 0 when the business has no such token.
+func (s *Store) OTNTokenID(ctx context.Context, businessID int64, token string) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT id FROM otn_tokens WHERE business_id = ? AND token_hash = ?`, businessID, HashToken(token)).Scan(&id).Error
+	return id, wrapErr(err, "find OTN token")
+}
+
+// AddOTNToken stores a one-time notification token, sealed, once per secret.
+func (s *Store) AddOTNToken(ctx context.Context, businessID, identityID int64, title, payload, token string, created time.Time) (int64, error) {
+	err := s.Gorm(ctx).Exec(`INSERT INTO otn_tokens (business_id, identity_id, kind, topic, payload, token_enc, token_hash, created_at, expires_at)
+		VALUES (?, ?, 'one_time', ?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+		businessID, identityID, title, payload, s.cipher.Seal(token), HashToken(token), created, created.AddDate(1, 0, 0)).Error
+	if err != nil {
+		return 0, wrapErr(err, "add OTN token")
+	}
+	return s.OTNTokenID(ctx, businessID, token)
+}

@@ -56,7 +56,11 @@ type Event struct {
 	BusinessID int64  `json:"b"`
 	ThreadID   int64  `json:"th,omitempty"`
 	MessageID  int64  `json:"m,omitempty"`
+	RunID      int64  `json:"r,omitempty"` // a restock run's progress (EventRestock)
 }
+
+// EventRestock is a restock run's progress: a few frames a second at most.
+const EventRestock = "restock"
 
 // Notify queues ev for listeners; inside InTx it is delivered on commit.
 func (s *Store) Notify(ctx context.Context, ev Event) error {

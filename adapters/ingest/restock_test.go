@@ -62,7 +62,7 @@ func TestRestockPayloadsMessenger(t *testing.T) {
 	e.products("GB-1", "GR-2", "GV-3", "GN-4")
 	const ts = 1795167000000
 	postback := pageEvent("page", "PAGE1", "PSID1", ts, `"postback":{"mid":"m_pb1","title":"Notify me","payload":"restock:GB-1"}`)
-	e.deliver(postback, postback) // a replayed webhook
+	e.deliver(postback, postback)                                                                                                      // a replayed webhook
 	e.deliver(pageEvent("page", "PAGE1", "PSID1", ts+1000, `"postback":{"mid":"m_pb2","title":"Notify me","payload":"restock:GB-1"}`)) // a double tap
 	e.deliver(pageEvent("page", "PAGE1", "PSID1", ts+2000, `"message":{"mid":"m_qr1","text":"Notify me","quick_reply":{"payload":"restock:GR-2"}}`))
 	e.deliver(pageEvent("page", "PAGE1", "PSID1", ts+3000, `"referral":{"ref":"restock:GV-3","source":"SHORTLINK","type":"OPEN_THREAD"}`))

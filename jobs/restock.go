@@ -403,3 +403,83 @@ func (o *Outbox) queueTx(ctx context.Context, tx *models.Store, reqs []SendReque
 	}
 	return results, o.insertBatches(ctx, tx, msgs[0].BusinessID, msgs)
 }
+
+// RestockPreview is what a restock would do now for the customers waiting:
+// who can be reached, how, and why the others cannot; with the WhatsApp
+// marketing templates' estimated cost when the price table knows it.
+type RestockPreview struct {
+	Waiting    map[string]int            // by app
+	Notifiable map[string]int            // by app
+	Via        map[policy.RestockVia]int // how the notifiable would hear
+	Skipped    map[string]int            // by the policy's reason
+	Entries    map[int64]policy.RestockDecision
+	Templates  int    // WhatsApp marketing templates it would send
+	CostMicros int64  // their estimated cost; meaningful only when CostKnown
+	Currency   string // of the cost
+	CostKnown  bool
+}
+
+// Preview judges every open entry of the product as a run would now; nothing is sent.
+func (r *Restocker) Preview(ctx context.Context, businessID int64, p *models.Product, entries []models.WaitlistEntry) (*RestockPreview, error) {
+	pv := &RestockPreview{Waiting: map[string]int{}, Notifiable: map[string]int{}, Via: map[policy.RestockVia]int{},
+		Skipped: map[string]int{}, Entries: map[int64]policy.RestockDecision{}}
+	var threadIDs []int64
+	for _, e := range entries {
+		if e.ThreadID != nil && (e.Status == models.WaitlistWaiting || e.Status == models.WaitlistSkipped) {
+			threadIDs = append(threadIDs, *e.ThreadID)
+		}
+	}
+	scs, err := r.store.SendContexts(ctx, businessID, threadIDs, false)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	prices := r.prices
+	r.mu.Unlock()
+	pv.CostKnown = prices != nil
+	now := r.now()
+	for _, e := range entries {
+		if e.Status != models.WaitlistWaiting && e.Status != models.WaitlistSkipped {
+			continue
+		}
+		pv.Waiting[e.App]++
+		rd := policy.RestockDecision{Via: policy.RestockSkip, Decision: policy.Decision{Reason: policy.ReasonChannelUnauthorised}}
+		var cust *models.SendCustomer
+		if sc := scs[derefID(e.ThreadID)]; sc != nil && sc.Channel != nil {
+			if cust = customerOf(sc, e.IdentityID); cust != nil {
+				rd = policy.Restock(factsOf(sc.Channel, cust, policy.Send{}), now)
+			}
+		}
+		pv.Entries[e.ID] = rd
+		if rd.Via == policy.RestockSkip {
+			pv.Skipped[string(rd.Decision.Reason)]++
+			continue
+		}
+		pv.Notifiable[e.App]++
+		pv.Via[rd.Via]++
+		if rd.Via != policy.RestockTemplate {
+			continue
+		}
+		pv.Templates++
+		if prices == nil {
+			continue
+		}
+		micros, cur, ok, err := prices.RestockQuote(ctx, businessID, cust.Identity.Phone, now)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || pv.Currency != "" && cur != pv.Currency {
+			pv.CostKnown = false
+			continue
+		}
+		pv.CostMicros, pv.Currency = pv.CostMicros+micros, cur
+	}
+	return pv, nil
+}
+
+func derefID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -145,20 +145,21 @@ func (s *Store) RecordRestockOutcomes(ctx context.Context, runID int64, outs []E
 
 // RunSummary is a run with its counts: the contract's GET /restocks/{id}.
 type RunSummary struct {
-	ID       int64          `json:"id"`
-	SKU      string         `json:"sku"`
-	Status   string         `json:"status"`
-	Outcome  string         `json:"outcome"`
-	Trigger  string         `json:"trigger"`
-	Units    *int           `json:"units"`
-	Total    int            `json:"total"`
-	Handled  int            `json:"handled"`
-	Notified int            `json:"notified"`
-	Skipped  int            `json:"skipped"`
-	Failed   int            `json:"failed"`
-	ByReason map[string]int `json:"by_reason"`
-	Started  time.Time      `json:"started_at"`
-	Finished *time.Time     `json:"finished_at"`
+	ID        int64          `json:"id"`
+	ProductID int64          `json:"-"`
+	SKU       string         `json:"sku"`
+	Status    string         `json:"status"`
+	Outcome   string         `json:"outcome"`
+	Trigger   string         `json:"trigger"`
+	Units     *int           `json:"units"`
+	Total     int            `json:"total"`
+	Handled   int            `json:"handled"`
+	Notified  int            `json:"notified"`
+	Skipped   int            `json:"skipped"`
+	Failed    int            `json:"failed"`
+	ByReason  map[string]int `json:"by_reason"`
+	Started   time.Time      `json:"started_at"`
+	Finished  *time.Time     `json:"finished_at"`
 }
 
 // RunSummaries counts the outcomes of the business's runs (failed: notified
@@ -169,7 +170,7 @@ func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int
 		ProductSKU string
 		Reasons    []byte
 	}
-	err := s.Gorm(ctx).Raw(`SELECT r.id, r.status, r.outcome, r.trigger, r.units, r.planned AS total, r.started_at AS started,
+	err := s.Gorm(ctx).Raw(`SELECT r.id, r.product_id, r.status, r.outcome, r.trigger, r.units, r.planned AS total, r.started_at AS started,
 			r.finished_at AS finished, p.sku AS product_sku,
 			(SELECT count(*) FROM restock_outcomes o WHERE o.run_id = r.id) AS handled,
 			(SELECT count(*) FROM restock_outcomes o WHERE o.run_id = r.id AND o.outcome = 'notified') AS notified,

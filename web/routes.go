@@ -48,6 +48,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Products (staff and admins).
 	mux.Handle("GET /products", staff(s.productsPage))
+	mux.Handle("POST /products", staff(s.productCreate))
+	mux.Handle("POST /products/import", staff(s.productImport))
+	mux.Handle("GET /products/{sku}", staff(s.productPage))
+	mux.Handle("POST /products/{sku}", staff(s.productEdit))
+	mux.Handle("POST /products/{sku}/stock", staff(s.productStock))
+	mux.Handle("POST /products/{sku}/rerun", staff(s.productRerun))
+	mux.Handle("GET /products/{sku}/live", staff(s.productLive))
 
 	// Settings (admins).
 	mux.Handle("GET /settings", admin(s.settingsHome))
@@ -76,4 +83,5 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer
+	s.productRoutes(mux) // api_products.go: products, waitlists and restock runs
 }

@@ -114,6 +114,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	}
 	srv := web.New(store, log, web.Options{
 		Outbox:          pipeline.Outbox(),
+		Restock:         pipeline.Restocker(),
 		BaseURL:         cfg.BaseURL,
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		MetaAppSecret:   cfg.MetaAppSecret,

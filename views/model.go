@@ -117,6 +117,7 @@ type ThreadView struct {
 	AssigneeName string
 	Back         string // the list URL the thread was opened from
 	OOB          bool   // render the header as an out-of-band swap
+	Restock      *RestockAction
 }
 
 // MessageContext is what rendering one message needs beyond the message.

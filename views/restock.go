@@ -1,6 +1,10 @@
 package views
 
-import "net/url"
+import (
+	"net/url"
+
+	"github.com/switchboard-inbox/switchboard/models"
+)
 
 func urlPathEscape(s string) string { return url.PathEscape(s) }
 
@@ -197,4 +201,14 @@ var restockCatalogue = map[string]map[string]string{
 		"restock.ask_text":                       "Vuoi che ti avvisiamo quando %s torna disponibile?",
 		"restock.otn_title":                      "%s è di nuovo disponibile",
 	},
+}
+
+// RestockAction is the thread's "Notify me when it's back": the products an
+// agent can offer, how the customer would be asked on this app, and what
+// they already wait for.
+type RestockAction struct {
+	ThreadID int64
+	Products []models.Product
+	Waiting  []models.Product
+	Ask      string // otn (a Messenger one_time_notif_req), list (a WhatsApp "Notify me" row), or "": add directly only
 }

@@ -40,6 +40,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/threads/{id}/status", agent(s.threadStatus))
 	mux.Handle("POST /inbox/threads/{id}/assign", agent(s.threadAssign))
 	mux.Handle("POST /inbox/threads/{id}/labels", agent(s.threadLabels))
+	mux.Handle("POST /inbox/threads/{id}/restock", agent(s.threadRestock))
 	mux.Handle("POST /inbox/messages/{id}/retry", agent(s.messageRetry))
 	mux.Handle("GET /contacts/{id}", agent(s.contactPage))
 	mux.Handle("POST /contacts/{id}/merge", agent(s.contactMerge))

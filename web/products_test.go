@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
@@ -232,4 +233,36 @@ func mustProduct(t *testing.T, e *productsEnv, sku string) *models.Product {
 		t.Fatalf("product %s: %v", sku, err)
 	}
 	return p
+}
+
+// TestProductLiveProgress: the product page's socket gets the run's progress
+// bar when stock comes back; another business's page hears nothing.
+func TestProductLiveProgress(t *testing.T) {
+	e := newProductsEnv(t)
+	startLive(t, e.uiEnv)
+	e.json(t, e.tokenA, "POST", "/api/v1/products", `{"sku":"GB-1","name":"Giacca blu"}`)
+	e.json(t, e.tokenB, "POST", "/api/v1/products", `{"sku":"GB-1","name":"Theirs"}`)
+	e.json(t, e.tokenA, "POST", "/api/v1/products/GB-1/waitlist", `{"identity_id":`+strconv.FormatInt(e.a.identity.ID, 10)+`}`)
+	ws, _, err := e.signIn(t, e.a.staff).dialWS("/products/GB-1/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	other, _, err := e.signIn(t, e.b.staff).dialWS("/products/GB-1/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for !e.srv.restockLive.watched(e.a.biz.ID) || !e.srv.restockLive.watched(e.b.biz.ID) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.json(t, e.tokenA, "PATCH", "/api/v1/products/GB-1", `{"stock":4}`)
+	frame := readUntil(t, ws, `id="restock-progress"`)
+	if !strings.Contains(frame, `hx-swap-oob="true"`) || !strings.Contains(frame, `data-status="running"`) || !strings.Contains(frame, "0 of 1") {
+		t.Fatalf("frame %s", frame)
+	}
+	_ = other.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, b, err := other.ReadMessage(); err == nil {
+		t.Fatalf("another business's page got %s", b)
+	}
 }

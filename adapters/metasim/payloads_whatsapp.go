@@ -135,7 +135,12 @@ func waMediaKind(typ, mime string, extra obj) func(*draft) {
 
 func interactiveReply(typ string, reply obj) func(*draft) {
 	return func(d *draft) {
-		d.waMessageWith("interactive", obj{"type": typ, typ: reply}, obj{"context": d.businessContext()})
+		r := obj{}
+		for k, v := range reply {
+			r[k] = v
+		}
+		r["id"] = d.payload(reply["id"].(string))
+		d.waMessageWith("interactive", obj{"type": typ, typ: r}, obj{"context": d.businessContext()})
 	}
 }
 

@@ -44,6 +44,7 @@ type Join struct {
 	OTNTokenID                        *int64
 	Source                            string
 	CreatedBy                         *int64
+	At                                time.Time // when the customer asked (Meta's time); zero means now
 }
 
 // JoinWaitlist adds the customer to the product's waitlist once: while an
@@ -51,13 +52,16 @@ type Join struct {
 // token of a later opt-in if it had none. ErrNotFound when the identity is
 // not the business's.
 func (s *Store) JoinWaitlist(ctx context.Context, j Join) (e *RestockWaitlist, created bool, err error) {
+	if j.At.IsZero() {
+		j.At = time.Now()
+	}
 	var rows []RestockWaitlist
-	err = s.Gorm(ctx).Raw(`INSERT INTO restock_waitlist (business_id, product_id, identity_id, thread_id, otn_token_id, source, created_by)
-		SELECT i.business_id, p.id, i.id, COALESCE(?, (SELECT t.id FROM threads t WHERE t.direct_identity_id = i.id AND t.kind = 'direct' ORDER BY t.id LIMIT 1)), ?, ?, ?
+	err = s.Gorm(ctx).Raw(`INSERT INTO restock_waitlist (business_id, product_id, identity_id, thread_id, otn_token_id, source, created_by, created_at)
+		SELECT i.business_id, p.id, i.id, COALESCE(?, (SELECT t.id FROM threads t WHERE t.direct_identity_id = i.id AND t.kind = 'direct' ORDER BY t.id LIMIT 1)), ?, ?, ?, ?
 		FROM identities i JOIN products p ON p.id = ? AND p.business_id = i.business_id
 		WHERE i.id = ? AND i.business_id = ?
 		ON CONFLICT (product_id, identity_id) WHERE status IN ('waiting', 'skipped') DO NOTHING
-		RETURNING *`, j.ThreadID, j.OTNTokenID, j.Source, j.CreatedBy, j.ProductID, j.IdentityID, j.BusinessID).Scan(&rows).Error
+		RETURNING *`, j.ThreadID, j.OTNTokenID, j.Source, j.CreatedBy, j.At, j.ProductID, j.IdentityID, j.BusinessID).Scan(&rows).Error
 	if err != nil {
 		return nil, false, wrapErr(err, "join waitlist of product %d", j.ProductID)
 	}

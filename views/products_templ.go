@@ -1417,7 +1417,7 @@ func ProductPage(v ProductView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if v.Product.Stock > 0 && waitingTotal(v.Notifiable) > 0 {
+			if v.Product.Stock > 0 && waitingTotal(v.Notifiable) > 0 && v.Running == nil {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 121, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -165,6 +165,14 @@ func (s *Server) productLive(w http.ResponseWriter, r *http.Request) {
 	}
 	watcher := &restockWatcher{conn: conn, productID: p.ID, locale: v.User.Locale, frames: make(chan []byte, 4)}
 	s.restockLive.add(v.BusinessID, watcher)
+	// A run that moved (or ended) between the page's render and this socket:
+	// the page gets its latest state first.
+	if runs, err := s.store.ProductRuns(r.Context(), v.BusinessID, p.ID, 1); err == nil && len(runs) == 1 {
+		var buf bytes.Buffer
+		if views.RestockProgressOOB(runs[0]).Render(views.WithLocale(r.Context(), v.User.Locale), &buf) == nil {
+			watcher.frames <- buf.Bytes()
+		}
+	}
 	done := make(chan struct{})
 	go func() { // the reader notices the page going away
 		defer close(done)

@@ -95,7 +95,7 @@ func (a *applier) joinRestock(tx *models.Store, ch *models.Channel, t *models.Th
 		return tx.AddRestockLine(a.ctx, ch.BusinessID, t.ID, &ch.ID, ch.App, n, "Asked about unknown product "+sku, at)
 	}
 	_, created, err := tx.JoinWaitlist(a.ctx, models.Join{BusinessID: ch.BusinessID, ProductID: p.ID, IdentityID: id.ID,
-		ThreadID: &t.ID, OTNTokenID: token, Source: source})
+		ThreadID: &t.ID, OTNTokenID: token, Source: source, At: ev.Timestamp})
 	if err != nil || !created {
 		return err
 	}

@@ -226,9 +226,13 @@ func TestRestockUnitsOldestFirst(t *testing.T) {
 	if sum.Notified != 2 || sum.Outcome != models.RunUnitsUsed || sum.Total != 2 {
 		t.Fatalf("summary %+v", sum)
 	}
+	e.jobsDone()
 	for i, want := range []string{models.WaitlistNotified, models.WaitlistNotified, models.WaitlistWaiting} {
 		if got := e.entry(ids[i]).Status; got != want {
 			t.Errorf("entry %d (signed up %d°): %s, want %s", ids[i], i+1, got, want)
+		}
+		if n, heard := len(e.alertsTo(cs[i])), want == models.WaitlistNotified; n != map[bool]int{true: 1, false: 0}[heard] {
+			t.Errorf("customer %d: Meta received %d alerts", i+1, n)
 		}
 	}
 }

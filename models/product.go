@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -266,10 +264,4 @@ func (s *Store) ImportProducts(ctx context.Context, businessID int64, rows []Imp
 		res.Changes = append(res.Changes, ch)
 	}
 	return res, nil
-}
-
-// isUniqueViolation reports a unique-index conflict from PostgreSQL.
-func isUniqueViolation(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && pg.Code == "23505" || errors.Is(err, gorm.ErrDuplicatedKey)
 }

@@ -189,11 +189,7 @@ func (r *Restocker) batchOnce(ctx context.Context, a restockArgs) (more bool, er
 		}
 		n := r.batch
 		if run.Units != nil {
-			sums, err := tx.RunSummaries(ctx, a.BusinessID, []int64{run.ID})
-			if err != nil || len(sums) == 0 {
-				return err
-			}
-			left := *run.Units - sums[0].Notified
+			left := *run.Units - run.Notified
 			if left <= 0 {
 				return finish(models.RunUnitsUsed)
 			}

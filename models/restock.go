@@ -27,6 +27,8 @@ type RestockRun struct {
 	Outcome    string
 	Units      *int
 	Planned    int
+	Handled    int
+	Notified   int
 	Trigger    string
 	CreatedBy  *int64
 	StartedAt  time.Time
@@ -135,11 +137,15 @@ func (s *Store) RecordRestockOutcomes(ctx context.Context, runID int64, outs []E
 		), ins AS (
 			INSERT INTO restock_outcomes (run_id, entry_id, outcome, reason, message_id, at)
 			SELECT $5, entry_id, outcome, reason, message_id, $6 FROM v
+		), upd AS (
+			UPDATE restock_waitlist w SET status = v.outcome, reason = v.reason, run_id = $5, handled_at = $6,
+				message_id = COALESCE(v.message_id, w.message_id),
+				notified_at = CASE WHEN v.outcome = 'notified' THEN $6 ELSE w.notified_at END
+			FROM v WHERE w.id = v.entry_id
 		)
-		UPDATE restock_waitlist w SET status = v.outcome, reason = v.reason, run_id = $5, handled_at = $6,
-			message_id = COALESCE(v.message_id, w.message_id),
-			notified_at = CASE WHEN v.outcome = 'notified' THEN $6 ELSE w.notified_at END
-		FROM v WHERE w.id = v.entry_id`, ids, kinds, reasons, msgs, runID, at)
+		UPDATE restock_runs SET handled = handled + (SELECT count(*) FROM v),
+			notified = notified + (SELECT count(*) FROM v WHERE outcome = 'notified')
+		WHERE id = $5`, ids, kinds, reasons, msgs, runID, at)
 	return wrapErr(err, "record %d outcomes of run %d", len(outs), runID)
 }
 
@@ -157,7 +163,7 @@ type RunSummary struct {
 	Notified  int            `json:"notified"`
 	Skipped   int            `json:"skipped"`
 	Failed    int            `json:"failed"`
-	ByReason  map[string]int `json:"by_reason"`
+	ByReason  map[string]int `gorm:"-" json:"by_reason"`
 	Started   time.Time      `json:"started_at"`
 	Finished  *time.Time     `json:"finished_at"`
 }
@@ -172,9 +178,7 @@ func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int
 	}
 	err := s.Gorm(ctx).Raw(`SELECT r.id, r.product_id, r.status, r.outcome, r.trigger, r.units, r.planned AS total, r.started_at AS started,
 			r.finished_at AS finished, p.sku AS product_sku,
-			(SELECT count(*) FROM restock_outcomes o WHERE o.run_id = r.id) AS handled,
-			(SELECT count(*) FROM restock_outcomes o WHERE o.run_id = r.id AND o.outcome = 'notified') AS notified,
-			(SELECT count(*) FROM restock_outcomes o WHERE o.run_id = r.id AND o.outcome = 'skipped') AS skipped,
+			r.handled, r.notified, r.handled - r.notified AS skipped,
 			(SELECT count(*) FROM restock_outcomes o JOIN messages m ON m.id = o.message_id WHERE o.run_id = r.id AND m.status = 'failed') AS failed,
 			COALESCE((SELECT jsonb_object_agg(reason, n) FROM (SELECT o.reason, count(*) AS n FROM restock_outcomes o
 				WHERE o.run_id = r.id AND o.outcome = 'skipped' GROUP BY 1) x), '{}') AS reasons

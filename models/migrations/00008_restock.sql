@@ -23,6 +23,8 @@ CREATE TABLE restock_runs (
     outcome     text NOT NULL DEFAULT '' CHECK (outcome IN ('', 'completed', 'units_used', 'sold_out')),
     units       integer CHECK (units > 0), -- at most this many notified; NULL: everyone waiting
     planned     integer NOT NULL DEFAULT 0, -- the entries it expected to handle, for the progress bar
+    handled     integer NOT NULL DEFAULT 0, -- kept by each batch, on the locked row: no counting per batch
+    notified    integer NOT NULL DEFAULT 0,
     trigger     text NOT NULL DEFAULT 'stock' CHECK (trigger IN ('stock', 'rerun')),
     created_by  bigint REFERENCES users ON DELETE SET NULL,
     started_at  timestamptz NOT NULL DEFAULT now(),

@@ -53,8 +53,19 @@ type Restocker struct {
 }
 
 func newRestocker(o *Outbox) *Restocker {
-	return &Restocker{store: o.store, outbox: o, insert: o.insert, now: o.now, batch: o.batch, pace: 250 * time.Millisecond,
+	return &Restocker{store: o.store, outbox: o, insert: o.insert, now: o.now, batch: restockBatch, pace: 250 * time.Millisecond,
 		templates: productTemplate{}, lastFrame: map[int64]time.Time{}}
+}
+
+// restockBatch is how many entries one batch claims: its messages' send jobs
+// still carry Config.BatchSize each; larger batches cost fewer round trips.
+const restockBatch = 500
+
+// SetBatchSize changes how many entries a batch claims (tests use small ones).
+func (r *Restocker) SetBatchSize(n int) {
+	r.mu.Lock()
+	r.batch = max(1, n)
+	r.mu.Unlock()
 }
 
 // Restocker is the pipeline's restock runner (implements web.Restock).
@@ -187,7 +198,9 @@ func (r *Restocker) batchOnce(ctx context.Context, a restockArgs) (more bool, er
 		if p == nil || p.Stock == 0 {
 			return finish(models.RunSoldOut) // sold out again: the rest keep waiting
 		}
+		r.mu.Lock()
 		n := r.batch
+		r.mu.Unlock()
 		if run.Units != nil {
 			left := *run.Units - run.Notified
 			if left <= 0 {

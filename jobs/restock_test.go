@@ -241,6 +241,7 @@ func TestRestockUnitsOldestFirst(t *testing.T) {
 // the rest keep waiting, and the next restock reaches them.
 func TestRestockSoldOutMidRun(t *testing.T) {
 	e := newEnv(t, func(c *jobs.Config) { c.BatchSize = 2 })
+	e.pipe.Restocker().SetBatchSize(2)
 	e.halt() // batches are driven by hand
 	p := e.product("CM-1", "Camicia", 0)
 	for i := range 6 {
@@ -278,6 +279,7 @@ func TestRestockSoldOutMidRun(t *testing.T) {
 // several workers (replicas) racing on both runs: everyone hears once.
 func TestRestockFlappingNotifiesOnce(t *testing.T) {
 	e := newEnv(t, func(c *jobs.Config) { c.BatchSize = 3 })
+	e.pipe.Restocker().SetBatchSize(3)
 	e.halt()
 	p := e.product("FL-1", "Felpa", 0)
 	var cs []*customer
@@ -330,6 +332,7 @@ func TestRestockFlappingNotifiesOnce(t *testing.T) {
 // counted at Meta.
 func TestRestockWorkerStoppedMidRun(t *testing.T) {
 	e := newEnv(t, func(c *jobs.Config) { c.BatchSize = 5 })
+	e.pipe.Restocker().SetBatchSize(5)
 	p := e.product("KL-1", "Kill", 0)
 	var cs []*customer
 	for i := range 60 {

@@ -293,6 +293,7 @@ type Details struct {
 		CatalogID         string `json:"catalog_id"`
 		ProductRetailerID string `json:"product_retailer_id"`
 	} `json:"referred_product"`
+	Restock     *models.RestockNote `json:"restock"` // a restock system line
 	Unsupported *struct {
 		Type        string `json:"type"`
 		Explanation string `json:"explanation"`

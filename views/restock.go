@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -211,4 +212,17 @@ type RestockAction struct {
 	Products []models.Product
 	Waiting  []models.Product
 	Ask      string // otn (a Messenger one_time_notif_req), list (a WhatsApp "Notify me" row), or "": add directly only
+}
+
+// restockLine is a restock system line in the agent's language.
+func restockLine(ctx context.Context, n *models.RestockNote) string {
+	switch n.Event {
+	case "waiting":
+		return T(ctx, "restock.system.waiting", n.Product)
+	case "unknown":
+		return T(ctx, "restock.system.unknown", n.SKU)
+	case "back_skipped":
+		return T(ctx, "restock.system.back_skipped", n.Product, T(ctx, "restock.reason."+n.Reason))
+	}
+	return n.Product
 }

@@ -139,7 +139,9 @@ func interactiveReply(typ string, reply obj) func(*draft) {
 		for k, v := range reply {
 			r[k] = v
 		}
-		r["id"] = d.payload(reply["id"].(string))
+		if id, ok := reply["id"].(string); ok {
+			r["id"] = d.payload(id)
+		}
 		d.waMessageWith("interactive", obj{"type": typ, typ: r}, obj{"context": d.businessContext()})
 	}
 }

@@ -22,7 +22,7 @@ type RestockWaitlist struct {
 	ProductID  int64
 	IdentityID int64
 	Source     string // postback, quick_reply, button, referral, otn_optin, agent, staff
-	Status     string
+	Status     string `gorm:"default:waiting"`
 	Reason     string // why the last run skipped it
 	ThreadID   *int64
 	OTNTokenID *int64

@@ -32,6 +32,7 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		appSecret, accessToken, verifyToken = fs.String("app-secret", "", "the Meta app's secret"), fs.String("access-token", "", "Page, Instagram or system-user token"), fs.String("verify-token", "", "webhook verify token")
 		email, password, role               = fs.String("email", "", "email"), fs.String("password", "", "password"), fs.String("role", "agent", "admin, agent or staff")
 		humanAgent                          = fs.Bool("human-agent", false, "the app has the Human Agent permission for this Page/account")
+		otn                                 = fs.Bool("otn", false, "the Page has One-Time Notifications (Messenger)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -72,6 +73,11 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			AccessToken: *accessToken, AppSecret: *appSecret, VerifyToken: *verifyToken, Name: *name, HumanAgent: *humanAgent})
 		if err != nil {
 			return err
+		}
+		if *otn {
+			if err := store.SetChannelOTN(ctx, *business, ch.ID, true); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintln(stdout, ch.ID)
 	case "create-user":

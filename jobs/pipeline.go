@@ -125,6 +125,7 @@ type Pipeline struct {
 	cfg     Config
 	workers *river.Workers
 	outbox  *Outbox
+	restock *Restocker
 	d       *deliverer
 	m       *metrics
 }
@@ -161,6 +162,10 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 		cfg.Prices = pricing.NewBook(store, 0)
 	}
 	p.outbox = &Outbox{store: store, insert: insert, now: cfg.Now, batch: cfg.BatchSize, m: m, prices: cfg.Prices}
+	p.restock = newRestocker(p.outbox)
+	p.restock.UseTemplates(syncedTemplates{store})
+	p.restock.UsePrices(bookQuotes{cfg.Prices})
+	river.AddWorker(workers, &restockWorker{r: p.restock})
 	return p, nil
 }
 

@@ -58,10 +58,14 @@ type Event struct {
 	MessageID  int64  `json:"m,omitempty"`
 	UserID     int64  `json:"u,omitempty"` // access: whose sockets end
 	Session    string `json:"s,omitempty"` // access: only this session's (a digest of its token)
+	RunID      int64  `json:"r,omitempty"` // a restock run's progress (EventRestock)
 }
 
 // EventAccess ends a member's live sockets: signed out, role changed, removed.
 const EventAccess = "access"
+
+// EventRestock is a restock run's progress: a few frames a second at most.
+const EventRestock = "restock"
 
 // Notify queues ev for listeners; inside InTx it is delivered on commit.
 func (s *Store) Notify(ctx context.Context, ev Event) error {

@@ -471,35 +471,6 @@ type OTNToken struct {
 // TableName keeps gorm from spelling it o_t_n_tokens.
 func (OTNToken) TableName() string { return "otn_tokens" }
 
-// Product is something a store sells and can run out of.
-type Product struct {
-	ID         int64
-	BusinessID int64
-	SKU        string `gorm:"column:sku"`
-	Name       string
-	URL        string
-	ImageURL   string
-	Stock      int
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-}
-
-// RestockWaitlist is one "notify me when it's back" opt-in.
-type RestockWaitlist struct {
-	ID         int64
-	BusinessID int64
-	ProductID  int64
-	IdentityID int64
-	Source     string
-	CreatedBy  *int64
-	CreatedAt  time.Time
-	NotifiedAt *time.Time
-	MessageID  *int64
-}
-
-// TableName is the singular table name of the waitlist.
-func (RestockWaitlist) TableName() string { return "restock_waitlist" }
-
 // Campaign is a scheduled WhatsApp template send to an audience.
 type Campaign struct {
 	ID            int64

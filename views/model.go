@@ -119,6 +119,7 @@ type ThreadView struct {
 	OOB          bool           // render the header as an out-of-band swap
 	Group        *GroupView     // a relay group's members and reach (group.templ)
 	InGroup      *models.Thread // the relay group a direct thread's customer now writes to
+	Restock      *RestockAction
 }
 
 // MessageContext is what rendering one message needs beyond the message.
@@ -296,6 +297,7 @@ type Details struct {
 		CatalogID         string `json:"catalog_id"`
 		ProductRetailerID string `json:"product_retailer_id"`
 	} `json:"referred_product"`
+	Restock     *models.RestockNote `json:"restock"` // a restock system line
 	Unsupported *struct {
 		Type        string `json:"type"`
 		Explanation string `json:"explanation"`

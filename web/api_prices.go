@@ -10,11 +10,6 @@ import (
 	"github.com/switchboard-inbox/switchboard/pricing"
 )
 
-// writeFieldError answers 422 naming the bad input, as the contract's part 2 does.
-func writeFieldError(w http.ResponseWriter, field, code, message string) {
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": code, "message": message, "field": field}})
-}
-
 // dateParam reads a YYYY-MM-DD query parameter; empty means today (UTC).
 func dateParam(r *http.Request, name string) (time.Time, bool) {
 	v := r.URL.Query().Get(name)

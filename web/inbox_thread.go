@@ -118,6 +118,10 @@ func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *mo
 		s.serverError(w, r, err)
 		return
 	}
+	if tv.Restock, err = s.restockAction(r.Context(), v, t); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	if composer != nil {
 		tv.Composer = *composer
 	} else if r.Method == http.MethodGet {

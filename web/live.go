@@ -84,6 +84,10 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session)
 			continue
 		}
+		if ev.Type == models.EventRestock {
+			s.publishRestock(ctx, ev) // product pages only, paced by the run
+			continue
+		}
 		s.hub.noteEvent(ev.BusinessID, time.Now())
 		if ev.Type == "channel" {
 			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page

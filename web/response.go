@@ -107,3 +107,8 @@ func (s *Server) badRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderBare(w, r, http.StatusBadRequest, views.ErrorPage(s.page(r, "Bad request", ""), 400, views.T(r.Context(), "error.bad_input")))
 }
+
+// writeFieldError answers 422 naming the bad input, as the contract's part 2 does.
+func writeFieldError(w http.ResponseWriter, field, code, message string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": code, "message": message, "field": field}})
+}

@@ -43,6 +43,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/threads/{id}/status", agent(s.threadStatus))
 	mux.Handle("POST /inbox/threads/{id}/assign", agent(s.threadAssign))
 	mux.Handle("POST /inbox/threads/{id}/labels", agent(s.threadLabels))
+	mux.Handle("POST /inbox/threads/{id}/restock", agent(s.threadRestock))
 	mux.Handle("POST /inbox/messages/{id}/retry", agent(s.messageRetry))
 	mux.Handle("GET /contacts/{id}", agent(s.contactPage))
 	mux.Handle("POST /contacts/{id}/merge", agent(s.contactMerge))
@@ -57,6 +58,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Products (staff and admins).
 	mux.Handle("GET /products", staff(s.productsPage))
+	mux.Handle("POST /products", staff(s.productCreate))
+	mux.Handle("POST /products/import", staff(s.productImport))
+	mux.Handle("GET /products/{sku}", staff(s.productPage))
+	mux.Handle("POST /products/{sku}", staff(s.productEdit))
+	mux.Handle("POST /products/{sku}/stock", staff(s.productStock))
+	mux.Handle("POST /products/{sku}/rerun", staff(s.productRerun))
+	mux.Handle("GET /products/{sku}/live", staff(s.productLive))
 
 	// Settings (admins).
 	mux.Handle("GET /settings", admin(s.settingsHome))
@@ -99,4 +107,5 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer
 	s.groupRoutes(mux)   // api_groups.go: relay groups and polls
+	s.productRoutes(mux) // api_products.go: products, waitlists and restock runs
 }

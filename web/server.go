@@ -26,6 +26,7 @@ type Options struct {
 	MetaAppSecret   string
 	MetaVerifyToken string
 	Outbox          Outbox       // nil: sending is unavailable (answers 503)
+	Restock         Restock      // nil: stock changes answer 503
 	Journal         Journal      // nil: webhooks answer 503
 	Graph           *meta.Client // fetches WhatsApp media for the /media proxy
 	// WebhookBodyBudget bounds the webhook body bytes in memory at once
@@ -55,6 +56,7 @@ type Server struct {
 	throttle      *loginThrottle
 	quietPatterns map[string]bool
 	outbox        Outbox
+	restock       Restock
 	journal       Journal
 	graph         *meta.Client
 	webhookKeys   webhookKeyCache
@@ -63,6 +65,7 @@ type Server struct {
 	prices        *pricing.Book
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
+	restockLive   restockWatchers
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
 }
@@ -97,6 +100,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		metrics:       metrics,
 		throttle:      newLoginThrottle(10, time.Minute),
 		outbox:        opts.Outbox,
+		restock:       opts.Restock,
 		journal:       opts.Journal,
 		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
 		templates:     opts.Templates,

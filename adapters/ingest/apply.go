@@ -185,6 +185,9 @@ func (a *applier) inbound(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 	if m.Kind == string(adapters.KindSystem) {
 		return nil // a system notice (number changed) is not the customer writing
 	}
+	if err := a.restockFromMessage(tx, ch, t, id, ev); err != nil {
+		return err
+	}
 	if err := a.recordFacts(tx, id, ev); err != nil {
 		return err
 	}
@@ -434,6 +437,9 @@ func (a *applier) optin(tx *models.Store, ch *models.Channel, ev *adapters.Event
 	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "optin", ev.Timestamp); err != nil {
 		return err
 	}
+	if err := a.restockOptin(tx, ch, id, ev); err != nil {
+		return err
+	}
 	if o.Token == "" {
 		return nil
 	}
@@ -454,7 +460,10 @@ func (a *applier) referral(tx *models.Store, ch *models.Channel, ev *adapters.Ev
 	if err != nil {
 		return err
 	}
-	return tx.RecordCustomerEvent(a.ctx, id.ID, "referral", ev.Timestamp)
+	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "referral", ev.Timestamp); err != nil {
+		return err
+	}
+	return a.restockReferral(tx, ch, id, ev)
 }
 
 func (a *applier) edit(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {

@@ -20,6 +20,9 @@ type Event struct {
 	At       time.Time // the event's own timestamp; zero means the simulator's clock
 	Ref      string    // the message it points at (reaction, reply, edit, receipt); "" means a recent one
 	Choice   *Choice   // the option tapped (quick_reply, button_reply, list_reply); nil means a stock one
+	// Payload is the developer payload the customer's tap carries (postback, quick reply, WhatsApp
+	// button or list reply, OTN opt-in) or the ref of the link they came by; "" means the simulator's.
+	Payload string
 }
 
 // Inbound is a signed webhook POST, ready to deliver.
@@ -71,6 +74,7 @@ type draft struct {
 	user   string
 	at     time.Time
 	text   string
+	pl     string // Event.Payload
 	refOut string // a recent send of the business, to react or reply to
 	refIn  string // the customer's own latest message, to edit or unsend
 	notif  string // the customer's notification_messages token, if any
@@ -172,7 +176,7 @@ func (s *Sim) newDraft(app App, ev Event) (*draft, error) {
 	}
 	c := s.pickCustomer(ev.Customer, spec.who)
 	d := &draft{s: s, app: app, kind: ev.Kind, acct: acct.Account, base: s.baseURL, c: c,
-		user: c.IDFor(app), at: ev.At, text: ev.Text, rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1)), choice: ev.Choice}
+		user: c.IDFor(app), at: ev.At, text: ev.Text, pl: ev.Payload, rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1)), choice: ev.Choice}
 	d.eff.opens = spec.opens
 	if d.at.IsZero() {
 		d.at = s.now()
@@ -194,6 +198,9 @@ func (s *Sim) newDraft(app App, ev Event) (*draft, error) {
 	}
 	return d, nil
 }
+
+// payload is the event's own payload, or def.
+func (d *draft) payload(def string) string { return firstNonEmpty(d.pl, def) }
 
 // pickAccount is the named account, or the first account of the app.
 func (s *Sim) pickAccount(app App, id string) *account {

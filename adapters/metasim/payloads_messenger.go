@@ -119,7 +119,7 @@ func buildQuickReply(d *draft) {
 	if d.choice != nil {
 		qr = [2]string{d.choice.Title, d.choice.ID}
 	}
-	d.message(obj{"text": qr[0], "quick_reply": obj{"payload": qr[1]}})
+	d.message(obj{"text": qr[0], "quick_reply": obj{"payload": d.payload(qr[1])}})
 }
 
 func buildReply(d *draft) {
@@ -158,11 +158,11 @@ func buildPostback(d *draft) {
 	if d.rng.IntN(2) == 0 {
 		title, payload = "Opening hours", "HOURS"
 	}
-	d.item = d.fromUser(obj{"postback": obj{"mid": d.newMID(), "title": title, "payload": payload}})
+	d.item = d.fromUser(obj{"postback": obj{"mid": d.newMID(), "title": title, "payload": d.payload(payload)}})
 }
 
 func buildReferralLink(d *draft) {
-	d.item = d.fromUser(obj{"referral": obj{"ref": "summer_sale", "source": "SHORTLINK", "type": "OPEN_THREAD"}})
+	d.item = d.fromUser(obj{"referral": obj{"ref": d.payload("summer_sale"), "source": "SHORTLINK", "type": "OPEN_THREAD"}})
 }
 
 func adReferral(d *draft) obj {
@@ -178,7 +178,7 @@ func buildInstagramAdMessage(d *draft) { d.message(obj{"text": d.text, "referral
 func buildOptinOTN(d *draft) {
 	d.token = d.s.ids.token()
 	d.eff.otn = d.token
-	d.item = d.fromUser(obj{"optin": obj{"type": "one_time_notif_req", "payload": "RESTOCK_SKU_" + strconv.Itoa(1000+d.rng.IntN(9000)),
+	d.item = d.fromUser(obj{"optin": obj{"type": "one_time_notif_req", "payload": d.payload("RESTOCK_SKU_" + strconv.Itoa(1000+d.rng.IntN(9000))),
 		"one_time_notif_token": d.token}})
 }
 

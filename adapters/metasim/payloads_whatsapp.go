@@ -135,7 +135,13 @@ func waMediaKind(typ, mime string, extra obj) func(*draft) {
 
 func interactiveReply(typ string, reply obj) func(*draft) {
 	return func(d *draft) {
-		r := reply
+		r := obj{}
+		for k, v := range reply {
+			r[k] = v
+		}
+		if id, ok := reply["id"].(string); ok {
+			r["id"] = d.payload(id)
+		}
 		if d.choice != nil {
 			r = obj{"id": d.choice.ID, "title": d.choice.Title}
 		}

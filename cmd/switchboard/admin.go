@@ -37,6 +37,7 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 		humanAgent                          = fs.Bool("human-agent", false, "the app has the Human Agent permission for this Page/account")
 		person                              = fs.Bool("person", false, "create-token: a person sends with this token (may use HUMAN_AGENT); default: software")
 		wabaID                              = fs.String("waba-id", "", "WhatsApp Business Account id (templates are synced from it)")
+		otn                                 = fs.Bool("otn", false, "the Page has One-Time Notifications (Messenger)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -78,6 +79,11 @@ func cmdAdmin(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 			WABAID: *wabaID})
 		if err != nil {
 			return err
+		}
+		if *otn {
+			if err := store.SetChannelOTN(ctx, *business, ch.ID, true); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintln(stdout, ch.ID)
 		if ch.App == models.AppWhatsApp && ch.WABAID != "" { // sync on connect; a failure is shown in Settings → Templates

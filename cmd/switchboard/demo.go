@@ -110,6 +110,7 @@ func demoTraffic(ctx context.Context, sim *metasim.Sim, log *slog.Logger) {
 			log.Warn("demo history", "error", err)
 		}
 	}
+	demoRestockTraffic(ctx, sim, log)
 	opening := []string{"messenger:text", "instagram:text", "whatsapp:text", "whatsapp:image", "instagram:story_mention",
 		"whatsapp:order", "messenger:quick_reply", "whatsapp:location", "instagram:story_reply", "whatsapp:poll_creation",
 		"messenger:text", "whatsapp:reply", "instagram:reaction", "whatsapp:contacts", "messenger:image", "whatsapp:voice"}
@@ -175,6 +176,9 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		return fmt.Errorf("demo: sample rate card: %v", lineErrs)
 	}
 	if _, err := store.ImportSamplePrices(ctx, b.ID, rows); err != nil {
+		return err
+	}
+	if err := seedDemoRestock(ctx, store, b.ID); err != nil {
 		return err
 	}
 	for _, l := range []models.Label{{Name: "order", Color: "#2563eb"}, {Name: "vip", Color: "#b45309"}, {Name: "complaint", Color: "#b91c1c"}} {

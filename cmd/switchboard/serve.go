@@ -145,6 +145,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		Prices:             prices,
 		Groups:             pipeline.Relay(),
 		Polls:              pipeline.Polls(),
+		Restock:            pipeline.Restocker(),
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

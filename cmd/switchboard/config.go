@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Config is every setting Switchboard reads from the environment, validated
@@ -27,6 +28,9 @@ type Config struct {
 	MetricsAddr     string // empty: no metrics listener
 	MetricsToken    string // empty: /metrics is not served on LISTEN_ADDR
 	TrustedProxy    string // the header a trusted reverse proxy sets to the client's address
+	// SendReconcileAfter is how long a send that may have reached Meta waits
+	// for its echo or status before it shows as unknown (a Go duration).
+	SendReconcileAfter string
 }
 
 // setting is one row of the configuration table: name, default, validator.
@@ -52,6 +56,7 @@ var settings = []setting{
 	{name: "METRICS_ADDR", dst: func(c *Config) *string { return &c.MetricsAddr }, validate: validAddr},
 	{name: "METRICS_TOKEN", dst: func(c *Config) *string { return &c.MetricsToken }, validate: validSecret, secret: true},
 	{name: "TRUSTED_PROXY_HEADER", dst: func(c *Config) *string { return &c.TrustedProxy }, validate: validHeaderName},
+	{name: "SEND_RECONCILE_AFTER", def: "10m", dst: func(c *Config) *string { return &c.SendReconcileAfter }, validate: validDuration},
 }
 
 // LoadConfig reads the environment; a bad value fails with its variable's name.
@@ -161,6 +166,19 @@ func validVersion(v string) error {
 		return fmt.Errorf("must look like v25.0, got %q", v)
 	}
 	return nil
+}
+
+func validDuration(v string) error {
+	if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+		return fmt.Errorf("must be a positive duration such as 10m, got %q", v)
+	}
+	return nil
+}
+
+// reconcileAfter is SEND_RECONCILE_AFTER, validated at load.
+func (c *Config) reconcileAfter() time.Duration {
+	d, _ := time.ParseDuration(c.SendReconcileAfter)
+	return d
 }
 
 func oneOf(options ...string) func(string) error {

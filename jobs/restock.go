@@ -18,7 +18,9 @@ import (
 // RestockTemplates picks the WhatsApp marketing template a restock alert uses
 // outside the customer-service window (the template store, once synced).
 type RestockTemplates interface {
-	RestockTemplate(ctx context.Context, businessID, channelID int64, p *models.Product) (name, language string, err error)
+	// params are the template's variables in Meta's order; nil when unknown
+	// (then the body takes first name, product name and URL as {{1}}–{{3}}).
+	RestockTemplate(ctx context.Context, businessID, channelID int64, p *models.Product) (name, language string, params models.TemplateParams, err error)
 }
 
 // RestockPrices quotes one marketing template to a phone number (the price
@@ -31,8 +33,8 @@ type RestockPrices interface {
 // configured template name and language.
 type productTemplate struct{}
 
-func (productTemplate) RestockTemplate(_ context.Context, _, _ int64, p *models.Product) (string, string, error) {
-	return p.WATemplateName, p.WATemplateLanguage, nil
+func (productTemplate) RestockTemplate(_ context.Context, _, _ int64, p *models.Product) (string, string, models.TemplateParams, error) {
+	return p.WATemplateName, p.WATemplateLanguage, nil, nil
 }
 
 // Restocker runs restocks: every stock change goes through it, a change from
@@ -324,20 +326,42 @@ func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.Re
 		r.mu.Lock()
 		templates := r.templates
 		r.mu.Unlock()
-		name, lang, err := templates.RestockTemplate(ctx, p.BusinessID, sc.Channel.ID, p)
+		name, lang, params, err := templates.RestockTemplate(ctx, p.BusinessID, sc.Channel.ID, p)
 		if err != nil {
 			return req, "", err
 		}
 		if name == "" || lang == "" {
 			return req, policy.ReasonTemplateRequired, nil
 		}
-		req.Template = &TemplateRequest{Name: name, Language: lang, Variables: []string{firstName(cust), p.Name, p.URL}}
+		req.Template = &TemplateRequest{Name: name, Language: lang, Variables: restockVariables(params, firstName(cust), p)}
 	case policy.RestockOTN:
 		req.UseOTN, req.Text = true, AlertText(p)
 	default:
 		req.Text = AlertText(p)
 	}
 	return req, "", nil
+}
+
+// restockVariables fills one value per template parameter by what it names:
+// the customer's first name, the product's name, or its URL (a URL button's
+// suffix, or a body variable called url/link). Positional {{1}}–{{3}} read as
+// first name, product, URL; without a parameter list, those three in order.
+func restockVariables(params models.TemplateParams, first string, p *models.Product) []string {
+	if len(params) == 0 {
+		return []string{first, p.Name, p.URL}
+	}
+	out := make([]string, len(params))
+	for i, tp := range params {
+		switch n := strings.ToLower(tp.Name); {
+		case tp.Component == "button" || n == "url" || n == "link" || n == "3":
+			out[i] = p.URL
+		case n == "1" || strings.Contains(n, "name") && !strings.Contains(n, "product"):
+			out[i] = first
+		default:
+			out[i] = p.Name
+		}
+	}
+	return out
 }
 
 // AlertText is the free-form back-in-stock message.

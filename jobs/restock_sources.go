@@ -12,23 +12,23 @@ import (
 // the product's template, only while Meta lists it approved on that channel.
 type syncedTemplates struct{ store *models.Store }
 
-func (t syncedTemplates) RestockTemplate(ctx context.Context, businessID, channelID int64, p *models.Product) (string, string, error) {
+func (t syncedTemplates) RestockTemplate(ctx context.Context, businessID, channelID int64, p *models.Product) (string, string, models.TemplateParams, error) {
 	if p.WATemplateName == "" {
-		return "", "", nil
+		return "", "", nil, nil
 	}
 	tpls, err := t.store.Templates(ctx, businessID)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	for _, tp := range tpls {
 		if tp.ChannelID == channelID && tp.Name == p.WATemplateName && tp.Language == p.WATemplateLanguage {
 			if tp.Status != models.TemplateApproved {
-				return "", "", nil // paused, rejected or deleted at Meta: sending it would be refused
+				return "", "", nil, nil // paused, rejected or deleted at Meta: sending it would be refused
 			}
-			return tp.Name, tp.Language, nil
+			return tp.Name, tp.Language, tp.Parameters, nil
 		}
 	}
-	return "", "", nil // not synced from this channel's WABA
+	return "", "", nil, nil // not synced from this channel's WABA
 }
 
 // bookQuotes is RestockPrices over the price table.

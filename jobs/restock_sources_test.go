@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -40,9 +41,28 @@ func TestRestockTemplateMustBeApprovedOnTheChannel(t *testing.T) {
 		{other.ID, "back_in_stock", "it", "", ""}, // not synced from that channel's WABA
 		{ch.ID, "", "", "", ""},                   // the product names no template
 	} {
-		name, lang, err := src.RestockTemplate(ctx, biz.ID, c.channel, &models.Product{WATemplateName: c.name, WATemplateLanguage: c.lang})
+		name, lang, _, err := src.RestockTemplate(ctx, biz.ID, c.channel, &models.Product{WATemplateName: c.name, WATemplateLanguage: c.lang})
 		if err != nil || name != c.wantName || lang != c.wantLanguage {
 			t.Errorf("%s/%s on channel %d: %q %q %v, want %q %q", c.name, c.lang, c.channel, name, lang, err, c.wantName, c.wantLanguage)
+		}
+	}
+}
+
+// Each template parameter gets the value it names; a two-variable body gets
+// the first name and the product, never an extra URL Meta would refuse.
+func TestRestockVariablesFollowTheTemplate(t *testing.T) {
+	p := &models.Product{Name: "Giacca blu", URL: "https://shop.example/gb"}
+	for _, c := range []struct {
+		params models.TemplateParams
+		want   string
+	}{
+		{nil, "Anna|Giacca blu|https://shop.example/gb"},
+		{models.TemplateParams{{Component: "body", Name: "1"}, {Component: "body", Name: "2"}}, "Anna|Giacca blu"},
+		{models.TemplateParams{{Component: "header", Name: "product"}, {Component: "body", Name: "first_name"},
+			{Component: "body", Name: "product"}, {Component: "button", Name: "1"}}, "Giacca blu|Anna|Giacca blu|https://shop.example/gb"},
+	} {
+		if got := strings.Join(restockVariables(c.params, "Anna", p), "|"); got != c.want {
+			t.Errorf("%v: %q, want %q", c.params, got, c.want)
 		}
 	}
 }

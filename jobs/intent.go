@@ -49,6 +49,14 @@ func (r *SendRequest) validate() error {
 	if t := r.Template; t != nil && (t.Name == "" || t.Language == "") {
 		return &InvalidError{Message: "template: needs a name and a language"}
 	}
+	if len(r.ChoiceIDs) > 0 && len(r.ChoiceIDs) != len(r.QuickReplies) {
+		return &InvalidError{Message: fmt.Sprintf("choice_ids: %d payloads for %d quick replies", len(r.ChoiceIDs), len(r.QuickReplies))}
+	}
+	for _, id := range r.ChoiceIDs {
+		if strings.TrimSpace(id) == "" {
+			return &InvalidError{Message: "choice_ids: a quick reply's payload is empty"}
+		}
+	}
 	if o := r.OTNRequest; o != nil && (o.Title == "" || o.Payload == "") {
 		return &InvalidError{Message: "otn_request: needs a title and a payload"}
 	}

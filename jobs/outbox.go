@@ -195,7 +195,7 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 		return nil, &InvalidError{Message: "text: on " + ch.App + " send the text and the attachment as two messages"}
 	}
 	spec := sendSpec{Human: req.human(), HumanAgent: req.HumanAgent, Tag: strings.ToUpper(req.Tag), Proactive: req.Proactive,
-		Promotional: req.Promotional, QuickReplies: req.QuickReplies, List: req.List, OTNRequest: req.OTNRequest, UseOTN: req.UseOTN,
+		Promotional: req.Promotional, QuickReplies: req.QuickReplies, ChoiceIDs: req.ChoiceIDs, List: req.List, OTNRequest: req.OTNRequest, UseOTN: req.UseOTN,
 		Leg: req.Leg}
 	text, err := o.templateText(ctx, tx, req, ch, tc, &spec)
 	if err != nil {
@@ -420,7 +420,7 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 func requestOf(m *models.Message) SendRequest {
 	s := specOf(m.Details)
 	req := SendRequest{BusinessID: m.BusinessID, ThreadID: m.ThreadID, AuthorUserID: m.AuthorUserID, Automated: !s.Human,
-		HumanAgent: s.HumanAgent, QuickReplies: s.QuickReplies, OTNRequest: s.OTNRequest, UseOTN: s.UseOTN,
+		HumanAgent: s.HumanAgent, QuickReplies: s.QuickReplies, ChoiceIDs: s.ChoiceIDs, OTNRequest: s.OTNRequest, UseOTN: s.UseOTN,
 		ReplyToID: m.ReplyToID, List: s.List, Tag: s.Tag, Proactive: s.Proactive, Promotional: s.Promotional}
 	if t := s.Template; t != nil {
 		req.Template = &TemplateRequest{Name: t.Name, Language: t.Language, Variables: t.Variables}

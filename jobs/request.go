@@ -22,9 +22,13 @@ type SendRequest struct {
 	Template     *TemplateRequest
 	Attachments  []AttachmentRequest
 	QuickReplies []string
-	OTNRequest   *OTNRequest // ask the customer "notify me" (Messenger, inside the window)
-	UseOTN       bool        // spend a one-time notification token on this message
-	ReplyToID    *int64
+	// ChoiceIDs are the payloads of QuickReplies, in order (a WhatsApp reply
+	// button's id): what Meta sends back when the customer taps one, e.g.
+	// restock:<SKU>. Empty: each quick reply's payload is its title.
+	ChoiceIDs  []string
+	OTNRequest *OTNRequest // ask the customer "notify me" (Messenger, inside the window)
+	UseOTN     bool        // spend a one-time notification token on this message
+	ReplyToID  *int64
 
 	List        *ListRequest // a WhatsApp list message (Text is its body)
 	Tag         string       // a legacy Messenger tag asked for by name; the policy says whether it still exists

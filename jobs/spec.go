@@ -21,7 +21,7 @@ type sendSpec struct {
 	Promotional  bool          `json:"promotional,omitempty"`
 	Template     *templateSpec `json:"template,omitempty"`
 	QuickReplies []string      `json:"quick_replies,omitempty"`
-	ChoiceIDs    []string      `json:"choice_ids,omitempty"` // the payloads of QuickReplies (poll options); the titles otherwise
+	ChoiceIDs    []string      `json:"choice_ids,omitempty"` // the payloads of QuickReplies (poll options, restock:<SKU>); the titles otherwise
 	List         *ListRequest  `json:"list,omitempty"`
 	OTNRequest   *OTNRequest   `json:"otn_request,omitempty"`
 	UseOTN       bool          `json:"use_otn,omitempty"`

@@ -97,7 +97,7 @@ var restockCatalogue = map[string]map[string]string{
 		"restock.progress_label":                 "Restock progress",
 		"restock.notify_me":                      "Notify me when it's back",
 		"restock.notify_product":                 "Product",
-		"restock.notify_ask":                     "Ask the customer",
+		"restock.notify_ask":                     "Ask: Notify me",
 		"restock.notify_add":                     "Add directly",
 		"restock.notify_help":                    "Messenger Pages with one-time notifications send a “Notify me” request; elsewhere a “Notify me” button. Add directly when the customer asked in words.",
 		"restock.asked":                          "“Notify me” sent to the customer.",
@@ -188,7 +188,7 @@ var restockCatalogue = map[string]map[string]string{
 		"restock.progress_label":                 "Avanzamento del riassortimento",
 		"restock.notify_me":                      "Avvisami quando torna",
 		"restock.notify_product":                 "Prodotto",
-		"restock.notify_ask":                     "Chiedi al cliente",
+		"restock.notify_ask":                     "Chiedi: Avvisami",
 		"restock.notify_add":                     "Aggiungi direttamente",
 		"restock.notify_help":                    "Sulle Pagine Messenger con le notifiche una tantum si invia la richiesta “Avvisami”; altrove un pulsante “Avvisami”. Aggiungi direttamente se il cliente l'ha chiesto a parole.",
 		"restock.asked":                          "“Avvisami” inviato al cliente.",
@@ -211,8 +211,14 @@ type RestockAction struct {
 	ThreadID int64
 	Products []models.Product
 	Waiting  []models.Product
-	Ask      string // otn (a Messenger one_time_notif_req), list (a WhatsApp "Notify me" row), or "": add directly only
+	Ask      string // AskOTN, AskQuickReply, or "": add directly only
 }
+
+// How the thread's "Notify me when it's back" asks the customer.
+const (
+	AskOTN        = "otn"         // a Messenger one_time_notif_req (the Page has OTN)
+	AskQuickReply = "quick_reply" // a "Notify me" quick reply, a reply button on WhatsApp; payload restock:<SKU>
+)
 
 // restockLine is a restock system line in the agent's language.
 func restockLine(ctx context.Context, n *models.RestockNote) string {

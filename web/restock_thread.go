@@ -34,8 +34,9 @@ func (s *Server) restockAction(ctx context.Context, v *Viewer, t *models.Thread)
 }
 
 // restockAsk is how the customer can be asked on this thread's app: the OTN
-// request where the Page has One-Time Notifications, a WhatsApp list row
-// carrying the payload, or nothing (the agent adds them directly).
+// request where the Page has One-Time Notifications, otherwise a "Notify me"
+// quick reply (a reply button on WhatsApp) whose payload is restock:<SKU>.
+// The agent can always add them directly instead.
 func (s *Server) restockAsk(ctx context.Context, businessID int64, t *models.Thread) (string, error) {
 	ch, err := s.store.Channel(ctx, businessID, *t.ChannelID)
 	if err != nil || ch == nil {
@@ -44,12 +45,15 @@ func (s *Server) restockAsk(ctx context.Context, businessID int64, t *models.Thr
 	switch ch.App {
 	case models.AppMessenger:
 		on, err := s.store.ChannelOTN(ctx, businessID, ch.ID)
-		if err != nil || !on {
+		if err != nil {
 			return "", err
 		}
-		return "otn", nil
-	case models.AppWhatsApp:
-		return "list", nil
+		if on {
+			return views.AskOTN, nil
+		}
+		return views.AskQuickReply, nil
+	case models.AppInstagram, models.AppWhatsApp:
+		return views.AskQuickReply, nil
 	}
 	return "", nil
 }
@@ -127,16 +131,18 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 	uid := v.User.ID
 	req := jobs.SendRequest{BusinessID: v.BusinessID, ThreadID: t.ID, AuthorUserID: &uid}
 	switch ask {
-	case "otn":
+	case views.AskOTN:
 		title := views.T(r.Context(), "restock.otn_title", p.Name)
 		if rs := []rune(title); len(rs) > 65 { // Meta's limit on the request's title
 			title = string(rs[:65])
 		}
 		req.OTNRequest = &jobs.OTNRequest{Title: title, Payload: payload}
-	case "list":
+	case views.AskQuickReply:
+		// The tap comes back as a quick-reply (or WhatsApp button) payload,
+		// which adapters/ingest turns into the waitlist entry.
 		req.Text = views.T(r.Context(), "restock.ask_text", p.Name)
-		req.List = &jobs.ListRequest{Button: views.T(r.Context(), "restock.button"), Sections: []jobs.ListSection{{
-			Rows: []jobs.ListRow{{ID: payload, Title: truncate(p.Name, 24)}}}}}
+		req.QuickReplies = []string{views.T(r.Context(), "restock.button")}
+		req.ChoiceIDs = []string{payload}
 	default:
 		return "", "restock.reason.channel_unauthorised", nil
 	}
@@ -152,11 +158,4 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 		return "", "", err
 	}
 	return "restock.asked", "", nil
-}
-
-func truncate(s string, n int) string {
-	if rs := []rune(s); len(rs) > n {
-		return string(rs[:n])
-	}
-	return s
 }

@@ -21,8 +21,18 @@ func TestThreadNotifyMe(t *testing.T) {
 	agent := e.signIn(t, e.a.agent)
 	path := "/inbox/threads/" + strconv.FormatInt(e.a.thread.ID, 10)
 	_, body := agent.get(path)
-	if !strings.Contains(body, `data-testid="restock-action"`) || strings.Contains(body, `data-testid="restock-ask"`) {
-		t.Fatalf("a Page without OTN: the panel should offer adding only")
+	if !strings.Contains(body, `data-testid="restock-action"`) || !strings.Contains(body, `data-testid="restock-ask"`) ||
+		!strings.Contains(body, `data-testid="restock-add"`) || !strings.Contains(body, "Ask: Notify me") {
+		t.Fatalf("a Page without OTN: the panel should offer asking by quick reply and adding")
+	}
+	// Without OTN the ask is a "Notify me" quick reply whose payload is restock:<SKU>.
+	if res := agent.post(path+"/restock", url.Values{"sku": {"GB-1"}, "mode": {"ask"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ask: %d", res.StatusCode)
+	}
+	if sends := e.outbox.sends(); len(sends) != 1 || sends[0].OTNRequest != nil || len(sends[0].QuickReplies) != 1 ||
+		sends[0].QuickReplies[0] != "Notify me" || len(sends[0].ChoiceIDs) != 1 || sends[0].ChoiceIDs[0] != "restock:GB-1" ||
+		!strings.Contains(sends[0].Text, long) || sends[0].AuthorUserID == nil || sends[0].Automated {
+		t.Fatalf("quick-reply ask %+v", sends)
 	}
 	for range 2 {
 		if res := agent.post(path+"/restock", url.Values{"sku": {"GB-1"}, "mode": {"add"}}); res.StatusCode != http.StatusSeeOther {
@@ -45,8 +55,8 @@ func TestThreadNotifyMe(t *testing.T) {
 		t.Fatalf("ask: %d", res.StatusCode)
 	}
 	sends := e.outbox.sends()
-	if len(sends) != 1 || sends[0].OTNRequest == nil || sends[0].OTNRequest.Payload != "restock:GB-1" ||
-		len([]rune(sends[0].OTNRequest.Title)) > 65 || sends[0].AuthorUserID == nil {
+	if len(sends) != 2 || sends[1].OTNRequest == nil || sends[1].OTNRequest.Payload != "restock:GB-1" ||
+		len([]rune(sends[1].OTNRequest.Title)) > 65 || sends[1].AuthorUserID == nil || len(sends[1].QuickReplies) != 0 {
 		t.Fatalf("sends %+v", sends)
 	}
 	// Another business's product or thread is not found.

@@ -170,6 +170,7 @@ type ComposerView struct {
 	Approximate bool // the decision was estimated from the thread, not asked of the engine
 	Decisions   []DecisionView
 	Templates   []models.WATemplate
+	Template    *TemplateForm     // the chosen template's fields, when one is chosen
 	Prices      map[string]string // category (or "unknown") → what a send of it costs, already translated
 	Canned      []models.CannedResponse
 	Error       string // already translated

@@ -214,13 +214,43 @@ func TestBrowserComposerOutsideWindow(t *testing.T) {
 		t.Fatal("free text offered outside the window")
 	}
 	p.MustElement("#tpl").MustSelect("back_in_stock (it, marketing)")
+	if got := p.MustElement(`label[for="var-1"]`).MustText(); got != "Testo {{1}}" && got != "Body {{1}}" {
+		t.Errorf("label %q", got)
+	}
 	p.MustElement("#var-1").MustInput("Anna")
 	p.MustElement("#var-2").MustInput("La borsa rossa")
+	p.MustElementR(`[data-testid="preview-body"]`, "Ciao Anna, La borsa rossa è tornato")
 	shoot(t, p, "12-composer-template-only")
 	p.MustElement(`[data-testid="send"]`).MustClick()
 	p.MustElement(`[data-testid="composer-notice"]`)
 	sent := e.outbox.sends()
 	if len(sent) != 1 || sent[0].Template == nil || strings.Join(sent[0].Template.Variables, "|") != "Anna|La borsa rossa" {
+		t.Fatalf("sent %+v", sent)
+	}
+
+	// A synced template with named header, body and URL-button parameters, on a phone.
+	seedParamTemplate(t, e)
+	if err := p.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: 375, Height: 812, DeviceScaleFactor: 1, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.MustNavigate(e.url("/inbox/threads/" + id(e.b.thread.ID))).MustWaitLoad()
+	p.MustElement("#tpl").MustSelect("order_ready (en, ")
+	p.MustElement("#var-3")
+	p.MustElement("#var-1").MustInput("B-7")
+	p.MustElement(`[data-testid="send"]`).MustClick() // body and button still empty: the browser refuses
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.outbox.sends()); n != 1 {
+		t.Fatalf("a template with empty parameters was sent (%d sends)", n)
+	}
+	p.MustElement("#var-2").MustInput("Anna")
+	p.MustElementR(`[data-testid="preview-body"]`, "Hi Anna, <script>alert")
+	p.MustElementR(`[data-testid="preview-header"]`, "Order B-7")
+	shoot(t, p, "12b-composer-template-params-mobile")
+	p.MustElement("#var-3").MustInput("42")
+	p.MustElementR(`[data-testid="preview-url"]`, "shop.example/t/42")
+	p.MustElement(`[data-testid="send"]`).MustClick()
+	p.MustElement(`[data-testid="composer-notice"]`)
+	if sent := e.outbox.sends(); len(sent) != 2 || strings.Join(sent[1].Template.Variables, "|") != "B-7|Anna|42" {
 		t.Fatalf("sent %+v", sent)
 	}
 

@@ -81,6 +81,14 @@ func (s *Server) composerSend(w http.ResponseWriter, r *http.Request) {
 // composerResult shows the composer with an error: the fragment for htmx,
 // the whole thread page otherwise.
 func (s *Server) composerResult(w http.ResponseWriter, r *http.Request, t *models.Thread, status int, c views.ComposerView) {
+	if c.OfferTemplates() && c.Template == nil { // keep the chosen template and what was typed
+		f, err := s.templateForm(r.Context(), viewerFrom(r.Context()).BusinessID, t, r.PostFormValue("template"), r.PostForm["var"])
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		c.Template = f
+	}
 	if isHTMX(r) {
 		s.render(w, r, status, views.Composer(c))
 		return

@@ -38,6 +38,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /inbox/closing", agent(s.closingPage))
 	mux.Handle("GET /inbox/threads/{id}", agent(s.threadPage))
 	mux.Handle("GET /inbox/threads/{id}/composer", agent(s.composerFragment))
+	mux.Handle("GET /inbox/threads/{id}/composer/template", agent(s.composerTemplate))
+	mux.Handle("GET /inbox/threads/{id}/composer/template/preview", agent(s.composerTemplatePreview))
 	mux.Handle("POST /inbox/threads/{id}/messages", agent(s.composerSend))
 	mux.Handle("POST /inbox/threads/{id}/notes", agent(s.noteAdd))
 	mux.Handle("POST /inbox/threads/{id}/status", agent(s.threadStatus))

@@ -24,7 +24,7 @@ func TestComposerOffersOnlyWhatPolicyAllows(t *testing.T) {
 	e.outbox.setDecisions(waTemplateOnly(e.b.identity.ID))
 	cl := e.signIn(t, e.b.agent)
 	_, body := cl.get("/inbox/threads/" + id(e.b.thread.ID))
-	for _, want := range []string{`data-testid="template-picker"`, "order_update", `name="var"`, "Only an approved WhatsApp template", `data-reason="template_required"`} {
+	for _, want := range []string{`data-testid="template-picker"`, "order_update", `hx-target="#template-fields"`, "Only an approved WhatsApp template", `data-reason="template_required"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("outside the window: missing %s", want)
 		}

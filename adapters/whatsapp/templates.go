@@ -271,3 +271,35 @@ func (b *batch) templateUpdate(field string, raw json.RawMessage) (adapters.Even
 	}
 	return adapters.Event{App: adapters.WhatsApp, AccountID: b.accountID, Type: adapters.EventTemplate, Template: u}, nil
 }
+
+// TemplateTexts is what a template's header and URL buttons read, variables
+// and all, for the composer's preview.
+type TemplateTexts struct {
+	Header string
+	URLs   map[int]string // URL button position → its URL
+}
+
+// ReadTemplateTexts reads the header text and URL buttons from the
+// components as Meta sent them; unreadable components read as none.
+func ReadTemplateTexts(components models.JSON) TemplateTexts {
+	out := TemplateTexts{URLs: map[int]string{}}
+	var cs []wireTemplateComp
+	if len(components) == 0 || json.Unmarshal(components, &cs) != nil {
+		return out
+	}
+	for _, c := range cs {
+		switch strings.ToUpper(c.Type) {
+		case "HEADER":
+			if strings.EqualFold(c.Format, "TEXT") || c.Format == "" {
+				out.Header = c.Text
+			}
+		case "BUTTONS":
+			for i, b := range c.Buttons {
+				if strings.EqualFold(b.Type, "URL") {
+					out.URLs[i] = b.URL
+				}
+			}
+		}
+	}
+	return out
+}

@@ -291,7 +291,9 @@ func (r *Restocker) notify(ctx context.Context, tx *models.Store, p *models.Prod
 		case errors.As(res.Err, &refused):
 			o.Reason = string(refused.Decision.Reason)
 		default:
-			o.Reason = string(policy.ReasonTemplateRequired) // the template is missing or not approved
+			// Built but not sendable (a template variable the product cannot fill, such as a
+			// URL button for a product without a URL): say so, not "no template".
+			o.Reason = ReasonAlertUnsendable
 		}
 	}
 	for i, e := range entries {
@@ -341,6 +343,10 @@ func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.Re
 	}
 	return req, "", nil
 }
+
+// ReasonAlertUnsendable is an entry whose alert could be built but not sent as
+// it is (Meta would refuse it): fix the product or template, then re-run.
+const ReasonAlertUnsendable = "alert_unsendable"
 
 // restockVariables fills one value per template parameter by what it names:
 // the customer's first name, the product's name, or its URL (a URL button's

@@ -356,3 +356,30 @@ func TestRestockWorkerStoppedMidRun(t *testing.T) {
 		}
 	}
 }
+
+// A template whose URL button the product cannot fill is not "no template":
+// the entry says the alert was unsendable, and nothing reaches Meta.
+func TestRestockAlertTheProductCannotFill(t *testing.T) {
+	e := newEnv(t, nil)
+	ch := e.channel(models.AppWhatsApp, true)
+	if err := e.store.Gorm(e.ctx).Create(&models.WATemplate{BusinessID: e.biz.ID, ChannelID: ch.ID, Name: "back_in_stock",
+		Language: "it", Category: "marketing", Status: "approved", Body: "Ciao {{1}}, {{2}} è tornato", ParameterFormat: "positional",
+		Parameters: models.TemplateParams{{Component: "body", Name: "1"}, {Component: "body", Name: "2"},
+			{Component: "button", Index: 0, Name: "1"}}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	c := e.customer(models.AppWhatsApp, "393470000009", testNow.Add(-30*time.Hour))
+	p, err := e.store.CreateProduct(e.ctx, e.biz.ID, models.ProductInput{SKU: "NU-1", Name: "Senza link", Stock: 0,
+		WATemplateName: "back_in_stock", WATemplateLanguage: "it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := e.join(c, p, 0)
+	sum := e.runDone(e.setStock("NU-1", 3).Run.ID)
+	if got := e.entry(entry.ID); got.Status != models.WaitlistSkipped || got.Reason != jobs.ReasonAlertUnsendable || sum.Skipped != 1 {
+		t.Fatalf("entry %s/%s, run %+v", got.Status, got.Reason, sum)
+	}
+	if sent := e.alertsTo(c); len(sent) != 0 {
+		t.Fatalf("Meta got %d alerts", len(sent))
+	}
+}

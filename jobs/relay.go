@@ -186,7 +186,7 @@ func (r *Relay) CreateGroup(ctx context.Context, businessID int64, userID *int64
 		}
 		if t.Title == "" {
 			t.Title = "Group " + strconv.FormatInt(t.ID, 10)
-			if err := tx.Gorm(ctx).Exec(`UPDATE threads SET title = ? WHERE id = ?`, t.Title, t.ID).Error; err != nil {
+			if err := tx.SetThreadTitle(ctx, businessID, t.ID, t.Title); err != nil {
 				return err
 			}
 		}

@@ -272,6 +272,16 @@ func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
 	e.says(mother, "text", "Che bello il pizzo!", nil)
 	toBride := e.waitSend(bride, "Che bello il pizzo!")
 	toSister := e.waitSend(sister, "Che bello il pizzo!")
+	// Meta has the legs; wait until we hold their ids too, as a reply minutes later would find them.
+	for _, leg := range []struct {
+		c  *customer
+		id string
+	}{{bride, toBride.MessageID}, {sister, toSister.MessageID}} {
+		e.waitFor("the leg's Meta id", func() bool {
+			m, err := e.store.MessageByExternal(e.ctx, leg.c.identity.ChannelID, leg.id)
+			return err == nil && m != nil
+		})
+	}
 
 	// The bride quotes her copy (WhatsApp context.message_id of the leg she got).
 	in, err := e.sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "reply", Account: bride.account, Customer: simCustomer(bride),

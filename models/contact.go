@@ -192,3 +192,47 @@ func (s *Store) SearchIdentities(ctx context.Context, businessID int64, q string
 	err := db.Order("updated_at DESC, id DESC").Limit(limit).Find(&ids).Error
 	return ids, wrapErr(err, "search identities")
 }
+
+// SetIdentityDisplayName records the name Meta sent with a customer's event.
+func (s *Store) SetIdentityDisplayName(ctx context.Context, id *Identity, name string) error {
+	err := s.Gorm(ctx).Model(id).Updates(map[string]any{"display_name": name, "updated_at": time.Now()}).Error
+	id.DisplayName = name
+	return wrapErr(err, "name identity %d", id.ID)
+}
+
+// ContactByPhone is the business's unmerged contact with that number, or nil.
+func (s *Store) ContactByPhone(ctx context.Context, businessID int64, phone string) (*Contact, error) {
+	var c Contact
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND phone = ? AND merged_into_id IS NULL", businessID, phone).Order("id"), &c)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch contact by phone")
+	}
+	return &c, nil
+}
+
+// DeleteContact removes a contact (one created in a race another worker won).
+func (s *Store) DeleteContact(ctx context.Context, id int64) error {
+	return wrapErr(s.Gorm(ctx).Delete(&Contact{}, id).Error, "delete contact %d", id)
+}
+
+// MoveIdentityNumber points a WhatsApp identity at its new number; its history stays.
+func (s *Store) MoveIdentityNumber(ctx context.Context, id *Identity, waID, phone, country string) error {
+	err := s.Gorm(ctx).Model(id).Updates(map[string]any{"external_id": waID, "phone": phone, "country": country,
+		"updated_at": time.Now()}).Error
+	return wrapErr(err, "move identity %d to its new number", id.ID)
+}
+
+// NamelessIdentity is a Messenger or Instagram customer still shown by id.
+type NamelessIdentity struct {
+	Identity
+	AccountID string
+}
+
+// NamelessIdentities lists up to limit recent nameless identities on active channels.
+func (s *Store) NamelessIdentities(ctx context.Context, limit int) ([]NamelessIdentity, error) {
+	var rows []NamelessIdentity
+	err := s.Gorm(ctx).Raw(`SELECT i.*, c.account_id FROM identities i JOIN channels c ON c.id = i.channel_id
+		WHERE i.app IN ('messenger', 'instagram') AND i.display_name = '' AND c.state = 'active'
+		AND i.created_at > now() - interval '7 days' ORDER BY i.id DESC LIMIT ?`, limit).Scan(&rows).Error
+	return rows, wrapErr(err, "list nameless identities")
+}

@@ -183,3 +183,55 @@ func nullJSON(j JSON) any {
 	}
 	return string(j)
 }
+
+// UnsendMessage marks the channel's message deleted, at the customer's time.
+func (s *Store) UnsendMessage(ctx context.Context, channelID int64, externalID string, at time.Time) error {
+	err := s.Gorm(ctx).Exec(`UPDATE messages SET deleted_at = COALESCE(deleted_at, ?) WHERE channel_id = ? AND external_id = ?`,
+		at, channelID, externalID).Error
+	return wrapErr(err, "unsend message %s", externalID)
+}
+
+// LinkReply points message id at the channel's message it quotes, when held.
+func (s *Store) LinkReply(ctx context.Context, channelID, messageID int64, quotedExternalID string) error {
+	err := s.Gorm(ctx).Exec(`UPDATE messages SET reply_to_id = (SELECT id FROM messages WHERE channel_id = ? AND external_id = ?)
+		WHERE id = ?`, channelID, quotedExternalID, messageID).Error
+	return wrapErr(err, "link reply of message %d", messageID)
+}
+
+// MessageByExternal is the channel's message with Meta's id, or nil.
+func (s *Store) MessageByExternal(ctx context.Context, channelID int64, externalID string) (*Message, error) {
+	var m Message
+	ok, err := first(s.Gorm(ctx).Where("channel_id = ? AND external_id = ?", channelID, externalID), &m)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch message %s", externalID)
+	}
+	return &m, nil
+}
+
+// ClaimExternalID gives our message id on the channel Meta's id, unless it
+// has one or another message holds it; it reports whether it did.
+func (s *Store) ClaimExternalID(ctx context.Context, channelID, messageID int64, externalID string) (bool, error) {
+	res := s.Gorm(ctx).Exec(`UPDATE messages SET external_id = ? WHERE id = ? AND channel_id = ? AND external_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.channel_id = ? AND o.external_id = ?)`,
+		externalID, messageID, channelID, channelID, externalID)
+	return res.RowsAffected > 0, wrapErr(res.Error, "reconcile message %d", messageID)
+}
+
+// SentUpTo lists our sends to a customer's direct thread on the channel up to
+// a receipt watermark that a receipt of status would still move forward.
+func (s *Store) SentUpTo(ctx context.Context, channelID, identityID int64, watermark time.Time, status string) ([]int64, error) {
+	var ids []int64
+	err := s.Gorm(ctx).Raw(`SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE t.channel_id = ? AND t.direct_identity_id = ? AND m.direction = 'out' AND m.sent_at <= ?
+		AND message_status_rank(m.status) < message_status_rank(?) AND m.status NOT IN ('failed', 'queued')`,
+		channelID, identityID, watermark, status).Scan(&ids).Error
+	return ids, wrapErr(err, "list sends up to a watermark")
+}
+
+// ApplyEdit replaces a message's text with Meta's numbered edit, never an older one.
+func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text string, numEdit int, at time.Time) error {
+	n := max(numEdit, 1)
+	err := s.Gorm(ctx).Exec(`UPDATE messages SET text = ?, edited_at = ?, edit_count = ?
+		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`, text, at, n, channelID, externalID, n).Error
+	return wrapErr(err, "edit message %s", externalID)
+}

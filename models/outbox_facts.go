@@ -196,3 +196,19 @@ func (s *Store) OTNTokenSecret(ctx context.Context, tokenID int64) (string, erro
 	}
 	return s.cipher.Open(enc)
 }
+
+// NewOTNToken is a notification token from a Messenger opt-in.
+type NewOTNToken struct {
+	BusinessID, IdentityID int64
+	Kind                   string // one_time or recurring
+	Topic, Payload, Token  string
+	CreatedAt, ExpiresAt   time.Time
+}
+
+// SaveOTNToken stores a token sealed; a replayed opt-in stores nothing.
+func (s *Store) SaveOTNToken(ctx context.Context, t NewOTNToken) error {
+	err := s.Gorm(ctx).Exec(`INSERT INTO otn_tokens (business_id, identity_id, kind, topic, payload, token_enc, token_hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+		t.BusinessID, t.IdentityID, t.Kind, t.Topic, t.Payload, s.cipher.Seal(t.Token), HashToken(t.Token), t.CreatedAt, t.ExpiresAt).Error
+	return wrapErr(err, "save notification token of identity %d", t.IdentityID)
+}

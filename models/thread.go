@@ -202,3 +202,10 @@ func (s *Store) WakeSnoozed(ctx context.Context, now time.Time) (int64, error) {
 		Updates(map[string]any{"status": ThreadOpen, "snoozed_until": gorm.Expr("NULL")})
 	return res.RowsAffected, wrapErr(res.Error, "wake snoozed threads")
 }
+
+// SetThreadTitle names one of the business's threads.
+func (s *Store) SetThreadTitle(ctx context.Context, businessID, threadID int64, title string) error {
+	err := s.Gorm(ctx).Exec(`UPDATE threads SET title = ?, updated_at = now() WHERE business_id = ? AND id = ?`,
+		title, businessID, threadID).Error
+	return wrapErr(err, "title thread %d", threadID)
+}

@@ -60,8 +60,7 @@ func (a *applier) apply(tx *models.Store, ch *models.Channel, ev *adapters.Event
 	case adapters.EventEdit:
 		return a.edit(tx, ch, ev)
 	case adapters.EventUnsend:
-		return tx.Gorm(a.ctx).Exec(`UPDATE messages SET deleted_at = COALESCE(deleted_at, ?) WHERE channel_id = ? AND external_id = ?`,
-			ev.Timestamp, ch.ID, ev.Unsend.TargetExternalID).Error
+		return tx.UnsendMessage(a.ctx, ch.ID, ev.Unsend.TargetExternalID, ev.Timestamp)
 	case adapters.EventPreference:
 		return a.preference(tx, ch, ev)
 	case adapters.EventNumberChange:
@@ -83,8 +82,7 @@ func (a *applier) identity(tx *models.Store, ch *models.Channel, p adapters.Part
 	}
 	if id != nil {
 		if p.DisplayName != "" && p.DisplayName != id.DisplayName {
-			id.DisplayName = p.DisplayName
-			if err := tx.Gorm(a.ctx).Model(id).Updates(map[string]any{"display_name": p.DisplayName, "updated_at": time.Now()}).Error; err != nil {
+			if err := tx.SetIdentityDisplayName(a.ctx, id, p.DisplayName); err != nil {
 				return nil, err
 			}
 		}
@@ -93,12 +91,13 @@ func (a *applier) identity(tx *models.Store, ch *models.Channel, p adapters.Part
 	var contact models.Contact
 	found := false
 	if ch.App == models.AppWhatsApp && p.Phone != "" {
-		err := tx.Gorm(a.ctx).Where("business_id = ? AND phone = ? AND merged_into_id IS NULL", ch.BusinessID, p.Phone).
-			Order("id").Limit(1).Find(&contact).Error
+		c, err := tx.ContactByPhone(a.ctx, ch.BusinessID, p.Phone)
 		if err != nil {
 			return nil, err
 		}
-		found = contact.ID != 0
+		if found = c != nil; found {
+			contact = *c
+		}
 	}
 	if !found {
 		contact = models.Contact{BusinessID: ch.BusinessID, Name: p.DisplayName, Phone: p.Phone, Country: p.Country}
@@ -119,7 +118,7 @@ func (a *applier) identity(tx *models.Store, ch *models.Channel, p adapters.Part
 	}
 	// Another worker created it first: use theirs, drop our new contact.
 	if !found {
-		if err := tx.Gorm(a.ctx).Delete(&models.Contact{}, contact.ID).Error; err != nil {
+		if err := tx.DeleteContact(a.ctx, contact.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -199,8 +198,7 @@ func (a *applier) linkReply(tx *models.Store, ch *models.Channel, m *models.Mess
 	if m.ReplyToExternalID == "" {
 		return nil
 	}
-	return tx.Gorm(a.ctx).Exec(`UPDATE messages SET reply_to_id = (SELECT id FROM messages WHERE channel_id = ? AND external_id = ?)
-		WHERE id = ?`, ch.ID, m.ReplyToExternalID, m.ID).Error
+	return tx.LinkReply(a.ctx, ch.ID, m.ID, m.ReplyToExternalID)
 }
 
 func (a *applier) recordFacts(tx *models.Store, id *models.Identity, ev *adapters.Event) error {
@@ -272,7 +270,7 @@ func attachments(m *adapters.Message) []models.Attachment {
 
 // opaquePoll records a WhatsApp poll whose content Meta does not deliver.
 func (a *applier) opaquePoll(tx *models.Store, ch *models.Channel, t *models.Thread, m *models.Message) error {
-	return tx.Gorm(a.ctx).Create(&models.Poll{BusinessID: ch.BusinessID, ThreadID: t.ID, MessageID: &m.ID, Opaque: true}).Error
+	return tx.CreatePoll(a.ctx, &models.Poll{BusinessID: ch.BusinessID, ThreadID: t.ID, MessageID: &m.ID, Opaque: true})
 }
 
 // echo is the business side of a thread: our own send coming back (matched,
@@ -285,9 +283,7 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 	if id, ok := tx.Cipher().ParseCallbackRef(msg.Metadata); ok {
 		return a.reconcile(tx, ch, id, msg.ExternalID, ev.Timestamp)
 	}
-	var n int64
-	if err := tx.Gorm(a.ctx).Model(&models.Message{}).Where("channel_id = ? AND external_id = ?", ch.ID, msg.ExternalID).
-		Count(&n).Error; err != nil || n > 0 {
+	if held, err := tx.MessageByExternal(a.ctx, ch.ID, msg.ExternalID); err != nil || held != nil {
 		return err
 	}
 	id, err := a.identity(tx, ch, ev.Customer)
@@ -308,16 +304,11 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 // reconcile ties Meta's id to our queued message: after a timeout we may not
 // have learnt that Meta accepted the send, and this stops a second send.
 func (a *applier) reconcile(tx *models.Store, ch *models.Channel, messageID int64, externalID string, at time.Time) error {
-	res := tx.Gorm(a.ctx).Exec(`UPDATE messages SET external_id = ? WHERE id = ? AND channel_id = ? AND external_id IS NULL
-		AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.channel_id = ? AND o.external_id = ?)`,
-		externalID, messageID, ch.ID, ch.ID, externalID)
-	if res.Error != nil {
-		return res.Error
+	claimed, err := tx.ClaimExternalID(a.ctx, ch.ID, messageID, externalID)
+	if err != nil || !claimed {
+		return err // not ours on this channel, or already reconciled
 	}
-	if res.RowsAffected == 0 {
-		return nil // not ours on this channel, or already reconciled
-	}
-	_, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: messageID, ChannelID: ch.ID, Status: models.StatusSent, At: at})
+	_, err = tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: messageID, ChannelID: ch.ID, Status: models.StatusSent, At: at})
 	return err
 }
 
@@ -361,9 +352,12 @@ func (a *applier) receipt(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 	watermark := r.Watermark
 	if watermark.IsZero() && len(r.ExternalIDs) == 1 && ev.Type == adapters.EventRead {
 		// Instagram's seen mid: everything we sent up to it is read too.
-		if err := tx.Gorm(a.ctx).Raw(`SELECT sent_at FROM messages WHERE channel_id = ? AND external_id = ?`,
-			ch.ID, r.ExternalIDs[0]).Scan(&watermark).Error; err != nil {
+		seen, err := tx.MessageByExternal(a.ctx, ch.ID, r.ExternalIDs[0])
+		if err != nil {
 			return err
+		}
+		if seen != nil {
+			watermark = seen.SentAt
 		}
 	}
 	if watermark.IsZero() || ev.Customer.ExternalID == "" {
@@ -373,11 +367,8 @@ func (a *applier) receipt(tx *models.Store, ch *models.Channel, ev *adapters.Eve
 	if err != nil || id == nil {
 		return err
 	}
-	var ids []int64
-	if err := tx.Gorm(a.ctx).Raw(`SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id
-		WHERE t.channel_id = ? AND t.direct_identity_id = ? AND m.direction = 'out' AND m.sent_at <= ?
-		AND message_status_rank(m.status) < message_status_rank(?) AND m.status NOT IN ('failed', 'queued')`,
-		ch.ID, id.ID, watermark, status).Scan(&ids).Error; err != nil {
+	ids, err := tx.SentUpTo(a.ctx, ch.ID, id.ID, watermark, status)
+	if err != nil {
 		return err
 	}
 	for _, mid := range ids {
@@ -398,22 +389,15 @@ func (a *applier) reaction(tx *models.Store, ch *models.Channel, ev *adapters.Ev
 	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "reaction", ev.Timestamp); err != nil {
 		return err
 	}
-	var target models.Message
-	if err := tx.Gorm(a.ctx).Where("channel_id = ? AND external_id = ?", ch.ID, r.TargetExternalID).Limit(1).Find(&target).Error; err != nil {
-		return err
-	}
-	if target.ID == 0 {
-		return nil // a reaction to a message from before we were connected
+	target, err := tx.MessageByExternal(a.ctx, ch.ID, r.TargetExternalID)
+	if err != nil || target == nil {
+		return err // nil: a reaction to a message from before we were connected
 	}
 	emoji := firstNonEmpty(r.Emoji, r.Reaction)
 	if r.Action == adapters.Unreact || emoji == "" {
-		err = tx.Gorm(a.ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND identity_id = ? AND reacted_at <= ?`,
-			target.ID, id.ID, ev.Timestamp).Error
+		err = tx.RemoveReaction(a.ctx, target.ID, id.ID, ev.Timestamp)
 	} else {
-		err = tx.Gorm(a.ctx).Exec(`INSERT INTO reactions (message_id, identity_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (message_id, identity_id) WHERE identity_id IS NOT NULL
-			DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at WHERE reactions.reacted_at <= EXCLUDED.reacted_at`,
-			target.ID, id.ID, emoji, ev.Timestamp).Error
+		err = tx.SetReaction(a.ctx, target.ID, id.ID, emoji, ev.Timestamp)
 	}
 	if err != nil {
 		return err
@@ -450,9 +434,8 @@ func (a *applier) optin(tx *models.Store, ch *models.Channel, ev *adapters.Event
 			expires = *o.ExpiresAt
 		}
 	}
-	return tx.Gorm(a.ctx).Exec(`INSERT INTO otn_tokens (business_id, identity_id, kind, topic, payload, token_enc, token_hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
-		ch.BusinessID, id.ID, kind, o.Title, o.Payload, tx.Cipher().Seal(o.Token), models.HashToken(o.Token), ev.Timestamp, expires).Error
+	return tx.SaveOTNToken(a.ctx, models.NewOTNToken{BusinessID: ch.BusinessID, IdentityID: id.ID, Kind: kind, Topic: o.Title,
+		Payload: o.Payload, Token: o.Token, CreatedAt: ev.Timestamp, ExpiresAt: expires})
 }
 
 func (a *applier) referral(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
@@ -468,9 +451,7 @@ func (a *applier) referral(tx *models.Store, ch *models.Channel, ev *adapters.Ev
 
 func (a *applier) edit(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
 	e := ev.Edit
-	return tx.Gorm(a.ctx).Exec(`UPDATE messages SET text = ?, edited_at = ?, edit_count = ?
-		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`,
-		e.Text, ev.Timestamp, max(e.NumEdit, 1), ch.ID, e.TargetExternalID, max(e.NumEdit, 1)).Error
+	return tx.ApplyEdit(a.ctx, ch.ID, e.TargetExternalID, e.Text, e.NumEdit, ev.Timestamp)
 }
 
 func (a *applier) preference(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
@@ -507,8 +488,7 @@ func (a *applier) numberChange(tx *models.Store, ch *models.Channel, ev *adapter
 			return err
 		}
 		if taken == nil {
-			if err := tx.Gorm(a.ctx).Model(old).Updates(map[string]any{"external_id": nc.NewWaID, "phone": phone,
-				"country": adapters.CountryOf(phone), "updated_at": time.Now()}).Error; err != nil {
+			if err := tx.MoveIdentityNumber(a.ctx, old, nc.NewWaID, phone, adapters.CountryOf(phone)); err != nil {
 				return err
 			}
 		}

@@ -157,7 +157,7 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 	err := p.store.InTx(ctx, func(tx *models.Store) error {
 		// Rows derived from durable raw payloads: a crash that loses the last
 		// commits leaves those payloads pending, so they are simply redone.
-		if err := tx.Gorm(ctx).Exec(`SET LOCAL synchronous_commit = off`).Error; err != nil {
+		if err := tx.RelaxCommit(ctx); err != nil {
 			return err
 		}
 		rows, err := tx.ClaimPendingWebhooks(ctx, p.batch)

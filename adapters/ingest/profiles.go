@@ -40,17 +40,9 @@ func (p *Profiles) Run(ctx context.Context) error {
 	}
 }
 
-type namelessIdentity struct {
-	models.Identity
-	AccountID string
-}
-
 // FetchMissing names up to 20 recent nameless identities and reports how many it named.
 func (p *Profiles) FetchMissing(ctx context.Context) (int, error) {
-	var rows []namelessIdentity
-	err := p.store.Gorm(ctx).Raw(`SELECT i.*, c.account_id FROM identities i JOIN channels c ON c.id = i.channel_id
-		WHERE i.app IN ('messenger', 'instagram') AND i.display_name = '' AND c.state = 'active'
-		AND i.created_at > now() - interval '7 days' ORDER BY i.id DESC LIMIT 40`).Scan(&rows).Error
+	rows, err := p.store.NamelessIdentities(ctx, 40)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,23 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// SetReaction records a customer's reaction to a message; an older one than
+// the reaction held changes nothing.
+func (s *Store) SetReaction(ctx context.Context, messageID, identityID int64, emoji string, at time.Time) error {
+	err := s.Gorm(ctx).Exec(`INSERT INTO reactions (message_id, identity_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (message_id, identity_id) WHERE identity_id IS NOT NULL
+		DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at WHERE reactions.reacted_at <= EXCLUDED.reacted_at`,
+		messageID, identityID, emoji, at).Error
+	return wrapErr(err, "react to message %d", messageID)
+}
+
+// RemoveReaction takes a customer's reaction back, unless a newer one replaced it.
+func (s *Store) RemoveReaction(ctx context.Context, messageID, identityID int64, at time.Time) error {
+	err := s.Gorm(ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND identity_id = ? AND reacted_at <= ?`,
+		messageID, identityID, at).Error
+	return wrapErr(err, "unreact to message %d", messageID)
+}

@@ -88,6 +88,7 @@ type harness struct {
 	dir      string
 	cluster  *embeddedpg.Cluster
 	maxConns int
+	bizID    int64 // the one business the harness creates
 	dbURL    string
 	db       *models.DB
 	exe      string
@@ -133,6 +134,7 @@ func newHarness(ctx context.Context, maxConns int) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.bizID = biz.ID
 	_, err = store.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: "whatsapp", AccountID: benchPhoneID,
 		AccessToken: "token", AppSecret: benchAppSecret})
 	return h, err

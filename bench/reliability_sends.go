@@ -202,10 +202,6 @@ func (h *harness) outboundCounts(ctx context.Context) (map[string]int64, error) 
 
 // personToken is an API token of the business (the harness's agents).
 func (h *harness) personToken(ctx context.Context, store *models.Store) (string, error) {
-	var biz int64
-	if err := h.db.Pool.QueryRow(ctx, `SELECT id FROM businesses ORDER BY id LIMIT 1`).Scan(&biz); err != nil {
-		return "", err
-	}
-	tok, _, err := store.CreatePersonAPIToken(ctx, biz, "reliability agents")
+	tok, _, err := store.CreatePersonAPIToken(ctx, h.bizID, "reliability agents")
 	return tok, err
 }

@@ -331,7 +331,9 @@ func TestRestockFlappingNotifiesOnce(t *testing.T) {
 // middle of a run and start again; each entry is notified exactly once,
 // counted at Meta.
 func TestRestockWorkerStoppedMidRun(t *testing.T) {
-	e := newEnv(t, func(c *jobs.Config) { c.BatchSize = 5 })
+	// A deploy's stop: sends in flight get time to finish. (One cut off mid-request would
+	// rightly end "unknown", never resent, and the count at Meta would then be 0, not 1.)
+	e := newEnv(t, func(c *jobs.Config) { c.BatchSize, c.ShutdownTimeout = 5, 10*time.Second })
 	e.pipe.Restocker().SetBatchSize(5)
 	p := e.product("KL-1", "Kill", 0)
 	var cs []*customer

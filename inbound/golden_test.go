@@ -61,7 +61,7 @@ func query(t *testing.T, s *models.Store, sql string) []map[string]any {
 // produced with testdata/<app>_<name>.rows.golden.json.
 func TestGoldenRows(t *testing.T) {
 	for _, app := range []string{"messenger", "instagram", "whatsapp"} {
-		files, _ := filepath.Glob(filepath.Join("..", app, "testdata", "*.json"))
+		files, _ := filepath.Glob(filepath.Join("..", "adapters", app, "testdata", "*.json"))
 		for _, f := range files {
 			if strings.HasSuffix(f, ".golden.json") {
 				continue

@@ -19,7 +19,8 @@ type applier struct {
 	ctx      context.Context
 	channels map[string]*models.Channel
 	wabas    map[string][]models.Channel
-	cur      *payload // the payload whose event is being applied
+	cur      *payload       // the payload whose event is being applied
+	events   []models.Event // what the set-based apply changed, notified once per batch
 }
 
 func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -205,10 +206,7 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 			return nil
 		}
 		a := &applier{p: p, ctx: ctx, channels: map[string]*models.Channel{}}
-		payloads = make([]*payload, n)
-		for i := range rows {
-			payloads[i] = parsePayload(&rows[i])
-		}
+		payloads = parseAll(rows)
 		items, err := a.routeAll(tx, payloads)
 		if err != nil {
 			return err
@@ -255,6 +253,31 @@ type payload struct {
 	unknown    int
 	businesses []int64
 	problems   []models.WebhookProblem
+}
+
+// parseAll parses a batch's payloads on every core: under load parsing is
+// much of a batch's own CPU.
+func parseAll(rows []models.PendingWebhook) []*payload {
+	out := make([]*payload, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), (len(rows)+63)/64)
+	if workers <= 1 {
+		for i := range rows {
+			out[i] = parsePayload(&rows[i])
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(rows); i += workers {
+				out[i] = parsePayload(&rows[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func parsePayload(row *models.PendingWebhook) *payload {

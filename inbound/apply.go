@@ -296,6 +296,9 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 		return err
 	}
 	m := a.messageRow(ch, t, ev, models.DirectionOut, models.StatusSent)
+	if adopted, err := a.adoptEcho(tx, ch, t, m, ev); err != nil || adopted { // echo.go
+		return err
+	}
 	if inserted, err := tx.AddMessage(a.ctx, m, attachments(msg)); err != nil || !inserted {
 		return err
 	}

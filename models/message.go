@@ -235,3 +235,16 @@ func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text
 		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`, text, at, n, channelID, externalID, n).Error
 	return wrapErr(err, "edit message %s", externalID)
 }
+
+// UnmatchedSendLike is our oldest send in the thread on the channel that Meta
+// may hold without our knowing its id — queued with its request gone, or
+// unknown — with this kind and text, or 0.
+func (s *Store) UnmatchedSendLike(ctx context.Context, channelID, threadID int64, kind, text string) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT m.id FROM messages m LEFT JOIN outbox_sends o ON o.message_id = m.id
+		WHERE m.thread_id = ? AND m.channel_id = ? AND m.direction = 'out' AND m.external_id IS NULL
+			AND ((m.status = 'queued' AND o.started_at IS NOT NULL) OR m.status = 'unknown')
+			AND m.kind = ? AND m.text = ?
+		ORDER BY m.id LIMIT 1`, threadID, channelID, kind, text).Scan(&id).Error
+	return id, wrapErr(err, "find a send an echo matches")
+}

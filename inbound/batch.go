@@ -193,8 +193,7 @@ func (a *applier) messageSet(tx *models.Store, items []event) (demoted []event, 
 	if err != nil {
 		return nil, err
 	}
-	for _, tid := range newThreads {
-		t := threadByID(threads, tid)
+	for _, t := range newThreads {
 		a.events = append(a.events, models.Event{Type: "thread", BusinessID: t.BusinessID, ThreadID: t.ID})
 	}
 	var msgs []*models.Message
@@ -229,15 +228,6 @@ func (a *applier) messageSet(tx *models.Store, items []event) (demoted []event, 
 		}
 	}
 	return demoted, tx.RecordCustomerEvents(a.ctx, evs)
-}
-
-func threadByID(threads map[int64]*models.Thread, id int64) *models.Thread {
-	for _, t := range threads {
-		if t.ID == id {
-			return t
-		}
-	}
-	return nil
 }
 
 func identityKey(it event) models.IdentityKey {

@@ -13,23 +13,31 @@ type IdentityKey struct {
 }
 
 // IdentitiesByExternal loads the identities of many (channel, external id)
-// pairs in one statement; missing ones are absent from the map.
+// pairs in one statement, with the columns the inbound pipeline reads (ids,
+// app, names, phone); missing ones are absent from the map.
 func (s *Store) IdentitiesByExternal(ctx context.Context, keys []IdentityKey) (map[IdentityKey]*Identity, error) {
 	chs, exts := make([]int64, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		chs[i], exts[i] = k.ChannelID, k.ExternalID
 	}
-	var rows []Identity
-	err := s.Gorm(ctx).Raw(`SELECT i.* FROM unnest(?::bigint[], ?::text[]) AS v(c, e)
-		JOIN identities i ON i.channel_id = v.c AND i.external_id = v.e`, Int64List(chs), StringArray(exts)).Scan(&rows).Error
+	rows, err := s.sqlQuery(ctx, `SELECT i.id, i.business_id, i.contact_id, i.channel_id, i.app, i.external_id, i.phone,
+			i.bsuid, i.username, i.country, i.display_name
+		FROM unnest($1::bigint[], $2::text[]) AS v(c, e)
+		JOIN identities i ON i.channel_id = v.c AND i.external_id = v.e`, chs, exts)
 	if err != nil {
 		return nil, wrapErr(err, "fetch %d identities by external id", len(keys))
 	}
-	out := make(map[IdentityKey]*Identity, len(rows))
-	for i := range rows {
-		out[IdentityKey{rows[i].ChannelID, rows[i].ExternalID}] = &rows[i]
-	}
-	return out, nil
+	out := make(map[IdentityKey]*Identity, len(keys))
+	err = scanRows(rows, func(r *sql.Rows) error {
+		var i Identity
+		if err := r.Scan(&i.ID, &i.BusinessID, &i.ContactID, &i.ChannelID, &i.App, &i.ExternalID, &i.Phone,
+			&i.BSUID, &i.Username, &i.Country, &i.DisplayName); err != nil {
+			return err
+		}
+		out[IdentityKey{i.ChannelID, i.ExternalID}] = &i
+		return nil
+	})
+	return out, wrapErr(err, "read identities by external id")
 }
 
 // CreateIdentitiesOnce adds identities (their contacts must exist) in one

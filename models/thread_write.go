@@ -148,24 +148,18 @@ func Preview(m *Message) string {
 }
 
 // EnsureDirectThreads returns the direct thread of each identity (by
-// identity id), creating the missing ones with their participant in a few
-// statements; at[i] is identity i's first event time. created lists the new
-// threads' ids, in the identities' order.
-func (s *Store) EnsureDirectThreads(ctx context.Context, ids []*Identity, at []time.Time) (map[int64]*Thread, []int64, error) {
+// identity id; id, business and channel only), creating the missing ones
+// with their participant in one statement; at[i] is identity i's first
+// event time. created lists the new threads, in id order.
+func (s *Store) EnsureDirectThreads(ctx context.Context, ids []*Identity, at []time.Time) (map[int64]*Thread, []*Thread, error) {
 	n := len(ids)
+	out := make(map[int64]*Thread, n)
 	idIDs, chs := make([]int64, n), make([]int64, n)
 	for i, id := range ids {
 		idIDs[i], chs[i] = id.ID, id.ChannelID
 	}
-	out := make(map[int64]*Thread, n)
-	var found []Thread
-	if err := s.Gorm(ctx).Raw(`SELECT t.* FROM unnest(?::bigint[], ?::bigint[]) AS v(i, c)
-		JOIN threads t ON t.channel_id = v.c AND t.direct_identity_id = v.i AND t.kind = 'direct'`,
-		Int64List(idIDs), Int64List(chs)).Scan(&found).Error; err != nil {
-		return nil, nil, wrapErr(err, "fetch threads of %d identities", n)
-	}
-	for i := range found {
-		out[*found[i].DirectIdentityID] = &found[i]
+	if err := s.directThreads(ctx, idIDs, chs, out); err != nil {
+		return nil, nil, err
 	}
 	var (
 		biz, mChs, mIDs []int64
@@ -189,40 +183,59 @@ func (s *Store) EnsureDirectThreads(ctx context.Context, ids []*Identity, at []t
 			INSERT INTO threads (business_id, channel_id, kind, origin, direct_identity_id, title, apps, status, last_message_at)
 			SELECT b, c, 'direct', 'native', i, title, ARRAY[app], 'open', at FROM v ORDER BY ord
 			ON CONFLICT (channel_id, direct_identity_id) WHERE kind = 'direct' DO NOTHING
-			RETURNING id, direct_identity_id, last_message_at
+			RETURNING id, business_id, channel_id, direct_identity_id, last_message_at
 		), p AS (
 			INSERT INTO thread_participants (thread_id, identity_id, role, joined_at)
 			SELECT id, direct_identity_id, 'customer', last_message_at FROM t
 			ON CONFLICT (thread_id, identity_id) DO UPDATE SET left_at = NULL
 		)
-		SELECT id, direct_identity_id FROM t ORDER BY id`, biz, mChs, mIDs, titles, apps, ats)
+		SELECT id, business_id, channel_id, direct_identity_id FROM t ORDER BY id`, biz, mChs, mIDs, titles, apps, ats)
 	if err != nil {
 		return nil, nil, wrapErr(err, "create %d direct threads", len(mIDs))
 	}
-	var created []int64
+	var created []*Thread
 	err = scanRows(rows, func(r *sql.Rows) error {
-		var tid, iid int64
-		if err := r.Scan(&tid, &iid); err != nil {
+		t := &Thread{Kind: "direct", Origin: "native"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid); err != nil {
 			return err
 		}
-		created = append(created, tid)
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		created = append(created, t)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, wrapErr(err, "read created threads")
 	}
-	if len(created) < len(mIDs) || len(created) > 0 { // load what was created (and any a concurrent writer made)
-		var more []Thread
-		if err := s.Gorm(ctx).Raw(`SELECT t.* FROM unnest(?::bigint[], ?::bigint[]) AS v(i, c)
-			JOIN threads t ON t.channel_id = v.c AND t.direct_identity_id = v.i AND t.kind = 'direct'`,
-			Int64List(mIDs), Int64List(mChs)).Scan(&more).Error; err != nil {
-			return nil, nil, wrapErr(err, "fetch created threads")
-		}
-		for i := range more {
-			out[*more[i].DirectIdentityID] = &more[i]
+	if len(created) < len(mIDs) { // a concurrent writer made some: load theirs
+		if err := s.directThreads(ctx, mIDs, mChs, out); err != nil {
+			return nil, nil, err
 		}
 	}
 	return out, created, nil
+}
+
+// directThreads adds the direct threads of identities (ids and their
+// channels, parallel) to out, by identity id.
+func (s *Store) directThreads(ctx context.Context, ids, chs []int64, out map[int64]*Thread) error {
+	rows, err := s.sqlQuery(ctx, `SELECT t.id, t.business_id, t.channel_id, t.direct_identity_id, t.origin
+		FROM unnest($1::bigint[], $2::bigint[]) AS v(i, c)
+		JOIN threads t ON t.channel_id = v.c AND t.direct_identity_id = v.i AND t.kind = 'direct'`, ids, chs)
+	if err != nil {
+		return wrapErr(err, "fetch threads of %d identities", len(ids))
+	}
+	err = scanRows(rows, func(r *sql.Rows) error {
+		t := &Thread{Kind: "direct"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid, &t.Origin); err != nil {
+			return err
+		}
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		return nil
+	})
+	return wrapErr(err, "read threads of identities")
 }
 
 // AddInboundMessages stores many messages once each (a repeated external id

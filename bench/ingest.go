@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,7 @@ func Ingest(ctx context.Context, db *models.DB, serve Serve, args []string, stdo
 	concurrency := fs.Int("concurrency", 64, "concurrent webhook POSTs")
 	replay := fs.Float64("replay", 0.10, "fraction of POSTs that replay an earlier payload (Meta's retries)")
 	pregen := fs.Int("events", 400_000, "payloads generated before the run (upper bound on unique events)")
+	cpuProfile := fs.String("cpuprofile", "", "write the process's CPU profile during the burst to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,9 +86,22 @@ func Ingest(ctx context.Context, db *models.DB, serve Serve, args []string, stdo
 	}
 	target := base + "/webhooks/whatsapp"
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	burstStart := time.Now()
 	res := postLoad(ctx, target, bodies, *concurrency, *duration, *replay)
 	burstEnd := time.Now()
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	fmt.Fprintf(stdout, "posted for %s: %d acknowledged (%d unique, %d replays), %d refused\n",
 		*duration, res.acked, res.unique, res.replays, res.refused)
 	atEnd, err := countIngest(ctx, db)

@@ -155,31 +155,6 @@ func (s *Store) SetIdentityProfile(ctx context.Context, id *Identity, name, user
 	})
 }
 
-// AttachmentWithChannel loads one of the business's attachments and the
-// channel its message came through, or nils.
-func (s *Store) AttachmentWithChannel(ctx context.Context, businessID, id int64) (*Attachment, *Channel, error) {
-	var a Attachment
-	ok, err := first(s.Gorm(ctx).Table("attachments").Select("attachments.*").
-		Joins("JOIN messages m ON m.id = attachments.message_id").
-		Where("attachments.id = ? AND m.business_id = ?", id, businessID), &a)
-	if err != nil || !ok {
-		return nil, nil, wrapErr(err, "fetch attachment %d", id)
-	}
-	var ch Channel
-	ok, err = first(s.Gorm(ctx).Where("business_id = ? AND id = (SELECT channel_id FROM messages WHERE id = ?)", businessID, a.MessageID), &ch)
-	if err != nil || !ok {
-		return &a, nil, wrapErr(err, "fetch channel of attachment %d", id)
-	}
-	return &a, &ch, nil
-}
-
-// CacheMediaURL remembers the download URL Meta gave for an attachment.
-func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url string) error {
-	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
-		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
-	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
-}
-
 // SearchIdentities finds the business's customers on any app by name,
 // username or phone (all of them when q is empty), newest first.
 func (s *Store) SearchIdentities(ctx context.Context, businessID int64, q string, limit int) ([]Identity, error) {
@@ -235,4 +210,18 @@ func (s *Store) NamelessIdentities(ctx context.Context, limit int) ([]NamelessId
 		WHERE i.app IN ('messenger', 'instagram') AND i.display_name = '' AND c.state = 'active'
 		AND i.created_at > now() - interval '7 days' ORDER BY i.id DESC LIMIT ?`, limit).Scan(&rows).Error
 	return rows, wrapErr(err, "list nameless identities")
+}
+
+// SearchContacts finds a business's live (not merged away) contacts by name
+// words or phone, at most limit.
+func (s *Store) SearchContacts(ctx context.Context, businessID int64, q string, excludeID int64, limit int) ([]Contact, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	var cs []Contact
+	err := s.Gorm(ctx).Where(`business_id = ? AND merged_into_id IS NULL AND id <> ? AND
+			(to_tsvector('simple', name) @@ plainto_tsquery('simple', ?) OR (phone <> '' AND phone = ?))`,
+		businessID, excludeID, q, q).Order("name, id").Limit(limit).Find(&cs).Error
+	return cs, wrapErr(err, "search contacts")
 }

@@ -265,3 +265,10 @@ func (s *Store) ImportProducts(ctx context.Context, businessID int64, rows []Imp
 	}
 	return res, nil
 }
+
+// Products lists a business's products by name.
+func (s *Store) Products(ctx context.Context, businessID int64, limit int) ([]Product, error) {
+	var ps []Product
+	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("name, id").Limit(limit).Find(&ps).Error
+	return ps, wrapErr(err, "list products")
+}

@@ -3,7 +3,15 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 )
+
+// Business is a tenant: everything else hangs from one.
+type Business struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
 
 // CreateBusiness adds a tenant.
 func (s *Store) CreateBusiness(ctx context.Context, name string) (*Business, error) {

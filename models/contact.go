@@ -8,6 +8,49 @@ import (
 	"gorm.io/gorm/clause"
 )
 
+// Contact is a person; they reach us through one Identity per app account.
+type Contact struct {
+	ID           int64      `json:"id"`
+	BusinessID   int64      `json:"business_id"`
+	Name         string     `json:"name"`
+	Phone        string     `json:"phone"`
+	Country      string     `json:"country"`
+	Email        string     `json:"email"`
+	MergedIntoID *int64     `json:"merged_into_id,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	Identities   []Identity `gorm:"foreignKey:ContactID" json:"identities,omitempty"`
+}
+
+// Identity is a contact on one app account: a PSID, IGSID, wa_id or BSUID.
+type Identity struct {
+	ID                 int64      `json:"id"`
+	BusinessID         int64      `json:"business_id"`
+	ContactID          int64      `json:"contact_id"`
+	ChannelID          int64      `json:"channel_id"`
+	App                string     `json:"app"`
+	ExternalID         string     `json:"external_id"`
+	Phone              string     `json:"phone"`
+	BSUID              string     `gorm:"column:bsuid" json:"bsuid"`
+	Username           string     `json:"username"`
+	Country            string     `json:"country"`
+	DisplayName        string     `json:"display_name"`
+	ProfilePicURL      string     `json:"profile_pic_url"`
+	BlockedAt          *time.Time `json:"blocked_at"`
+	ReportedAt         *time.Time `json:"reported_at"`
+	MarketingOptOutAt  *time.Time `json:"marketing_opt_out_at"`
+	MarketingOptOutVia string     `json:"marketing_opt_out_via"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// IdentityEvent is the customer's latest event of one kind, in Meta's time.
+type IdentityEvent struct {
+	IdentityID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Kind       string `gorm:"primaryKey"`
+	LastAt     time.Time
+}
+
 // Contact loads one of the business's contacts with its identities, or nil.
 func (s *Store) Contact(ctx context.Context, businessID, id int64) (*Contact, error) {
 	var c Contact

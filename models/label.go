@@ -5,6 +5,20 @@ import (
 	"strings"
 )
 
+// Label tags threads.
+type Label struct {
+	ID         int64  `json:"id"`
+	BusinessID int64  `json:"business_id"`
+	Name       string `json:"name"`
+	Color      string `json:"color"`
+}
+
+// ThreadLabel links a label to a thread.
+type ThreadLabel struct {
+	ThreadID int64 `gorm:"primaryKey;autoIncrement:false"`
+	LabelID  int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
 // Labels lists a business's labels by name.
 func (s *Store) Labels(ctx context.Context, businessID int64) ([]Label, error) {
 	var ls []Label

@@ -9,6 +9,115 @@ import (
 	"gorm.io/gorm/clause"
 )
 
+// A message's directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// A message's statuses.
+const (
+	StatusReceived  = "received"
+	StatusQueued    = "queued"
+	StatusUnknown   = "unknown" // the request left for Meta and no evidence of its fate came back
+	StatusSent      = "sent"
+	StatusDelivered = "delivered"
+	StatusRead      = "read"
+	StatusPlayed    = "played"
+	StatusFailed    = "failed"
+)
+
+// MessageKinds is the contract's list of message kinds.
+var MessageKinds = []string{"text", "image", "video", "audio", "file", "sticker", "location", "contacts",
+	"reaction", "postback", "story_mention", "story_reply", "share", "poll", "poll_vote", "template",
+	"interactive_reply", "order", "system", "unsupported"}
+
+// Message is one item in a thread, in or out.
+type Message struct {
+	ID                int64      `json:"id"`
+	BusinessID        int64      `json:"-"`
+	ThreadID          int64      `json:"thread_id"`
+	ChannelID         *int64     `json:"-"`
+	Direction         string     `json:"direction"`
+	App               string     `json:"app"`
+	Kind              string     `json:"kind"`
+	ExternalID        *string    `json:"external_id"`
+	Text              string     `json:"text"`
+	Details           JSON       `gorm:"type:jsonb" json:"details"`
+	ReplyToID         *int64     `json:"reply_to_id"`
+	ReplyToExternalID string     `json:"-"`
+	SenderIdentityID  *int64     `json:"sender_identity_id"`
+	AuthorUserID      *int64     `json:"author_user_id,omitempty"`
+	SentAt            time.Time  `json:"sent_at"`
+	Status            string     `json:"status"`
+	StatusAt          time.Time  `json:"status_at"`
+	ErrorCode         *int       `json:"-"`
+	ErrorTitle        string     `json:"-"`
+	MessagingType     string     `json:"messaging_type,omitempty"`
+	Tag               string     `json:"tag,omitempty"`
+	PolicyReason      string     `json:"policy_reason,omitempty"`
+	Attempts          int        `json:"-"`
+	DeletedAt         *time.Time `json:"-"`
+	EditedAt          *time.Time `json:"-"`
+	EditCount         int        `json:"-"`
+	CreatedAt         time.Time  `json:"-"`
+
+	Attachments []Attachment  `gorm:"-" json:"attachments"`
+	Reactions   []Reaction    `gorm:"-" json:"reactions"`
+	Error       *MessageError `gorm:"-" json:"error"`
+	Deleted     bool          `gorm:"-" json:"deleted"`
+	Edited      bool          `gorm:"-" json:"edited"`
+}
+
+// MessageError is Meta's refusal of a send, as the contract shows it.
+type MessageError struct {
+	Code  int    `json:"code"`
+	Title string `json:"title"`
+}
+
+// Finish fills the contract's derived fields after a load.
+func (m *Message) Finish() {
+	m.Deleted = m.DeletedAt != nil
+	m.Edited = m.EditedAt != nil
+	if m.ErrorCode != nil || m.ErrorTitle != "" {
+		code := 0
+		if m.ErrorCode != nil {
+			code = *m.ErrorCode
+		}
+		m.Error = &MessageError{Code: code, Title: m.ErrorTitle}
+	}
+	if m.Attachments == nil {
+		m.Attachments = []Attachment{}
+	}
+	if m.Reactions == nil {
+		m.Reactions = []Reaction{}
+	}
+}
+
+// MessageStatus records the first time a message reached a status.
+type MessageStatus struct {
+	MessageID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Status    string `gorm:"primaryKey"`
+	At        time.Time
+	Pricing   JSON `gorm:"type:jsonb"`
+}
+
+// Attachment is a media item or file on a message.
+type Attachment struct {
+	ID        int64      `json:"id"`
+	MessageID int64      `json:"-"`
+	Kind      string     `json:"kind"`
+	URL       string     `json:"url,omitempty"`
+	MediaID   string     `json:"media_id,omitempty"`
+	MimeType  string     `json:"mime_type,omitempty"`
+	SHA256    string     `gorm:"column:sha256" json:"-"`
+	Filename  string     `json:"filename,omitempty"`
+	Caption   string     `json:"caption,omitempty"`
+	SizeBytes int64      `json:"size_bytes,omitempty"`
+	CachedURL string     `json:"-"`
+	CachedAt  *time.Time `json:"-"`
+}
+
 // MessagePage is a run of a thread's messages, oldest first; NextCursor
 // pages further back in time.
 type MessagePage struct {

@@ -12,6 +12,59 @@ import (
 	"gorm.io/gorm/clause"
 )
 
+// A thread's statuses.
+const (
+	ThreadOpen    = "open"
+	ThreadPending = "pending"
+	ThreadSnoozed = "snoozed"
+	ThreadClosed  = "closed"
+)
+
+// Thread is a conversation: direct (one customer) or group.
+type Thread struct {
+	ID                   int64      `json:"id"`
+	BusinessID           int64      `json:"-"`
+	ChannelID            *int64     `json:"channel_id"`
+	Kind                 string     `json:"kind"`
+	Origin               string     `json:"origin"`
+	DirectIdentityID     *int64     `json:"-"`
+	ExternalGroupID      *string    `json:"external_group_id,omitempty"`
+	Title                string     `json:"title"`
+	Apps                 StringList `gorm:"type:text[]" json:"apps"`
+	Status               string     `json:"status"`
+	SnoozedUntil         *time.Time `json:"snoozed_until,omitempty"`
+	AssigneeID           *int64     `json:"assignee_id"`
+	LastMessageAt        time.Time  `json:"last_message_at"`
+	LastMessagePreview   string     `json:"last_message_preview"`
+	LastMessageDirection string     `json:"last_message_direction"`
+	LastCustomerAt       *time.Time `json:"last_customer_at,omitempty"`
+	UnreadCount          int        `json:"unread_count"`
+	CreatedAt            time.Time  `json:"created_at"`
+	UpdatedAt            time.Time  `json:"-"`
+
+	Participants []Participant `gorm:"-" json:"participants"`
+	Labels       []Label       `gorm:"-" json:"labels,omitempty"`
+}
+
+// ThreadParticipant is an identity's membership in a thread.
+type ThreadParticipant struct {
+	ThreadID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	IdentityID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Role       string
+	JoinedAt   time.Time
+	LeftAt     *time.Time
+}
+
+// Participant is a thread participant as the contract shows it.
+type Participant struct {
+	IdentityID  int64  `json:"identity_id"`
+	ContactID   int64  `json:"contact_id"`
+	App         string `json:"app"`
+	ExternalID  string `json:"external_id"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+}
+
 // ThreadFilter narrows the inbox list. Zero values mean "any".
 type ThreadFilter struct {
 	Status     string // open, pending, snoozed, closed

@@ -3,7 +3,36 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 )
+
+// A member's roles in a business.
+const (
+	RoleAdmin = "admin"
+	RoleAgent = "agent"
+	RoleStaff = "staff"
+)
+
+// ValidRole reports whether role is one of admin, agent, staff.
+func ValidRole(role string) bool { return role == RoleAdmin || role == RoleAgent || role == RoleStaff }
+
+// User is a person who signs in; Memberships give them roles per business.
+type User struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"-"`
+	Locale       string    `json:"locale"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Membership gives a user a role in a business.
+type Membership struct {
+	BusinessID int64     `gorm:"primaryKey;autoIncrement:false" json:"business_id"`
+	UserID     int64     `gorm:"primaryKey;autoIncrement:false" json:"user_id"`
+	Role       string    `json:"role"`
+	CreatedAt  time.Time `json:"created_at"`
+}
 
 // CreateUser adds a user (or finds one by email) and gives them role in the
 // business.

@@ -31,10 +31,3 @@ func (s *Store) Business(ctx context.Context, id int64) (*Business, error) {
 	}
 	return &b, nil
 }
-
-func wrapErr(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("store: unable to "+format+": %w", append(args, err)...)
-}

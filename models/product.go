@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,9 +23,6 @@ type Product struct {
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 }
-
-// ErrDuplicate is a unique key already taken (a SKU, an open waitlist entry).
-var ErrDuplicate = errors.New("models: already exists")
 
 // ProductInput is what staff supply for a product. In an import, a row
 // without the optional columns keeps the product's URL and image (HasURL…).

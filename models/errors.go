@@ -11,6 +11,7 @@ var ErrDuplicate = errors.New("models: already exists")
 // ErrNotFound is returned where a caller must tell "missing" from "failed".
 var ErrNotFound = errors.New("models: not found")
 
+// wrapErr names the store operation that failed, keeping err for errors.Is.
 func wrapErr(err error, format string, args ...any) error {
 	if err == nil {
 		return nil

@@ -13,12 +13,6 @@ type Label struct {
 	Color      string `json:"color"`
 }
 
-// ThreadLabel links a label to a thread.
-type ThreadLabel struct {
-	ThreadID int64 `gorm:"primaryKey;autoIncrement:false"`
-	LabelID  int64 `gorm:"primaryKey;autoIncrement:false"`
-}
-
 // Labels lists a business's labels by name.
 func (s *Store) Labels(ctx context.Context, businessID int64) ([]Label, error) {
 	var ls []Label

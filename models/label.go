@@ -32,6 +32,12 @@ func (s *Store) CreateLabel(ctx context.Context, businessID int64, name string) 
 	return &l, nil
 }
 
+// SetLabelColor sets the colour one of the business's labels is drawn in.
+func (s *Store) SetLabelColor(ctx context.Context, businessID, id int64, color string) error {
+	err := s.Gorm(ctx).Model(&Label{}).Where("business_id = ? AND id = ?", businessID, id).Update("color", color).Error
+	return wrapErr(err, "colour label %d", id)
+}
+
 // DeleteLabel removes one of the business's labels from every thread.
 func (s *Store) DeleteLabel(ctx context.Context, businessID, id int64) error {
 	err := s.Gorm(ctx).Exec(`DELETE FROM labels WHERE business_id = ? AND id = ?`, businessID, id).Error

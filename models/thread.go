@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"strconv"
@@ -9,7 +10,61 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
+
+// A thread's statuses.
+const (
+	ThreadOpen    = "open"
+	ThreadPending = "pending"
+	ThreadSnoozed = "snoozed"
+	ThreadClosed  = "closed"
+)
+
+// Thread is a conversation: direct (one customer) or group.
+type Thread struct {
+	ID                   int64      `json:"id"`
+	BusinessID           int64      `json:"-"`
+	ChannelID            *int64     `json:"channel_id"`
+	Kind                 string     `json:"kind"`
+	Origin               string     `json:"origin"`
+	DirectIdentityID     *int64     `json:"-"`
+	ExternalGroupID      *string    `json:"external_group_id,omitempty"`
+	Title                string     `json:"title"`
+	Apps                 StringList `gorm:"type:text[]" json:"apps"`
+	Status               string     `json:"status"`
+	SnoozedUntil         *time.Time `json:"snoozed_until,omitempty"`
+	AssigneeID           *int64     `json:"assignee_id"`
+	LastMessageAt        time.Time  `json:"last_message_at"`
+	LastMessagePreview   string     `json:"last_message_preview"`
+	LastMessageDirection string     `json:"last_message_direction"`
+	LastCustomerAt       *time.Time `json:"last_customer_at,omitempty"`
+	UnreadCount          int        `json:"unread_count"`
+	CreatedAt            time.Time  `json:"created_at"`
+	UpdatedAt            time.Time  `json:"-"`
+
+	Participants []Participant `gorm:"-" json:"participants"`
+	Labels       []Label       `gorm:"-" json:"labels,omitempty"`
+}
+
+// ThreadParticipant is an identity's membership in a thread.
+type ThreadParticipant struct {
+	ThreadID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	IdentityID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Role       string
+	JoinedAt   time.Time
+	LeftAt     *time.Time
+}
+
+// Participant is a thread participant as the contract shows it.
+type Participant struct {
+	IdentityID  int64  `json:"identity_id"`
+	ContactID   int64  `json:"contact_id"`
+	App         string `json:"app"`
+	ExternalID  string `json:"external_id"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+}
 
 // ThreadFilter narrows the inbox list. Zero values mean "any".
 type ThreadFilter struct {
@@ -208,4 +263,211 @@ func (s *Store) SetThreadTitle(ctx context.Context, businessID, threadID int64, 
 	err := s.Gorm(ctx).Exec(`UPDATE threads SET title = ?, updated_at = now() WHERE business_id = ? AND id = ?`,
 		title, businessID, threadID).Error
 	return wrapErr(err, "title thread %d", threadID)
+}
+
+// FreeReplyWindow is how long after the customer's last message a free-form
+// reply is possible on every app.
+const FreeReplyWindow = 24 * time.Hour
+
+// ClosingThreads lists the business's open threads that can still get a
+// free-form reply, the one whose window closes first first. It needs no
+// index of its own: last_customer_at never exceeds last_message_at, so the
+// bound on last_message_at lets threads_inbox narrow the scan to the last
+// day's activity before the sort.
+func (s *Store) ClosingThreads(ctx context.Context, businessID int64, now time.Time, limit int) ([]Thread, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	if pool := s.pool(); pool != nil {
+		return s.closingThreadsFast(ctx, pool, businessID, now, limit, false)
+	}
+	since := now.Add(-FreeReplyWindow)
+	var ts []Thread
+	err := s.Gorm(ctx).Where(`business_id = ? AND status = ? AND last_message_at > ? AND last_customer_at > ?`,
+		businessID, ThreadOpen, since, since).
+		Order("last_customer_at, id").Limit(limit).Find(&ts).Error
+	if err != nil {
+		return nil, wrapErr(err, "list closing threads")
+	}
+	if err := s.loadParticipants(ctx, ts); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// EnsureDirectThread returns the one direct thread of an identity on its
+// channel, creating it (with the identity as participant) when missing.
+func (s *Store) EnsureDirectThread(ctx context.Context, id *Identity, at time.Time) (t *Thread, created bool, err error) {
+	var existing Thread
+	ok, err := first(s.Gorm(ctx).Where("channel_id = ? AND direct_identity_id = ? AND kind = 'direct'", id.ChannelID, id.ID), &existing)
+	if err != nil {
+		return nil, false, wrapErr(err, "fetch thread of identity %d", id.ID)
+	}
+	if ok {
+		return &existing, false, nil
+	}
+	t = &Thread{
+		BusinessID: id.BusinessID, ChannelID: &id.ChannelID, Kind: "direct", Origin: "native",
+		DirectIdentityID: &id.ID, Title: threadTitle(id), Apps: StringList{id.App}, Status: ThreadOpen,
+		LastMessageAt: at,
+	}
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+	if res.Error != nil {
+		return nil, false, wrapErr(res.Error, "create thread of identity %d", id.ID)
+	}
+	if res.RowsAffected == 0 {
+		var existing Thread
+		if err := s.Gorm(ctx).Where("channel_id = ? AND direct_identity_id = ? AND kind = 'direct'", id.ChannelID, id.ID).
+			Take(&existing).Error; err != nil {
+			return nil, false, wrapErr(err, "fetch thread of identity %d", id.ID)
+		}
+		return &existing, false, nil
+	}
+	if err := s.AddParticipant(ctx, t.ID, id.ID, "customer", at); err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+// EnsureGroupThread returns the thread of a native group, creating it when missing.
+func (s *Store) EnsureGroupThread(ctx context.Context, ch *Channel, groupID, title string, at time.Time) (t *Thread, created bool, err error) {
+	if title == "" {
+		title = "Group " + groupID
+	}
+	t = &Thread{
+		BusinessID: ch.BusinessID, ChannelID: &ch.ID, Kind: "group", Origin: "native", ExternalGroupID: &groupID,
+		Title: title, Apps: StringList{ch.App}, Status: ThreadOpen, LastMessageAt: at,
+	}
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+	if res.Error != nil {
+		return nil, false, wrapErr(res.Error, "create group thread %s", groupID)
+	}
+	if res.RowsAffected == 0 {
+		var existing Thread
+		if err := s.Gorm(ctx).Where("channel_id = ? AND external_group_id = ? AND kind = 'group'", ch.ID, groupID).
+			Take(&existing).Error; err != nil {
+			return nil, false, wrapErr(err, "fetch group thread %s", groupID)
+		}
+		return &existing, false, nil
+	}
+	return t, true, nil
+}
+
+// AddParticipant adds (or re-adds) an identity to a thread.
+func (s *Store) AddParticipant(ctx context.Context, threadID, identityID int64, role string, at time.Time) error {
+	err := s.Gorm(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "thread_id"}, {Name: "identity_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"left_at": nil}),
+	}).Create(&ThreadParticipant{ThreadID: threadID, IdentityID: identityID, Role: role, JoinedAt: at}).Error
+	return wrapErr(err, "add participant %d to thread %d", identityID, threadID)
+}
+
+func threadTitle(id *Identity) string {
+	switch {
+	case id.DisplayName != "":
+		return id.DisplayName
+	case id.Username != "":
+		return "@" + id.Username
+	case id.Phone != "":
+		return id.Phone
+	}
+	return id.ExternalID
+}
+
+// ThreadIDs lists the ids of every thread of a business, oldest first.
+func (s *Store) ThreadIDs(ctx context.Context, businessID int64) ([]int64, error) {
+	ids := []int64{}
+	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ?", businessID).Order("id").Pluck("id", &ids).Error
+	return ids, wrapErr(err, "list thread ids")
+}
+
+// EnsureDirectThreads returns the direct thread of each identity (by
+// identity id; id, business and channel only), creating the missing ones
+// with their participant in one statement; at[i] is identity i's first
+// event time. created lists the new threads, in id order.
+func (s *Store) EnsureDirectThreads(ctx context.Context, ids []*Identity, at []time.Time) (map[int64]*Thread, []*Thread, error) {
+	n := len(ids)
+	out := make(map[int64]*Thread, n)
+	idIDs, chs := make([]int64, n), make([]int64, n)
+	for i, id := range ids {
+		idIDs[i], chs[i] = id.ID, id.ChannelID
+	}
+	if err := s.directThreads(ctx, idIDs, chs, out); err != nil {
+		return nil, nil, err
+	}
+	var (
+		biz, mChs, mIDs []int64
+		titles, apps    []string
+		ats             []time.Time
+	)
+	for i, id := range ids {
+		if out[id.ID] != nil {
+			continue
+		}
+		biz, mChs, mIDs = append(biz, id.BusinessID), append(mChs, id.ChannelID), append(mIDs, id.ID)
+		titles, apps, ats = append(titles, threadTitle(id)), append(apps, id.App), append(ats, at[i])
+	}
+	if len(mIDs) == 0 {
+		return out, nil, nil
+	}
+	rows, err := s.sqlQuery(ctx, `WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+				WITH ORDINALITY AS v(b, c, i, title, app, at, ord)
+		), t AS (
+			INSERT INTO threads (business_id, channel_id, kind, origin, direct_identity_id, title, apps, status, last_message_at)
+			SELECT b, c, 'direct', 'native', i, title, ARRAY[app], 'open', at FROM v ORDER BY ord
+			ON CONFLICT (channel_id, direct_identity_id) WHERE kind = 'direct' DO NOTHING
+			RETURNING id, business_id, channel_id, direct_identity_id, last_message_at
+		), p AS (
+			INSERT INTO thread_participants (thread_id, identity_id, role, joined_at)
+			SELECT id, direct_identity_id, 'customer', last_message_at FROM t
+			ON CONFLICT (thread_id, identity_id) DO UPDATE SET left_at = NULL
+		)
+		SELECT id, business_id, channel_id, direct_identity_id FROM t ORDER BY id`, biz, mChs, mIDs, titles, apps, ats)
+	if err != nil {
+		return nil, nil, wrapErr(err, "create %d direct threads", len(mIDs))
+	}
+	var created []*Thread
+	err = scanRows(rows, func(r *sql.Rows) error {
+		t := &Thread{Kind: "direct", Origin: "native"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid); err != nil {
+			return err
+		}
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		created = append(created, t)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrapErr(err, "read created threads")
+	}
+	if len(created) < len(mIDs) { // a concurrent writer made some: load theirs
+		if err := s.directThreads(ctx, mIDs, mChs, out); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, created, nil
+}
+
+// directThreads adds the direct threads of identities (ids and their
+// channels, parallel) to out, by identity id.
+func (s *Store) directThreads(ctx context.Context, ids, chs []int64, out map[int64]*Thread) error {
+	rows, err := s.sqlQuery(ctx, `SELECT t.id, t.business_id, t.channel_id, t.direct_identity_id, t.origin
+		FROM unnest($1::bigint[], $2::bigint[]) AS v(i, c)
+		JOIN threads t ON t.channel_id = v.c AND t.direct_identity_id = v.i AND t.kind = 'direct'`, ids, chs)
+	if err != nil {
+		return wrapErr(err, "fetch threads of %d identities", len(ids))
+	}
+	err = scanRows(rows, func(r *sql.Rows) error {
+		t := &Thread{Kind: "direct"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid, &t.Origin); err != nil {
+			return err
+		}
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		return nil
+	})
+	return wrapErr(err, "read threads of identities")
 }

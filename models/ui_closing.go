@@ -15,22 +15,5 @@ const FreeReplyWindow = 24 * time.Hour
 // bound on last_message_at lets threads_inbox narrow the scan to the last
 // day's activity before the sort.
 func (s *Store) ClosingThreads(ctx context.Context, businessID int64, now time.Time, limit int) ([]Thread, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	if pool := s.pool(); pool != nil {
-		return s.closingThreadsFast(ctx, pool, businessID, now, limit, false)
-	}
-	since := now.Add(-FreeReplyWindow)
-	var ts []Thread
-	err := s.Gorm(ctx).Where(`business_id = ? AND status = ? AND last_message_at > ? AND last_customer_at > ?`,
-		businessID, ThreadOpen, since, since).
-		Order("last_customer_at, id").Limit(limit).Find(&ts).Error
-	if err != nil {
-		return nil, wrapErr(err, "list closing threads")
-	}
-	if err := s.loadParticipants(ctx, ts); err != nil {
-		return nil, err
-	}
-	return ts, nil
+	return s.closingThreads(ctx, businessID, now, limit, false)
 }

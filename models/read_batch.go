@@ -2,50 +2,44 @@ package models
 
 import (
 	"context"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ReadBatch gathers reads a page needs so they reach PostgreSQL in one
 // round trip (a pgx batch): queue them, Send, then use what they returned.
-// Inside InTx it runs the same reads one by one through gorm, so they see
-// the transaction.
+// Inside InTx the batch runs on the transaction's connection.
 //
 //	rb := store.NewReadBatch()
 //	page := rb.Messages(businessID, threadID, "", 50)
 //	notes := rb.Notes(businessID, threadID)
 //	if err := rb.Send(ctx); err != nil { … }
 type ReadBatch struct {
-	s     *Store
-	pool  *pgxpool.Pool // nil inside a transaction
+	q     querier
 	batch pgx.Batch
 	reads []func(pgx.BatchResults) error // each consumes its own statements' results, in queue order
-	slow  []func(context.Context) error  // the same reads through gorm, when pool is nil
 	err   error                          // the first read that could not be queued
 }
 
 // NewReadBatch starts an empty batch of reads.
-func (s *Store) NewReadBatch() *ReadBatch { return &ReadBatch{s: s, pool: s.pool()} }
+func (s *Store) NewReadBatch() *ReadBatch { return &ReadBatch{q: s.pgx()} }
+
+// read runs one batch's worth of queued reads (what fill queues on it).
+func (s *Store) read(ctx context.Context, fill func(rb *ReadBatch)) error {
+	rb := s.NewReadBatch()
+	fill(rb)
+	return rb.Send(ctx)
+}
 
 // Send runs every queued read; their results are filled in when it returns nil.
 func (rb *ReadBatch) Send(ctx context.Context) error {
 	if rb.err != nil {
 		return rb.err
 	}
-	if rb.pool == nil {
-		for _, read := range rb.slow {
-			if err := read(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	if len(rb.reads) == 0 {
 		return nil
 	}
-	br := rb.pool.SendBatch(ctx, &rb.batch)
+	br := rb.q.SendBatch(ctx, &rb.batch)
 	for _, read := range rb.reads {
 		if err := read(br); err != nil {
 			_ = br.Close()
@@ -65,13 +59,6 @@ func (rb *ReadBatch) fail(err error) {
 // Notes queues Store.Notes.
 func (rb *ReadBatch) Notes(businessID, threadID int64) *[]Note {
 	out := new([]Note)
-	if rb.pool == nil {
-		rb.slow = append(rb.slow, func(ctx context.Context) (err error) {
-			*out, err = rb.s.Notes(ctx, businessID, threadID)
-			return err
-		})
-		return out
-	}
 	rb.batch.Queue(`SELECT id, business_id, thread_id, author_user_id, body, created_at FROM notes
 		WHERE business_id = $1 AND thread_id = $2 ORDER BY created_at, id`, businessID, threadID)
 	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
@@ -98,31 +85,6 @@ func (rb *ReadBatch) Notes(businessID, threadID int64) *[]Note {
 // re-planned on every call (its plan depends on the array's length).
 func (rb *ReadBatch) ThreadContacts(businessID, threadID int64) *[]*Contact {
 	out := new([]*Contact)
-	if rb.pool == nil {
-		rb.slow = append(rb.slow, func(ctx context.Context) error {
-			t, err := rb.s.Thread(ctx, businessID, threadID)
-			if err != nil || t == nil {
-				return err
-			}
-			var ids []int64
-			for _, p := range t.Participants {
-				if len(ids) < 8 && !slices.Contains(ids, p.ContactID) {
-					ids = append(ids, p.ContactID)
-				}
-			}
-			for _, id := range ids {
-				c, err := rb.s.Contact(ctx, businessID, id)
-				if err != nil {
-					return err
-				}
-				if c != nil {
-					*out = append(*out, c)
-				}
-			}
-			return nil
-		})
-		return out
-	}
 	const ids = `SELECT i.contact_id, min(p.n) AS n FROM (
 			SELECT tp.identity_id, row_number() OVER (ORDER BY tp.joined_at, tp.identity_id) AS n
 			FROM thread_participants tp JOIN threads t ON t.id = tp.thread_id

@@ -3,7 +3,18 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 )
+
+// Note is an agents-only remark on a thread; it is never sent.
+type Note struct {
+	ID           int64     `json:"id"`
+	BusinessID   int64     `json:"-"`
+	ThreadID     int64     `json:"thread_id"`
+	AuthorUserID *int64    `json:"author_user_id"`
+	Body         string    `json:"body"`
+	CreatedAt    time.Time `json:"created_at"`
+}
 
 // Notes lists a thread's private notes, oldest first.
 func (s *Store) Notes(ctx context.Context, businessID, threadID int64) ([]Note, error) {

@@ -9,6 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// CannedResponse is a saved reply an agent inserts with /shortcut.
+type CannedResponse struct {
+	ID         int64  `json:"id"`
+	BusinessID int64  `json:"-"`
+	Shortcut   string `json:"shortcut"`
+	Body       string `json:"body"`
+}
+
 var shortcutPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // CannedResponses lists a business's saved replies by shortcut.

@@ -1,4 +1,4 @@
-package ingest
+package inbound
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // The light account readers and the full parsers route every fixture the same.
 func TestAccountsAgreeWithParse(t *testing.T) {
 	for app, dir := range map[string]string{"messenger": "messenger", "instagram": "instagram", "whatsapp": "whatsapp"} {
-		files, _ := filepath.Glob(filepath.Join("..", dir, "testdata", "*.json"))
+		files, _ := filepath.Glob(filepath.Join("..", "adapters", dir, "testdata", "*.json"))
 		n := 0
 		for _, f := range files {
 			if strings.HasSuffix(f, ".golden.json") || strings.HasSuffix(f, ".rows.golden.json") {
@@ -43,7 +43,7 @@ func TestAccountsAgreeWithParse(t *testing.T) {
 }
 
 func BenchmarkAccounts(b *testing.B) {
-	body, err := os.ReadFile("../whatsapp/testdata/batch.json")
+	body, err := os.ReadFile("../adapters/whatsapp/testdata/batch.json")
 	if err != nil {
 		b.Fatal(err)
 	}

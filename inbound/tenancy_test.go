@@ -1,4 +1,4 @@
-package ingest_test
+package inbound_test
 
 import (
 	"fmt"

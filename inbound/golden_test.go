@@ -1,4 +1,4 @@
-package ingest_test
+package inbound_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/adapters"
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
 )
@@ -61,7 +61,7 @@ func query(t *testing.T, s *models.Store, sql string) []map[string]any {
 // produced with testdata/<app>_<name>.rows.golden.json.
 func TestGoldenRows(t *testing.T) {
 	for _, app := range []string{"messenger", "instagram", "whatsapp"} {
-		files, _ := filepath.Glob(filepath.Join("..", app, "testdata", "*.json"))
+		files, _ := filepath.Glob(filepath.Join("..", "adapters", app, "testdata", "*.json"))
 		for _, f := range files {
 			if strings.HasSuffix(f, ".golden.json") {
 				continue
@@ -81,7 +81,7 @@ func goldenCase(t *testing.T, app, file, name string) {
 	ctx := context.Background()
 	biz, _ := s.CreateBusiness(ctx, "Golden")
 	// Connect every account the payload names, except one called "unknown".
-	if events, _ := ingest.Parsers[app](body); len(events) > 0 { // partial payloads still name their accounts
+	if events, _ := inbound.Parsers[app](body); len(events) > 0 { // partial payloads still name their accounts
 		seen := map[string]bool{}
 		for _, ev := range events {
 			if seen[ev.AccountID] || ev.AccountID == "" || strings.Contains(ev.AccountID, "unknown") {
@@ -100,7 +100,7 @@ func goldenCase(t *testing.T, app, file, name string) {
 	if err := s.Gorm(ctx).Exec(`INSERT INTO raw_webhooks (app, body, signed_by) VALUES (?, ?, 'app')`, app, body).Error; err != nil {
 		t.Fatal(err)
 	}
-	proc := ingest.NewProcessor(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 10)
+	proc := inbound.NewProcessor(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 10)
 	for i := 0; i < 2; i++ { // the second pass finds nothing pending
 		if _, err := proc.ProcessPending(ctx); err != nil {
 			t.Fatal(err)
@@ -141,7 +141,7 @@ func goldenCase(t *testing.T, app, file, name string) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./adapters/ingest -run TestGoldenRows -update)", err)
+		t.Fatalf("%v (run go test ./inbound -run TestGoldenRows -update)", err)
 	}
 	if !bytes.Equal(out, want) {
 		t.Errorf("rows differ from %s:\n%s", golden, out)

@@ -1,4 +1,4 @@
-package ingest
+package inbound
 
 import (
 	"github.com/switchboard-inbox/switchboard/adapters/messenger"

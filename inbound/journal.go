@@ -3,7 +3,7 @@
 // commits across concurrent requests), and the Processor normalises every
 // entry of every payload into contacts, threads, messages and statuses,
 // idempotently and in Meta's own time order.
-package ingest
+package inbound
 
 import (
 	"context"

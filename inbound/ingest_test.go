@@ -1,4 +1,4 @@
-package ingest_test
+package inbound_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
 )
@@ -17,7 +17,7 @@ type env struct {
 	t     *testing.T
 	s     *models.Store
 	ch    *models.Channel
-	proc  *ingest.Processor
+	proc  *inbound.Processor
 	ctx   context.Context
 	bizID int64
 }
@@ -31,7 +31,7 @@ func newEnv(t *testing.T, app, account string) *env {
 		t.Fatal(err)
 	}
 	return &env{t: t, s: s, ch: ch, ctx: ctx, bizID: biz.ID,
-		proc: ingest.NewProcessor(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 50)}
+		proc: inbound.NewProcessor(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 50)}
 }
 
 // deliver stores payloads as the webhook endpoint would and processes them.

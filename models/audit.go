@@ -3,7 +3,21 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
+
+// AuditEvent records who changed what.
+type AuditEvent struct {
+	ID         int64
+	BusinessID int64
+	UserID     *int64
+	Action     string
+	Entity     string
+	EntityID   *int64
+	Before     JSON `gorm:"type:jsonb"`
+	After      JSON `gorm:"type:jsonb"`
+	CreatedAt  time.Time
+}
 
 // Audit records who changed what; before and after are marshalled to JSON.
 func (s *Store) Audit(ctx context.Context, businessID int64, userID *int64, action, entity string, entityID int64, before, after any) error {

@@ -7,6 +7,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// Label tags threads.
+type Label struct {
+	ID         int64  `json:"id"`
+	BusinessID int64  `json:"business_id"`
+	Name       string `json:"name"`
+	Color      string `json:"color"`
+}
+
 // Labels lists a business's labels by name.
 func (s *Store) Labels(ctx context.Context, businessID int64) ([]Label, error) {
 	var ls []Label
@@ -24,6 +32,12 @@ func (s *Store) CreateLabel(ctx context.Context, businessID int64, name string) 
 		return nil, wrapErr(err, "create label %q", name)
 	}
 	return &l, nil
+}
+
+// SetLabelColor sets the colour one of the business's labels is drawn in.
+func (s *Store) SetLabelColor(ctx context.Context, businessID, id int64, color string) error {
+	err := s.Gorm(ctx).Model(&Label{}).Where("business_id = ? AND id = ?", businessID, id).Update("color", color).Error
+	return wrapErr(err, "colour label %d", id)
 }
 
 // DeleteLabel removes one of the business's labels from every thread.

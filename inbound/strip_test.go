@@ -1,4 +1,4 @@
-package ingest_test
+package inbound_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
+	"github.com/switchboard-inbox/switchboard/inbound"
 )
 
 // Stripping NUL escapes keeps a valid document valid and changes nothing but
@@ -20,7 +20,7 @@ func FuzzStripNULEscapes(f *testing.F) {
 		if json.Unmarshal(body, &want) != nil {
 			return
 		}
-		out := ingest.StripNULEscapes(body)
+		out := inbound.StripNULEscapes(body)
 		var got any
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%q became invalid: %q: %v", body, out, err)

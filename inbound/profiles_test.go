@@ -1,4 +1,4 @@
-package ingest_test
+package inbound_test
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -36,7 +36,7 @@ func TestProfilesNameMessengerAndInstagramCustomers(t *testing.T) {
 				t.Fatal(err)
 			}
 			th, _, _ := e.s.EnsureDirectThread(e.ctx, id, time.Now())
-			p := ingest.NewProfiles(e.s, &meta.Client{BaseURL: srv.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			p := inbound.NewProfiles(e.s, &meta.Client{BaseURL: srv.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			n, err := p.FetchMissing(context.Background())
 			if err != nil || n != 1 {
 				t.Fatalf("named %d, err %v", n, err)

@@ -124,7 +124,7 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "\n## websockets (GOMAXPROCS %d, server and load in separate processes)\n", runtime.GOMAXPROCS(0))
 	if *idle > 0 {
-		if err := benchIdle(ctx, stdout, child, srv, *idle); err != nil {
+		if err := benchIdle(ctx, stdout, child, srv, db, *idle); err != nil {
 			return err
 		}
 	}
@@ -143,8 +143,8 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n%d threads warmed; %d agents connected, %d per business; each webhook is a customer's text in an existing thread.\n",
 		warm.Delivered, *agents, *agents / *businesses)
-	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | NOTIFY → frames queued p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
-	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | NOTIFY → frames queued p50 / p99 | NOTIFY → frame written p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
+	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range rateList {
 		raw, err := notifyRoundTrip(ctx, db, rate, 5*time.Second)
 		if err != nil {
@@ -156,7 +156,7 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		}
 		var res wsReply
 		from := time.Now()
-		dispatch0 := dispatchBuckets(srv)
+		dispatch0, written0 := histBuckets(srv, "switchboard_live_dispatch_seconds"), histBuckets(srv, "switchboard_live_written_seconds")
 		cpu0 := sampleCPU(child.cmd.Process.Pid, db)
 		err = child.call(fmt.Sprintf("load %d", rate), &res)
 		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
@@ -168,10 +168,11 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		d50, d99 := bucketQuantiles(dispatch0, dispatchBuckets(srv))
-		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | ≤%s / ≤%s ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
+		d50, d99 := bucketQuantiles(dispatch0, histBuckets(srv, "switchboard_live_dispatch_seconds"))
+		w50, w99 := bucketQuantiles(written0, histBuckets(srv, "switchboard_live_written_seconds"))
+		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | ≤%s / ≤%s ms | ≤%s / ≤%s ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
 			rate, res.Rate, res.Delivered, res.Expected, res.P50, res.P99, res.Max, res.AckP99, ms(lag.p50), ms(lag.p99),
-			d50, d99, ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
+			d50, d99, w50, w99, ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
 		if res.Refused > 0 {
 			fmt.Fprintf(stdout, "(%d webhooks refused)\n", res.Refused)
 		}
@@ -182,13 +183,14 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// dispatchBuckets reads the server's switchboard_live_dispatch_seconds
-// histogram: cumulative counts by upper bound (seconds).
-func dispatchBuckets(srv *web.Server) map[float64]uint64 {
+// histBuckets reads one of the server's histograms (the live path's:
+// switchboard_live_dispatch_seconds, switchboard_live_written_seconds):
+// cumulative counts by upper bound (seconds).
+func histBuckets(srv *web.Server, name string) map[float64]uint64 {
 	out := map[float64]uint64{}
 	mfs, _ := srv.Metrics().Registry.Gather()
 	for _, mf := range mfs {
-		if mf.GetName() != "switchboard_live_dispatch_seconds" || len(mf.GetMetric()) == 0 {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
 			continue
 		}
 		h := mf.GetMetric()[0].GetHistogram()
@@ -332,7 +334,7 @@ func startProfile(path string, rate int) (func(), error) {
 // benchIdle opens n idle TCP connections to the floor (tcpFloor) and then
 // n sockets to the app, measuring the server's RSS for each, and
 // broadcasts once to the app's.
-func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Server, n int) error {
+func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Server, db *models.DB, n int) error {
 	floor, err := newTCPFloor()
 	if err != nil {
 		return err
@@ -372,11 +374,18 @@ func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Se
 		return err
 	}
 	var bc wsReply
+	written0 := histBuckets(srv, "switchboard_live_written_seconds")
+	raw, err := notifyRoundTrip(ctx, db, 10, 3*time.Second)
+	if err != nil {
+		return err
+	}
 	if err := child.call("broadcast", &bc); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d)\n",
-		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected)
+	w50, w99 := bucketQuantiles(written0, histBuckets(srv, "switchboard_live_written_seconds"))
+	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d); "+
+		"NOTIFY → frame written p50 ≤%s ms, p99 ≤%s ms; raw commit+NOTIFY p50 %.2f ms, p99 %.2f ms\n",
+		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected, w50, w99, ms(raw.p50), ms(raw.p99))
 	if err := child.call("close", nil); err != nil {
 		return err
 	}

@@ -35,6 +35,13 @@ func (s *Store) Cipher() *Cipher { return s.cipher }
 // database/sql connection, and the Store's pgx reads (Queries) run on the
 // same connection's pgx.Conn, so every read and write of fn sees the
 // transaction. Nested, it is a savepoint on the same connection.
+//
+// database/sql asks that a driver connection taken with Raw be used only
+// inside Raw's callback (so that it never runs alongside database/sql's own
+// use of it). Here the sql.Conn stays held by this call until the
+// transaction ends, and fn's gorm statements and pgx reads take turns on
+// it, never at once — the rule's reason holds. fn must not use the Store
+// from several goroutines at once (neither can it with a plain sql.Tx).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return s.g.WithContext(ctx).Transaction(func(g *gorm.DB) error {

@@ -64,19 +64,14 @@ func (l StringList) Value() (driver.Value, error) {
 
 // Scan implements sql.Scanner.
 func (l *StringList) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case nil:
+	s, null, err := arrayBody(src, "StringList")
+	if err != nil {
+		return err
+	}
+	if null {
 		*l = nil
 		return nil
-	case []byte:
-		s = string(v)
-	case string:
-		s = v
-	default:
-		return fmt.Errorf("models: cannot scan %T into StringList", src)
 	}
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 	if s == "" {
 		*l = StringList{}
 		return nil
@@ -99,19 +94,14 @@ func (l Int64List) Value() (driver.Value, error) {
 
 // Scan implements sql.Scanner.
 func (l *Int64List) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case nil:
+	s, null, err := arrayBody(src, "Int64List")
+	if err != nil {
+		return err
+	}
+	if null {
 		*l = nil
 		return nil
-	case []byte:
-		s = string(v)
-	case string:
-		s = v
-	default:
-		return fmt.Errorf("models: cannot scan %T into Int64List", src)
 	}
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 	out := Int64List{}
 	if s != "" {
 		for _, p := range strings.Split(s, ",") {
@@ -124,6 +114,23 @@ func (l *Int64List) Scan(src any) error {
 	}
 	*l = out
 	return nil
+}
+
+// arrayBody is the text between the braces of a scanned array literal; null
+// when the column is NULL.
+func arrayBody(src any, into string) (body string, null bool, err error) {
+	var s string
+	switch v := src.(type) {
+	case nil:
+		return "", true, nil
+	case []byte:
+		s = string(v)
+	case string:
+		s = v
+	default:
+		return "", false, fmt.Errorf("models: cannot scan %T into %s", src, into)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}"), false, nil
 }
 
 // StringArray is a text[] of arbitrary strings, quoted for PostgreSQL's

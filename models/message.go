@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -554,4 +555,36 @@ func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url strin
 	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
 		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
 	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
+}
+
+// OutboundStatusCounts counts a business's outbound messages by status.
+func (s *Store) OutboundStatusCounts(ctx context.Context, businessID int64) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := s.Gorm(ctx).Model(&Message{}).Select("status, count(*) AS n").
+		Where("business_id = ? AND direction = ?", businessID, DirectionOut).Group("status").Scan(&rows).Error
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, wrapErr(err, "count outbound messages")
+}
+
+// ExternalIDCounts counts a business's stored messages per Meta id, for the
+// ids that start with prefix: each should be stored once.
+func (s *Store) ExternalIDCounts(ctx context.Context, businessID int64, prefix string) (map[string]int, error) {
+	var rows []struct {
+		ExternalID string
+		N          int
+	}
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
+	err := s.Gorm(ctx).Model(&Message{}).Select("external_id, count(*) AS n").
+		Where("business_id = ? AND external_id LIKE ?", businessID, escaped+"%").Group("external_id").Scan(&rows).Error
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.ExternalID] = r.N
+	}
+	return out, wrapErr(err, "count messages by external id")
 }

@@ -548,3 +548,10 @@ func threadTitle(id *Identity) string {
 	}
 	return id.ExternalID
 }
+
+// ThreadIDs lists the ids of every thread of a business, oldest first.
+func (s *Store) ThreadIDs(ctx context.Context, businessID int64) ([]int64, error) {
+	ids := []int64{}
+	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ?", businessID).Order("id").Pluck("id", &ids).Error
+	return ids, wrapErr(err, "list thread ids")
+}

@@ -243,3 +243,11 @@ func (s *Store) ReplayWebhook(ctx context.Context, businessID, rawID int64) erro
 	}
 	return nil
 }
+
+// PendingWebhookCount is how many journalled payloads, of every business,
+// still wait for the processor; operators and the benchmarks watch it drain.
+func (s *Store) PendingWebhookCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Gorm(ctx).Model(&RawWebhook{}).Where("outcome = 'pending'").Count(&n).Error
+	return n, wrapErr(err, "count pending webhooks")
+}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -81,53 +80,9 @@ func (h *hub) enqueue(c *wsClient, f frame) bool {
 	c.queue = append(c.queue, f)
 	if !c.writing {
 		c.writing = true
-		h.schedule(c)
+		go h.write(c)
 	}
 	return true
-}
-
-// wsWriters bounds the writer goroutines the hub keeps for fan-out: a
-// broadcast to 10,000 sockets starts that many goroutines, not 10,000, and
-// a socket stuck on a full kernel buffer holds up only one of them.
-const wsWriters = 64
-
-// schedule hands c, which has frames and no writer, to a writer: one of
-// the hub's, started when fewer than wsWriters run; its own goroutine when
-// the hand-over queue is full.
-func (h *hub) schedule(c *wsClient) {
-	select {
-	case h.ready <- c:
-	default:
-		go h.write(c)
-		return
-	}
-	if h.writers.Load() < wsWriters {
-		h.writers.Add(1)
-		go h.writer()
-	}
-}
-
-// writer writes for the sockets handed to it until none waits, then ends.
-func (h *hub) writer() {
-	for {
-		select {
-		case c := <-h.ready:
-			h.write(c)
-			continue
-		default:
-		}
-		h.writers.Add(-1)
-		if len(h.ready) == 0 {
-			return
-		}
-		// A socket handed over between the empty receive and the
-		// decrement saw a full pool: rejoin and take it, unless the pool
-		// has filled again (then a running writer will).
-		if h.writers.Add(1) > wsWriters {
-			h.writers.Add(-1)
-			return
-		}
-	}
 }
 
 // write is the socket's only writer while it runs: it sends what is
@@ -225,10 +180,8 @@ type hub struct {
 	lastEvent map[int64]time.Time
 	listening time.Time // since when events have flowed without a gap; zero when not listening
 	cache     *businessCache
-	pinging   bool           // pingLoop runs
-	added     int            // sockets ever added: spreads them over the ping slots
-	ready     chan *wsClient // sockets with frames waiting for a writer (see schedule)
-	writers   atomic.Int32   // writer goroutines running
+	pinging   bool // pingLoop runs
+	added     int  // sockets ever added: spreads them over the ping slots
 
 	conns    prometheus.Gauge
 	dropped  prometheus.Counter
@@ -245,7 +198,6 @@ func newHub(m *Metrics) *hub {
 		clients:   map[int64]map[*wsClient]struct{}{},
 		lastEvent: map[int64]time.Time{},
 		cache:     newBusinessCache(businessCacheTTL),
-		ready:     make(chan *wsClient, 16384),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "switchboard", Name: "websocket_connections",
 			Help: "Open websocket connections on this process."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Name: "websocket_dropped_total",

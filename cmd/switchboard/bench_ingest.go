@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/switchboard-inbox/switchboard/bench"
 	"github.com/switchboard-inbox/switchboard/models"
@@ -27,14 +26,6 @@ func benchIngest(ctx context.Context, cfg *Config, args []string, stdout io.Writ
 		return runApp(ctx, &benchCfg, quiet, store, "all", ready)
 	}
 	return bench.Ingest(ctx, db, serve, args, stdout)
-}
-
-// ms is a duration in milliseconds, for the benchmarks' tables.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// loadResult is a latency distribution of a benchmark's probe.
-type loadResult struct {
-	p50, p99, max time.Duration
 }
 
 // replaceDatabase points a PostgreSQL URL at another database.

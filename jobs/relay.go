@@ -72,6 +72,7 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 		return nil, err
 	}
 	var msgs []*models.Message
+	var plans []*plan
 	templates := newTemplateCache()
 	for i := range legs {
 		req := &legs[i].req
@@ -99,9 +100,12 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 			p.msg.Details = spec.details()
 		}
 		out[i].msg = p.msg
-		msgs = append(msgs, p.msg)
+		msgs, plans = append(msgs, p.msg), append(plans, p)
 	}
 	if err := tx.AddOutboundMessages(ctx, msgs); err != nil {
+		return nil, err
+	}
+	if err := o.recordCosts(ctx, tx, plans...); err != nil { // a WhatsApp leg is a service message with its price
 		return nil, err
 	}
 	var params []river.InsertManyParams
@@ -347,6 +351,9 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	}
 	// A quoted reply stays quoted: each leg quotes that member's own copy of
 	// the quoted message; a member without one (it was theirs) gets a short quote.
+	if m.ReplyToID == nil && m.ReplyToExternalID == "" { // quotes nothing: no lookup
+		return r.fanOut(ctx, tx, m, others, policy.LegFromCustomer, func(*models.RelayMember) string { return text })
+	}
 	quoted, quotedText, err := tx.QuotedInGroup(ctx, m.ID)
 	if err != nil || quoted == 0 {
 		if err != nil {

@@ -161,19 +161,24 @@ func (s *Store) RelayGroupOf(ctx context.Context, identityID int64) (*Thread, er
 // RelayMembers lists a relay group's active members in the order they
 // joined, each with their direct thread (created if they never wrote).
 func (s *Store) RelayMembers(ctx context.Context, businessID, threadID int64) ([]RelayMember, error) {
-	if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
-		return nil, err
-	}
 	var rows []struct {
 		Identity
 		DirectThreadID *int64
 	}
-	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM thread_participants p
-		JOIN identities i ON i.id = p.identity_id
+	// One round trip on the relay's hot path: the group is checked by the
+	// join; only an empty answer asks why (not a group, or no members).
+	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM threads g
+		JOIN thread_participants p ON p.thread_id = g.id AND p.relay AND p.left_at IS NULL
+		JOIN identities i ON i.id = p.identity_id AND i.business_id = g.business_id
 		LEFT JOIN threads d ON d.channel_id = i.channel_id AND d.direct_identity_id = i.id AND d.kind = 'direct'
-		WHERE p.thread_id = ? AND p.relay AND p.left_at IS NULL AND i.business_id = ?
+		WHERE g.id = ? AND g.business_id = ? AND g.origin = 'relay'
 		ORDER BY p.joined_at, i.id`, threadID, businessID).Scan(&rows).Error; err != nil {
 		return nil, wrapErr(err, "load members of relay group %d", threadID)
+	}
+	if len(rows) == 0 {
+		if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]RelayMember, 0, len(rows))
 	for _, r := range rows {

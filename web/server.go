@@ -68,6 +68,7 @@ type Server struct {
 	restockLive   restockWatchers
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
+	tallies       tallyGate  // paces live poll tallies (poll_live.go)
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/riverqueue/river"
 
@@ -13,22 +15,18 @@ import (
 	"github.com/switchboard-inbox/switchboard/policy"
 )
 
-// DefaultLeaveWords are what a member writes to leave a relay group.
-var DefaultLeaveWords = []string{"leave", "esci"}
-
 // Relay runs relay groups: a group hosted by the business whose members each
 // write in their own chat with it, on their own app. Every message in the
 // group is re-sent to the other members as one leg each, queued through the
 // outbox on the member's direct thread and judged by the policy for that
 // member alone; a refused leg is recorded with its reason, never sent.
 type Relay struct {
-	o          *Outbox
-	LeaveWords []string // lower case; a member's message that is only one of them leaves the group
+	o *Outbox
 }
 
 // Relay is the pipeline's relay-group service (web.Groups, ingest.Relayer).
 func (p *Pipeline) Relay() *Relay {
-	return &Relay{o: p.outbox, LeaveWords: DefaultLeaveWords}
+	return &Relay{o: p.outbox}
 }
 
 // leg is one message to queue on one member's direct thread.
@@ -230,17 +228,21 @@ func (r *Relay) join(ctx context.Context, tx *models.Store, t *models.Thread, on
 	for i := range joined {
 		names[i] = joined[i].Name()
 	}
+	leave, err := tx.RelayLeaveWords(ctx, t.BusinessID)
+	if err != nil {
+		return err
+	}
 	gm, err := r.groupMessage(ctx, tx, t.BusinessID, t.ID, "system", strings.Join(names, ", ")+" joined", userID)
 	if err != nil {
 		return err
 	}
 	return r.fanOut(ctx, tx, gm, joined, policy.LegFromCustomer, func(m *models.RelayMember) string {
-		return joinText(t.Title, m, members, r.leaveWord())
+		return joinText(t.Title, m, members, leave)
 	})
 }
 
 // joinText tells a new member who is in the group and how to leave it.
-func joinText(title string, m *models.RelayMember, members []models.RelayMember, leave string) string {
+func joinText(title string, m *models.RelayMember, members []models.RelayMember, leave []string) string {
 	var others []string
 	for i := range members {
 		if members[i].ID != m.ID {
@@ -248,14 +250,7 @@ func joinText(title string, m *models.RelayMember, members []models.RelayMember,
 		}
 	}
 	return fmt.Sprintf("You joined the group “%s” with %s. What you write here is shared with them. Reply %s to leave.",
-		title, strings.Join(others, ", "), strings.ToUpper(leave))
-}
-
-func (r *Relay) leaveWord() string {
-	if len(r.LeaveWords) == 0 {
-		return "leave"
-	}
-	return r.LeaveWords[0]
+		title, strings.Join(others, ", "), strings.Join(upper(leave), " or "))
 }
 
 // RemoveMember takes a customer out of a relay group (an agent's action or
@@ -326,8 +321,14 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	if m.SenderIdentityID == nil {
 		return nil
 	}
-	if r.isLeave(m.Text) && m.Kind == "text" {
-		return r.remove(ctx, tx, m.BusinessID, m.ThreadID, *m.SenderIdentityID, nil)
+	if m.Kind == "text" {
+		leave, err := isLeave(ctx, tx, m.BusinessID, m.Text)
+		if err != nil {
+			return err
+		}
+		if leave {
+			return r.remove(ctx, tx, m.BusinessID, m.ThreadID, *m.SenderIdentityID, nil)
+		}
 	}
 	members, err := tx.RelayMembers(ctx, m.BusinessID, m.ThreadID)
 	if err != nil {
@@ -373,14 +374,23 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	}, copies)
 }
 
-func (r *Relay) isLeave(text string) bool {
-	t := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!"))
-	for _, w := range r.LeaveWords {
-		if t == w {
-			return true
-		}
+func upper(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = strings.ToUpper(w)
 	}
-	return false
+	return out
+}
+
+// isLeave reports whether text is only one of the business's leave words;
+// only a one-word message costs the lookup.
+func isLeave(ctx context.Context, tx *models.Store, businessID int64, text string) (bool, error) {
+	t := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!"))
+	if t == "" || len([]rune(t)) > models.MaxLeaveWordLen || strings.ContainsFunc(t, unicode.IsSpace) {
+		return false, nil
+	}
+	words, err := tx.RelayLeaveWords(ctx, businessID)
+	return slices.Contains(words, t), err
 }
 
 // RelayText is a member's message as the others read it: attributed, in the

@@ -1,6 +1,8 @@
 package jobs_test
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -300,5 +302,33 @@ func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
 	m := e.waitSend(mother, "Sì, anche a me!")
 	if !strings.HasPrefix(m.Text, "↩ “Che bello il pizzo!”\n") || dig(m.Body(), "reply_to") != nil {
 		t.Errorf("mother's leg: %q %s", m.Text, m.Raw)
+	}
+}
+
+// Leave words are the business's setting: once changed, the new word leaves
+// (and the join message names it) and the old one is an ordinary message.
+func TestRelayLeaveWordsPerBusiness(t *testing.T) {
+	e := newEnv(t, nil)
+	if words, err := e.store.RelayLeaveWords(e.ctx, e.biz.ID); err != nil || !slices.Equal(words, []string{"esci", "leave"}) {
+		t.Fatalf("default leave words %v %v", words, err)
+	}
+	if err := e.store.SetRelayLeaveWords(e.ctx, e.biz.ID, []string{"two words"}); !errors.Is(err, models.ErrBadLeaveWords) {
+		t.Fatalf("a leave 'word' with a space: %v", err)
+	}
+	if err := e.store.SetRelayLeaveWords(e.ctx, e.biz.ID, []string{" Basta ", "STOP", "basta"}); err != nil {
+		t.Fatal(err)
+	}
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother)
+	if s := e.waitSend(mother, "You joined"); !strings.Contains(s.Text, "Reply BASTA or STOP to leave") {
+		t.Fatalf("join message %q", s.Text)
+	}
+	e.says(mother, "text", "esci", nil) // no longer a leave word: relayed
+	e.waitSend(bride, ": esci")
+	e.says(mother, "text", "Basta!", nil)
+	e.waitSend(mother, "You left the group “Wedding dress”")
+	if n := e.sendsTo(bride, "Basta"); n != 0 {
+		t.Fatal("the leave word was relayed")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -316,4 +317,52 @@ func distinct(ids []int64) []int64 {
 		}
 	}
 	return out
+}
+
+// MaxLeaveWords bounds a business's relay leave words; MaxLeaveWordLen each.
+const (
+	MaxLeaveWords   = 5
+	MaxLeaveWordLen = 20 // characters
+)
+
+// ErrBadLeaveWords: leave words must be 1 to MaxLeaveWords single words.
+var ErrBadLeaveWords = errors.New("models: leave words must be 1 to 5 single words of at most 20 characters")
+
+// RelayLeaveWords are the words (lower case) with which the business's relay
+// group members leave a group.
+func (s *Store) RelayLeaveWords(ctx context.Context, businessID int64) ([]string, error) {
+	var words StringList
+	err := s.Gorm(ctx).Raw(`SELECT relay_leave_words FROM businesses WHERE id = ?`, businessID).Row().Scan(&words)
+	return words, wrapErr(err, "fetch leave words of business %d", businessID)
+}
+
+// SetRelayLeaveWords replaces the business's leave words (trimmed, lower
+// case, repeats dropped); ErrBadLeaveWords when they are not 1 to 5 single words.
+func (s *Store) SetRelayLeaveWords(ctx context.Context, businessID int64, words []string) error {
+	clean, err := CleanLeaveWords(words)
+	if err != nil {
+		return err
+	}
+	err = s.Gorm(ctx).Exec(`UPDATE businesses SET relay_leave_words = ? WHERE id = ?`, StringList(clean), businessID).Error
+	return wrapErr(err, "set leave words of business %d", businessID)
+}
+
+// CleanLeaveWords normalises leave words as they are stored.
+func CleanLeaveWords(words []string) ([]string, error) {
+	var out []string
+	for _, w := range words {
+		w = strings.ToLower(strings.TrimSpace(w))
+		switch {
+		case w == "":
+			continue
+		case strings.ContainsFunc(w, unicode.IsSpace) || len([]rune(w)) > MaxLeaveWordLen:
+			return nil, ErrBadLeaveWords
+		case !slices.Contains(out, w):
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 || len(out) > MaxLeaveWords {
+		return nil, ErrBadLeaveWords
+	}
+	return out, nil
 }

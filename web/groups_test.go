@@ -257,3 +257,29 @@ func TestThreadSendAPIOnARelayGroup(t *testing.T) {
 		t.Fatalf("business B's send took the group path")
 	}
 }
+
+// The leave words are a per-business setting on the Settings page (admins).
+func TestLeaveWordsSetting(t *testing.T) {
+	e := newUIEnv(t, false)
+	admin := e.signIn(t, e.a.admin)
+	resp, page := admin.get("/settings/groups")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="esci, leave"`) || !strings.Contains(page, `href="/settings/groups"`) {
+		t.Fatalf("groups settings: %d", resp.StatusCode)
+	}
+	if resp := admin.post("/settings/groups", url.Values{"leave_words": {"Basta, STOP ,basta"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	if words, _ := e.store.RelayLeaveWords(context.Background(), e.a.biz.ID); strings.Join(words, ",") != "basta,stop" {
+		t.Fatalf("saved words %v", words)
+	}
+	if words, _ := e.store.RelayLeaveWords(context.Background(), e.b.biz.ID); strings.Join(words, ",") != "esci,leave" {
+		t.Fatalf("business B's words changed: %v", words)
+	}
+	resp, body := admin.postBody("/settings/groups", url.Values{"leave_words": {"two words"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="settings-error"`) {
+		t.Fatalf("a phrase as a leave word: %d", resp.StatusCode)
+	}
+	if resp := e.signIn(t, e.a.agent).post("/settings/groups", url.Values{"leave_words": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent changed the leave words: %d", resp.StatusCode)
+	}
+}

@@ -93,6 +93,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/replies/{id}/delete", admin(s.cannedDelete))
 	mux.Handle("POST /settings/labels", admin(s.labelCreate))
 	mux.Handle("POST /settings/labels/{id}/delete", admin(s.labelDelete))
+	mux.Handle("GET /settings/groups", admin(s.settingsGroups))
+	mux.Handle("POST /settings/groups", admin(s.leaveWordsSave))
 	mux.Handle("GET /settings/webhooks", admin(s.settingsWebhooks))
 	mux.Handle("POST /settings/webhooks/{id}/replay", admin(s.webhookReplay))
 

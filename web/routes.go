@@ -35,6 +35,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Inbox (agents and admins).
 	mux.Handle("GET /inbox", agent(s.inboxPage))
 	mux.Handle("GET /media/{id}", agent(s.media))
+	mux.HandleFunc("GET /relay-media/{ref}", s.relayMedia) // signed link for Meta's fetcher (media_relay.go)
 	mux.Handle("GET /inbox/closing", agent(s.closingPage))
 	mux.Handle("GET /inbox/threads/{id}", agent(s.threadPage))
 	mux.Handle("GET /inbox/threads/{id}/composer", agent(s.composerFragment))

@@ -106,6 +106,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
 		templates:     opts.Templates,
 		prices:        opts.Prices,
+		graph:         opts.Graph,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

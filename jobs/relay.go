@@ -32,7 +32,7 @@ type Relay struct {
 // it when the leg is sent; a leg retried later than this cannot show it.
 const relayMediaLifetime = 24 * time.Hour
 
-// Relay is the pipeline's relay-group service (web.Groups, ingest.Relayer).
+// Relay is the pipeline's relay-group service (web.Groups, inbound.Relayer).
 func (p *Pipeline) Relay() *Relay {
 	return &Relay{o: p.outbox, mediaBase: strings.TrimRight(p.cfg.MediaBaseURL, "/")}
 }

@@ -68,6 +68,7 @@ type Server struct {
 	restockLive   restockWatchers
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
+	tallies       tallyGate  // paces live poll tallies (poll_live.go)
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -106,6 +107,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
 		templates:     opts.Templates,
 		prices:        opts.Prices,
+		graph:         opts.Graph,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

@@ -150,3 +150,12 @@ func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
 	}
 	return s.notifyAll(ctx, payloads)
 }
+
+// notifyAll queues many NOTIFY payloads in one statement.
+func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	_, err := s.sqlExec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
+	return wrapErr(err, "notify %d events", len(payloads))
+}

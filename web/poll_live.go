@@ -116,7 +116,7 @@ func (s *Server) flushTalliesAfter(businessID int64, wait time.Duration) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.pushBusiness(ctx, businessID, events, clients); err != nil {
+		if err := s.pushBusiness(ctx, businessID, events, clients, time.Now()); err != nil {
 			s.log.Error("live: unable to push poll tallies", "business", businessID, "error", err)
 		}
 	})

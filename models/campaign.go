@@ -31,7 +31,7 @@ const (
 	CampaignKindWindow   = "window"
 )
 
-// Why a campaign paused (” is by hand).
+// Why a campaign paused (empty: paused by hand).
 const (
 	PausedBudget   = "budget_exhausted"
 	PausedErrors   = "error_rate"

@@ -1,0 +1,240 @@
+package jobs_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
+)
+
+// campaignWorld is a WhatsApp channel with the "saldi" marketing template
+// (body {{1}} name, {{2}} code, URL button suffix), here and at Meta, and
+// an Italian marketing price of 0.0691 EUR.
+func (e *env) campaignWorld() *models.WATemplate {
+	e.t.Helper()
+	ch := e.channel(models.AppWhatsApp, true)
+	tpl := &models.WATemplate{BusinessID: e.biz.ID, ChannelID: ch.ID, Name: "saldi", Language: "it", Category: "marketing",
+		Status: "approved", Body: "Ciao {{1}}, saldi con il codice {{2}}",
+		Parameters: models.TemplateParams{{Component: "body", Name: "1"}, {Component: "body", Name: "2"},
+			{Component: "button", Index: 0, Name: "1"}}}
+	if err := e.store.Gorm(e.ctx).Create(tpl).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sim.AddTemplate(ch.AccountID, metasim.Template{Name: "saldi", Language: "it", Category: "MARKETING",
+		Body: "Ciao {{1}}, saldi con il codice {{2}}", URL: "https://shop.example/c/{{1}}"}); err != nil {
+		e.t.Fatal(err)
+	}
+	it, err := pricing.MarketOf("+393331234567", testNow)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.ImportPrices(e.ctx, e.biz.ID, nil, []models.CountryPrice{
+		{Market: it.Market, Category: "marketing", PriceMicros: 69100, Currency: "EUR", EffectiveFrom: testNow.AddDate(0, -1, 0)},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return tpl
+}
+
+// waCustomers makes n Italian WhatsApp customers 39333000000i named "Name i".
+func (e *env) waCustomers(n int, name func(i int) string) []*customer {
+	e.t.Helper()
+	out := make([]*customer, n)
+	for i := range n {
+		c := e.customer(models.AppWhatsApp, fmt.Sprintf("39333%07d", i), time.Time{})
+		if name != nil {
+			if err := e.store.Gorm(e.ctx).Exec(`UPDATE contacts SET name = ? WHERE id = ?`, name(i), c.identity.ContactID).Error; err != nil {
+				e.t.Fatal(err)
+			}
+			if err := e.store.Gorm(e.ctx).Exec(`UPDATE identities SET display_name = ? WHERE id = ?`, name(i), c.identity.ID).Error; err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func saldiInput(e *env, budget string) jobs.CampaignInput {
+	return jobs.CampaignInput{Name: "Saldi", ChannelID: e.channel(models.AppWhatsApp, true).ID,
+		Template: jobs.TemplateRef{Name: "saldi", Language: "it"}, Variables: []string{"{first_name|cliente}", "SALDI20", "{link:https://shop.example/saldi}"},
+		TimeZone: "Europe/Rome", Budget: budget, Currency: "EUR"}
+}
+
+func (e *env) campaignCounts(id int64) models.CampaignCounts {
+	e.t.Helper()
+	n, err := e.store.CampaignCounts(e.ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) campaign(id int64) *models.Campaign {
+	e.t.Helper()
+	c, err := e.store.Campaign(e.ctx, e.biz.ID, id)
+	if err != nil || c == nil {
+		e.t.Fatalf("campaign %d: %v", id, err)
+	}
+	return c
+}
+
+// sendsTo counts Meta's accepted sends per recipient of the account.
+func sendsTo(sends []metasim.Send) map[string]int {
+	out := map[string]int{}
+	for _, s := range sends {
+		out[s.Recipient]++
+	}
+	return out
+}
+
+// The campaign reaches everyone once, personalised: a contact without a
+// usable name gets the fallback, never an empty variable; the opted-out, the
+// blocked, the +1 US number and the second identity of one person are
+// skipped and counted by reason; the URL button carries the click token.
+func TestCampaignPersonalisesAndSkips(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(6, func(i int) string {
+		switch i {
+		case 0:
+			return "" // no name: the fallback
+		case 1:
+			return "+39 333 0000001" // a number for a name: the fallback
+		}
+		return fmt.Sprintf("Anna%d Rossi", i)
+	})
+	if err := e.store.SetMarketingOptOut(e.ctx, e.biz.ID, cs[2].identity.ID, &testNow, "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE identities SET blocked_at = now() WHERE id = ?`, cs[3].identity.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	us := e.customer(models.AppWhatsApp, "12015550123", time.Time{})
+	dup := &models.Identity{BusinessID: e.biz.ID, ContactID: cs[4].identity.ContactID, ChannelID: cs[4].channel.ID, App: "whatsapp",
+		ExternalID: "39333999999", Phone: "+39333999999"}
+	if err := e.store.CreateIdentity(e.ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	// Another contact without any WhatsApp identity.
+	if err := e.store.CreateContact(e.ctx, &models.Contact{BusinessID: e.biz.ID, Name: "Solo Instagram"}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBaseURL("https://sb.example")
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := cm.Estimate(e.ctx, e.biz.ID, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{models.SkipOptedOut: 1, models.SkipBlocked: 1, models.SkipPausedRegion: 1, models.SkipDuplicate: 1, models.SkipNoWhatsApp: 1}
+	if est.Recipients != 4 || fmt.Sprint(est.Skipped) != fmt.Sprint(want) || est.TotalMicros != 4*69100 || est.Currency != "EUR" {
+		t.Fatalf("estimate: %+v", est)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("campaign done and delivered", func() bool {
+		n := e.campaignCounts(camp.ID)
+		return e.campaign(camp.ID).Status == models.CampaignDone && n.Queued == 0 && n.Sent+n.Delivered+n.Read == 4
+	})
+	sends := e.sendsOf(cs[0].account)
+	per := sendsTo(sends)
+	if len(sends) != 4 || per["393330000000"] != 1 || per["393330000001"] != 1 || per["393330000004"] != 1 || per["393330000005"] != 1 ||
+		per[us.identity.ExternalID] != 0 {
+		t.Fatalf("sends: %v", per)
+	}
+	for _, s := range sends {
+		body := string(s.Raw)
+		if !strings.Contains(body, "SALDI20") || strings.Contains(body, `"text":""`) {
+			t.Fatalf("send %s: %s", s.Recipient, body)
+		}
+		if (s.Recipient == "393330000000" || s.Recipient == "393330000001") && !strings.Contains(body, `"cliente"`) {
+			t.Fatalf("no fallback for %s: %s", s.Recipient, body)
+		}
+		if s.Recipient == "393330000005" && !strings.Contains(body, `"Anna5"`) {
+			t.Fatalf("no first name for %s: %s", s.Recipient, body)
+		}
+	}
+	rs, err := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cipher := e.store.Cipher()
+	for _, r := range rs {
+		if r.MessageID == nil {
+			continue
+		}
+		if r.PriceMicros != 69100 || r.Currency != "EUR" || r.SentAt == nil {
+			t.Fatalf("recipient %d: %+v", r.ID, r)
+		}
+		tok := cipher.CampaignClickToken(r.ID, 2)
+		found := false
+		for _, s := range sends {
+			found = found || strings.Contains(string(s.Raw), tok)
+		}
+		if !found {
+			t.Fatalf("no click token %s for recipient %d", tok, r.ID)
+		}
+	}
+	if n := e.campaignCounts(camp.ID); n.Total != 9 || n.Skipped != 5 || n.EstimatedMicros != 4*69100 {
+		t.Fatalf("counts: %+v", n)
+	}
+}
+
+// Two starts at once: one runs, the other is told the campaign is no longer
+// a draft; each recipient is sent once.
+func TestCampaignStartTwiceRunsOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(5, nil)
+	cm := e.pipe.Campaigns()
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() {
+			_, err := cm.Start(e.ctx, e.biz.ID, camp.ID)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var ok, refused int
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, models.ErrCampaignState):
+			refused++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Fatalf("ok %d refused %d", ok, refused)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	if n := e.campaignCounts(camp.ID); n.Total != 5 {
+		t.Fatalf("recipients written twice: %+v", n)
+	}
+	for to, n := range sendsTo(e.sendsOf(cs[0].account)) {
+		if n != 1 {
+			t.Fatalf("%s sent %d times", to, n)
+		}
+	}
+}

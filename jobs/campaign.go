@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/policy"
@@ -416,7 +417,10 @@ type campaignArgs struct {
 func (campaignArgs) Kind() string { return "campaign_run" }
 
 func campaignJobOpts(at *time.Time) *river.InsertOpts {
-	o := &river.InsertOpts{Queue: queueBulk, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	// Unique among live jobs only: a completed run must not keep a resume from queueing the next.
+	o := &river.InsertOpts{Queue: queueBulk, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable,
+		rivertype.JobStateScheduled}}}
 	if at != nil {
 		o.ScheduledAt = *at
 	}

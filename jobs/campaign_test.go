@@ -1,7 +1,10 @@
 package jobs_test
 
 import (
+	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"fmt"
 	"strings"
 	"sync"
@@ -238,3 +241,102 @@ func TestCampaignStartTwiceRunsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A budget of three messages queues three, pauses with budget_exhausted and
+// leaves the rest pending; raising it and resuming sends the rest, nobody twice.
+func TestCampaignBudgetPauseThenResume(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(5, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(2, 100)
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "0.2073"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("budget pause", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	c := e.campaign(camp.ID)
+	n := e.campaignCounts(camp.ID)
+	if c.PausedReason != models.PausedBudget || n.Pending != 2 || n.Total-n.Pending != 3 || c.SpentMicros != 3*69100 {
+		t.Fatalf("after the budget: %+v %+v", c, n)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err) // resuming without more budget pauses again at once
+	}
+	e.waitFor("paused again", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	if n := e.campaignCounts(camp.ID); n.Pending != 2 {
+		t.Fatalf("resumed without budget: %+v", n)
+	}
+	if _, err := cm.SetBudget(e.ctx, e.biz.ID, camp.ID, "1.00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	per := sendsTo(e.sendsOf(cs[0].account))
+	if len(per) != 5 {
+		t.Fatalf("sent to %d of 5: %v", len(per), per)
+	}
+	for to, k := range per {
+		if k != 1 {
+			t.Fatalf("%s sent %d times", to, k)
+		}
+	}
+}
+
+// Workers stopped mid-run (a deploy, a crash: the batch in flight rolls
+// back) and a second replica running alongside: every recipient is sent
+// exactly once, counted at Meta.
+func TestCampaignExactlyOnceAcrossStopsAndReplicas(t *testing.T) {
+	e := newEnv(t, func(c *jobs.Config) { c.JobTimeout = 3 * time.Second; c.RescueStuckJobsAfter = 4 * time.Second })
+	e.campaignWorld()
+	cs := e.waCustomers(40, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(3, 6)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 20
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Stop the workers twice while it runs, restarting them.
+	for range 2 {
+		e.waitFor("some progress", func() bool { return len(e.sendsOf(cs[0].account)) >= 5 })
+		e.halt()
+		e.start()
+	}
+	// A second replica joins.
+	second, err := jobs.New(e.store, discardLog(), e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Campaigns().SetBatchSize(3, 6)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	per := sendsTo(e.sendsOf(cs[0].account))
+	if len(per) != 40 {
+		t.Fatalf("sent to %d of 40", len(per))
+	}
+	for to, k := range per {
+		if k != 1 {
+			t.Fatalf("%s sent %d times", to, k)
+		}
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending != 0 || n.Total != 40 {
+		t.Fatalf("counts: %+v", n)
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

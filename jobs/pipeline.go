@@ -169,6 +169,7 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	p.restock.UsePrices(bookQuotes{cfg.Prices})
 	river.AddWorker(workers, &restockWorker{r: p.restock})
 	p.campaigns = newCampaigner(p.outbox)
+	p.campaigns.slice = min(p.campaigns.slice, cfg.JobTimeout/3) // a run of the job ends well inside its timeout
 	river.AddWorker(workers, &campaignWorker{c: p.campaigns})
 	river.AddWorker(workers, &campaignTickWorker{c: p.campaigns})
 	return p, nil

@@ -37,11 +37,12 @@ type Campaigner struct {
 	batch   int           // recipients one batch claims (a rate below it claims the rate)
 	backlog int           // queued-but-unsent messages above which the runner waits (so a pause stops soon)
 	slice   time.Duration // how long one run of the job works before snoozing
+	poll    time.Duration // the longest a scheduled campaign's job sleeps before looking again
 }
 
 func newCampaigner(o *Outbox) *Campaigner {
 	return &Campaigner{store: o.store, outbox: o, insert: o.insert, now: o.now, prices: o.prices,
-		pers: Personaliser{Cipher: o.store.Cipher()}, batch: 500, backlog: 1500, slice: 10 * time.Second}
+		pers: Personaliser{Cipher: o.store.Cipher()}, batch: 500, backlog: 1500, slice: 10 * time.Second, poll: 30 * time.Second}
 }
 
 // Campaigns is the pipeline's campaign runner (implements web.Campaigns).
@@ -60,6 +61,29 @@ func (c *Campaigner) SetBatchSize(n, backlog int) {
 	c.mu.Lock()
 	c.batch, c.backlog = max(1, n), max(1, backlog)
 	c.mu.Unlock()
+}
+
+// SetPollInterval bounds how long a scheduled campaign's job sleeps before
+// it looks at the clock again (tests move the clock).
+func (c *Campaigner) SetPollInterval(d time.Duration) {
+	c.mu.Lock()
+	c.poll = max(d, time.Millisecond)
+	c.mu.Unlock()
+}
+
+// LocalSchedule reads a wall-clock time ("2026-12-24T09:00", as a
+// datetime-local field gives it) in the named IANA time zone.
+func LocalSchedule(local, zone string) (time.Time, error) {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "Local" {
+		return time.Time{}, fieldErr("time_zone", "unknown time zone %q (use an IANA name such as Europe/Rome)", zone)
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(local), loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fieldErr("scheduled_at", "give the date and time as YYYY-MM-DDTHH:MM")
 }
 
 // TemplateRef names a WhatsApp template.

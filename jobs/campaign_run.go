@@ -93,7 +93,9 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 		switch camp.Status {
 		case models.CampaignScheduled:
 			if camp.ScheduledAt != nil && camp.ScheduledAt.After(c.now()) {
-				wait = camp.ScheduledAt.Sub(c.now())
+				c.mu.Lock()
+				wait = min(camp.ScheduledAt.Sub(c.now()), c.poll)
+				c.mu.Unlock()
 				return nil
 			}
 			ok, err := tx.TransitionCampaign(ctx, a.BusinessID, camp.ID, []string{models.CampaignScheduled}, models.CampaignRunning, "")

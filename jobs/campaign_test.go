@@ -23,6 +23,10 @@ import (
 func (e *env) campaignWorld() *models.WATemplate {
 	e.t.Helper()
 	ch := e.channel(models.AppWhatsApp, true)
+	// The simulator's WABA is "1" + the number's id: template webhooks find the channel by it.
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET waba_id = '1' || account_id WHERE id = ?`, ch.ID).Error; err != nil {
+		e.t.Fatal(err)
+	}
 	tpl := &models.WATemplate{BusinessID: e.biz.ID, ChannelID: ch.ID, Name: "saldi", Language: "it", Category: "marketing",
 		Status: "approved", Body: "Ciao {{1}}, saldi con il codice {{2}}",
 		Parameters: models.TemplateParams{{Component: "body", Name: "1"}, {Component: "body", Name: "2"},
@@ -340,3 +344,226 @@ func TestCampaignExactlyOnceAcrossStopsAndReplicas(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// The recipients' statuses are what the simulated customers did: delivered,
+// read, failed with 131050 (opted out on the identity: the next campaign
+// skips them) or 131049 (retried 24 h later by a follow-up of only those).
+func TestCampaignFunnelMatchesSimulator(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(40, nil)
+	acct := cs[0].account
+	if err := e.sim.SetCampaignBehaviour(acct, metasim.CampaignBehaviour{Seed: 11, Delivered: 0.8, Read: 0.5, Replied: 0.3,
+		OptOut: 0.1, UserCap: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	var st metasim.CampaignStats
+	e.waitFor("statuses to settle", func() bool {
+		st = e.sim.CampaignStats(acct)
+		n := e.campaignCounts(camp.ID)
+		failed := st.OptedOut + st.Capped
+		return st.Sent == 40 && n.Failed == failed && n.Read == st.Read && n.Delivered == st.Delivered-st.Read &&
+			n.Sent == st.Sent-failed-st.Delivered
+	})
+	if st.OptedOut == 0 || st.Capped == 0 || st.Read == 0 || st.Delivered == st.Sent {
+		t.Fatalf("the seed tests too little: %+v", st)
+	}
+	rs, err := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, models.RecipientFailed, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capped, optedOut int
+	for _, r := range rs {
+		id, _ := e.store.Identity(e.ctx, e.biz.ID, *r.IdentityID)
+		switch {
+		case r.ErrorCode != nil && *r.ErrorCode == 131050:
+			optedOut++
+			e.waitFor("opt-out on the identity", func() bool {
+				id, _ = e.store.Identity(e.ctx, e.biz.ID, *r.IdentityID)
+				return id.MarketingOptOutAt != nil
+			})
+		case r.ErrorCode != nil && *r.ErrorCode == 131049:
+			capped++
+			if r.FailedAt == nil || r.ErrorTitle == "" {
+				t.Fatalf("131049 without its time or reason: %+v", r)
+			}
+		}
+	}
+	if int64(optedOut) != st.OptedOut || int64(capped) != st.Capped {
+		t.Fatalf("failed: %d opted out, %d capped; simulator %+v", optedOut, capped, st)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	follow, err := cm.RetryFailed(e.ctx, e.biz.ID, camp.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.campaignCounts(follow.ID); n.Total != int64(capped) || n.Pending != int64(capped) || follow.Status != models.CampaignScheduled ||
+		follow.ParentID == nil || *follow.ParentID != camp.ID || !follow.ScheduledAt.Equal(testNow.Add(24*time.Hour)) {
+		t.Fatalf("follow-up: %+v %+v", follow, n)
+	}
+	next, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := cm.Estimate(e.ctx, e.biz.ID, next.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Skipped[models.SkipOptedOut] != optedOut || est.Recipients != 40-optedOut {
+		t.Fatalf("the next campaign: %+v", est)
+	}
+}
+
+// Meta pausing the template mid-run (132015 on the sends after it) pauses
+// the campaign with the reason; the rest stay pending.
+func TestCampaignPausesWhenMetaPausesTheTemplate(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(30, nil)
+	if err := e.sim.SetCampaignBehaviour(cs[0].account, metasim.CampaignBehaviour{Seed: 1, Delivered: 1, PauseTemplateAfter: 5}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(2, 4)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 10
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the campaign to pause", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	c := e.campaign(camp.ID)
+	if c.PausedReason != models.PausedTemplate {
+		t.Fatalf("paused for %q", c.PausedReason)
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending == 0 || len(e.sendsOf(cs[0].account)) != 5 {
+		t.Fatalf("after the pause: %+v, %d sends", n, len(e.sendsOf(cs[0].account)))
+	}
+	// Meta's template status webhook reaches us: the template is paused here too, and resuming is refused.
+	e.waitFor("the template paused here", func() bool {
+		tpl, _ := e.store.TemplateByID(e.ctx, e.biz.ID, *c.TemplateID)
+		return tpl.Status == "paused"
+	})
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err == nil {
+		t.Fatal("resumed on a paused template")
+	}
+}
+
+// More than 20% of the last outcomes failing pauses the campaign.
+func TestCampaignAutoPausesOnErrorRate(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(80, nil)
+	if err := e.sim.SetCampaignBehaviour(cs[0].account, metasim.CampaignBehaviour{Seed: 3, Delivered: 1, UserCap: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(5, 10)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 20
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the campaign to pause", func() bool { return e.campaign(camp.ID).Status != models.CampaignRunning })
+	c := e.campaign(camp.ID)
+	if c.Status != models.CampaignPaused || c.PausedReason != models.PausedErrors {
+		t.Fatalf("status %s (%q)", c.Status, c.PausedReason)
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending == 0 {
+		t.Fatalf("everyone sent: %+v", n)
+	}
+}
+
+// A campaign scheduled at 14:00 in Rome starts at 13:00 UTC, not before.
+func TestCampaignScheduledInATimeZone(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(3, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetPollInterval(50 * time.Millisecond)
+	at, err := jobs.LocalSchedule("2026-11-21T14:00", "Europe/Rome")
+	if err != nil || !at.Equal(time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)) {
+		t.Fatalf("14:00 in Rome: %v %v", at, err)
+	}
+	if _, err := jobs.LocalSchedule("2026-11-21T14:00", "Europe/Atlantis"); err == nil {
+		t.Fatal("an unknown zone was accepted")
+	}
+	in := saldiInput(e, "50.00")
+	in.ScheduledAt = &at
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil || c.Status != models.CampaignScheduled {
+		t.Fatalf("start: %v %v", c, err)
+	}
+	e.setClock(at.Add(-time.Minute))
+	time.Sleep(500 * time.Millisecond) // several looks at the clock before the time
+	if c := e.campaign(camp.ID); c.Status != models.CampaignScheduled || len(e.sendsOf(cs[0].account)) != 0 {
+		t.Fatalf("started early: %s, %d sends", c.Status, len(e.sendsOf(cs[0].account)))
+	}
+	e.setClock(at.Add(time.Second))
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	if c := e.campaign(camp.ID); len(e.sendsOf(cs[0].account)) != 3 || c.StartedAt == nil {
+		t.Fatalf("after the time: %d sends, %+v", len(e.sendsOf(cs[0].account)), c)
+	}
+}
+
+// A dry run judges, personalises and prices everyone but calls no Graph
+// API; a test send goes to the one chosen identity, links untracked.
+func TestCampaignDryRunAndTestSend(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(4, func(i int) string { return fmt.Sprintf("Luca%d Bianchi", i) })
+	if err := e.store.SetMarketingOptOut(e.ctx, e.biz.ID, cs[3].identity.ID, &testNow, "agent"); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	in := saldiInput(e, "50.00")
+	in.DryRun = true
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	n := e.campaignCounts(camp.ID)
+	if n.Queued != 3 || n.Skipped != 1 || n.EstimatedMicros != 3*69100 || len(e.sendsOf(cs[0].account)) != 0 {
+		t.Fatalf("dry run: %+v, %d sends", n, len(e.sendsOf(cs[0].account)))
+	}
+	rs, _ := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, models.RecipientQueued, 0, 10)
+	if len(rs) != 3 || rs[0].MessageID != nil || !strings.Contains(string(rs[0].Variables), `"Luca0"`) {
+		t.Fatalf("dry-run recipients: %+v", rs)
+	}
+	m, err := cm.TestSend(e.ctx, e.biz.ID, camp.ID, cs[1].identity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(m.ID, models.StatusSent, models.StatusDelivered, models.StatusRead)
+	sends := e.sendsOf(cs[0].account)
+	if len(sends) != 1 || sends[0].Recipient != cs[1].identity.ExternalID || !strings.Contains(string(sends[0].Raw), `"Luca1"`) ||
+		!strings.Contains(string(sends[0].Raw), "https://shop.example/saldi") {
+		t.Fatalf("test send: %+v", sends)
+	}
+	if _, err := cm.TestSend(e.ctx, e.biz.ID, camp.ID, cs[3].identity.ID); err == nil {
+		t.Fatal("a test send to an opted-out customer passed the policy")
+	}
+}

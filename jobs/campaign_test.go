@@ -3,9 +3,9 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"

@@ -43,7 +43,7 @@ const audienceSQL = `WITH persons AS (
 		SELECT p.contact_id, i.id AS identity_id, i.phone, i.country, i.blocked_at, i.marketing_opt_out_at, i.external_id,
 			row_number() OVER (PARTITION BY p.contact_id ORDER BY i.id) AS per_contact,
 			@window AND EXISTS (SELECT 1 FROM identity_events e WHERE e.identity_id = i.id
-				AND e.kind IN ('message', 'postback', 'quick_reply', 'referral', 'optin') AND e.last_at > now() - interval '24 hours') AS window_open
+				AND e.kind IN ('message', 'postback', 'quick_reply', 'referral', 'optin') AND e.last_at > CAST(@now AS timestamptz) - interval '24 hours') AS window_open
 		FROM persons p LEFT JOIN identities i ON i.contact_id = p.contact_id AND i.channel_id = @ch AND i.business_id = @b
 	), ranked AS (
 		SELECT *, row_number() OVER (PARTITION BY identity_id IS NULL, COALESCE(NULLIF(phone, ''), external_id, contact_id::text)
@@ -66,6 +66,7 @@ const audienceSQL = `WITH persons AS (
 type AudienceKind struct {
 	Marketing bool
 	Window    bool
+	Now       time.Time // the policy clock the window is measured at
 }
 
 func audienceArgs(businessID, channelID int64, f AudienceFilter, k AudienceKind) map[string]any {
@@ -86,7 +87,11 @@ func audienceArgs(businessID, channelID int64, f AudienceFilter, k AudienceKind)
 	if ids == nil {
 		ids = []int64{}
 	}
-	return map[string]any{"b": businessID, "ch": channelID, "marketing": k.Marketing, "window": k.Window,
+	now := k.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return map[string]any{"b": businessID, "ch": channelID, "marketing": k.Marketing, "window": k.Window, "now": now,
 		"no_countries": len(f.Countries) == 0, "countries": textArray(nz(f.Countries)),
 		"no_apps": len(f.Apps) == 0, "apps": textArray(nz(f.Apps)),
 		"no_ids": len(ids) == 0, "ids": Int64List(ids),

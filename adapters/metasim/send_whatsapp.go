@@ -415,6 +415,12 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 		}
 		if acct.campaign != nil && out.async == nil {
 			p := acct.campaign.plan(u, out.addr, tpl, req)
+			if p.pauseTemplate { // paused from the next send on; its webhook follows (actCampaign)
+				key := tpl.Name + "|" + tpl.Language
+				t := acct.templates[key]
+				t.Status, t.Reason = "PAUSED", "FIRST_PAUSE"
+				acct.templates[key] = t
+			}
 			switch {
 			case p.optOut:
 				out.async = asyncOptOut()

@@ -74,6 +74,9 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 	if err := seedDemo(ctx, store, sim); err != nil {
 		return err
 	}
+	if err := demoCampaignTemplates(sim, cfg.BaseURL); err != nil { // demo_campaign.go
+		return err
+	}
 	// Templates come from the simulated Meta, as a real business's would.
 	if _, err := templateSyncer(cfg, store, log).SyncAll(ctx); err != nil {
 		log.Warn("demo template sync", "error", err)
@@ -85,7 +88,8 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 			"Simulated customers are writing on Messenger, Instagram and WhatsApp (Meta simulator at %s).\nPress Ctrl-C to stop.\n\n",
 			time.Since(started).Round(10*time.Millisecond), url, demoEmail, demoPassword, simURL)
 		go demoTraffic(ctx, sim, log)
-		go demoGroup(ctx, store, sim, url, log) // demo_group.go: the relay group and its poll
+		go demoGroup(ctx, store, sim, url, log)    // demo_group.go: the relay group and its poll
+		go demoCampaign(ctx, store, sim, url, log) // demo_campaign.go: a campaign that ran and a draft
 	})
 }
 

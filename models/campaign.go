@@ -1,0 +1,485 @@
+package models
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Campaign states (contract part 2): draft → scheduled → running ⇄ paused → done | cancelled.
+const (
+	CampaignDraft     = "draft"
+	CampaignScheduled = "scheduled"
+	CampaignRunning   = "running"
+	CampaignPaused    = "paused"
+	CampaignDone      = "done"
+	CampaignCancelled = "cancelled"
+)
+
+// Campaign kinds: a WhatsApp template to an audience, or a free-form UPDATE on
+// Messenger or Instagram to the customers whose window is open now.
+const (
+	CampaignKindTemplate = "template"
+	CampaignKindWindow   = "window"
+)
+
+// Why a campaign paused (empty: paused by hand).
+const (
+	PausedBudget   = "budget_exhausted"
+	PausedErrors   = "error_rate"
+	PausedTemplate = "template_paused"
+)
+
+// Recipient statuses. pending: no batch has claimed it; queued: its message
+// is in the outbox; then the message's own status (a trigger keeps it).
+const (
+	RecipientPending   = "pending"
+	RecipientSkipped   = "skipped"
+	RecipientQueued    = "queued"
+	RecipientUnknown   = "unknown"
+	RecipientSent      = "sent"
+	RecipientDelivered = "delivered"
+	RecipientRead      = "read"
+	RecipientFailed    = "failed"
+)
+
+// Skip reasons of the audience (besides the policy's own reason codes).
+const (
+	SkipOptedOut      = "marketing_opted_out"
+	SkipPausedRegion  = "marketing_paused_region"
+	SkipBlocked       = "blocked"
+	SkipNoWhatsApp    = "no_whatsapp"
+	SkipDuplicate     = "duplicate"
+	SkipWindowClosed  = "window_closed"
+	SkipNoPrice       = "no_price"
+	SkipBudget        = "budget_exhausted"
+	SkipUnpersonalise = "variables_unfilled"
+)
+
+// Campaign is a scheduled WhatsApp template send to an audience (or a
+// Messenger/Instagram UPDATE to the open windows).
+type Campaign struct {
+	ID               int64      `json:"id"`
+	BusinessID       int64      `json:"-"`
+	ChannelID        int64      `json:"channel_id"`
+	Name             string     `json:"name"`
+	Kind             string     `gorm:"default:template" json:"kind"`
+	TemplateID       *int64     `json:"template_id"`
+	TemplateName     string     `json:"-"`
+	TemplateLanguage string     `json:"-"`
+	MessageText      string     `json:"text,omitempty"`
+	Variables        JSON       `gorm:"type:jsonb" json:"variables"`
+	Audience         JSON       `gorm:"type:jsonb" json:"audience"`
+	Status           string     `gorm:"default:draft" json:"status"`
+	PausedReason     string     `json:"paused_reason"`
+	ScheduledAt      *time.Time `json:"scheduled_at"`
+	TimeZone         string     `gorm:"default:UTC" json:"time_zone"`
+	StartedAt        *time.Time `json:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at"`
+	BudgetMicros     int64      `json:"-"`
+	Currency         string     `json:"currency"`
+	SpentMicros      int64      `json:"-"` // estimated cost of every message queued so far: what the budget is held against
+	RevenueMicros    int64      `json:"-"`
+	RatePerSecond    int        `json:"rate_per_second"`
+	ParentID         *int64     `json:"parent_id"`
+	DryRun           bool       `json:"dry_run"`
+	Planned          int        `json:"-"`
+	CreatedBy        *int64     `json:"-"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+// Vars decodes the variable mapping, one per template parameter in order.
+func (c *Campaign) Vars() []string {
+	var v []string
+	_ = json.Unmarshal(c.Variables, &v)
+	return v
+}
+
+// Filter decodes the audience filter.
+func (c *Campaign) Filter() AudienceFilter {
+	var f AudienceFilter
+	_ = json.Unmarshal(c.Audience, &f)
+	return f
+}
+
+// Editable is a campaign whose settings may still change.
+func (c *Campaign) Editable() bool { return c.Status == CampaignDraft || c.Status == CampaignScheduled }
+
+// AudienceFilter picks a campaign's recipients among the channel's customers.
+// Empty lists match everyone; the last-contacted range reads the customer's
+// last message in their direct thread.
+type AudienceFilter struct {
+	Labels              []string   `json:"labels,omitempty"`    // label names, any of them
+	Countries           []string   `json:"countries,omitempty"` // ISO alpha-2
+	IdentityIDs         []int64    `json:"identity_ids,omitempty"`
+	LastContactedAfter  *time.Time `json:"last_contacted_after,omitempty"`
+	LastContactedBefore *time.Time `json:"last_contacted_before,omitempty"`
+}
+
+// CampaignRecipient is one identity's progress through a campaign.
+type CampaignRecipient struct {
+	ID           int64      `json:"id"`
+	CampaignID   int64      `json:"campaign_id"`
+	IdentityID   *int64     `json:"identity_id"`
+	ContactID    *int64     `json:"contact_id"`
+	ThreadID     *int64     `json:"thread_id"`
+	MessageID    *int64     `json:"message_id"`
+	Country      string     `json:"country"`
+	Market       string     `json:"market"`
+	Status       string     `json:"status"`
+	SkipReason   string     `json:"skip_reason"`
+	PriceMicros  int64      `json:"-"`
+	ActualMicros *int64     `json:"-"`
+	Currency     string     `json:"currency"`
+	Variables    JSON       `gorm:"type:jsonb" json:"variables,omitempty"`
+	QueuedAt     *time.Time `json:"queued_at"`
+	SentAt       *time.Time `json:"sent_at"`
+	DeliveredAt  *time.Time `json:"delivered_at"`
+	ReadAt       *time.Time `json:"read_at"`
+	RepliedAt    *time.Time `json:"replied_at"`
+	ClickedAt    *time.Time `json:"clicked_at"`
+	FailedAt     *time.Time `json:"failed_at"`
+	ErrorCode    *int       `json:"-"`
+	ErrorTitle   string     `json:"-"`
+}
+
+// CampaignCounts are a campaign's recipients by current status (each counted
+// once, in its latest status), plus those who replied or clicked, and the
+// estimated and actual cost of what was queued: read from campaign_counts,
+// which triggers keep, so a running campaign's page never counts recipients.
+type CampaignCounts struct {
+	Total     int64 `json:"total"`
+	Pending   int64 `json:"pending"`
+	Skipped   int64 `json:"skipped"`
+	Queued    int64 `json:"queued"`
+	Unknown   int64 `json:"unknown"`
+	Sent      int64 `json:"sent"`
+	Delivered int64 `json:"delivered"`
+	Read      int64 `json:"read"`
+	Replied   int64 `json:"replied"`
+	Clicked   int64 `json:"clicked"`
+	Failed    int64 `json:"failed"`
+
+	EstimatedMicros int64 `json:"-"`
+	ActualMicros    int64 `json:"-"`
+}
+
+// Reached is how many got the message at least as far as Meta accepting it.
+func (c CampaignCounts) Reached() int64 { return c.Sent + c.Delivered + c.Read }
+
+// ErrCampaignState is a transition the campaign's current state does not allow.
+var ErrCampaignState = errors.New("store: campaign is not in a state that allows this")
+
+// CreateCampaign adds a draft.
+func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
+	c.Status, c.PausedReason = CampaignDraft, ""
+	if len(c.Variables) == 0 {
+		c.Variables = JSON("[]")
+	}
+	if len(c.Audience) == 0 {
+		c.Audience = JSON("{}")
+	}
+	if c.Kind == "" {
+		c.Kind = CampaignKindTemplate
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "UTC"
+	}
+	now := time.Now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	return wrapErr(s.Gorm(ctx).Create(c).Error, "create campaign %q", c.Name)
+}
+
+// UpdateCampaign saves a draft's or scheduled campaign's settings; false when
+// it is no longer editable (it started meanwhile).
+func (s *Store) UpdateCampaign(ctx context.Context, c *Campaign) (bool, error) {
+	res := s.Gorm(ctx).Exec(`UPDATE campaigns SET name = ?, channel_id = ?, kind = ?, template_id = ?, template_name = ?, template_language = ?,
+			message_text = ?, variables = ?, audience = ?, scheduled_at = ?, time_zone = ?, budget_micros = ?, currency = ?,
+			rate_per_second = ?, dry_run = ?, updated_at = now()
+		WHERE business_id = ? AND id = ? AND status IN ('draft', 'scheduled')`,
+		c.Name, c.ChannelID, c.Kind, c.TemplateID, c.TemplateName, c.TemplateLanguage, c.MessageText, c.Variables, c.Audience,
+		c.ScheduledAt, c.TimeZone, c.BudgetMicros, c.Currency, c.RatePerSecond, c.DryRun, c.BusinessID, c.ID)
+	return res.RowsAffected == 1, wrapErr(res.Error, "update campaign %d", c.ID)
+}
+
+// SetCampaignBudget changes the budget at any state (raise it, then resume).
+func (s *Store) SetCampaignBudget(ctx context.Context, businessID, id, micros int64) (bool, error) {
+	res := s.Gorm(ctx).Exec(`UPDATE campaigns SET budget_micros = ?, updated_at = now() WHERE business_id = ? AND id = ?
+		AND status NOT IN ('done', 'cancelled')`, micros, businessID, id)
+	return res.RowsAffected == 1, wrapErr(res.Error, "set budget of campaign %d", id)
+}
+
+// Campaign loads one of the business's campaigns; nil when it has none.
+func (s *Store) Campaign(ctx context.Context, businessID, id int64) (*Campaign, error) {
+	var c Campaign
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &c)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch campaign %d", id)
+	}
+	return &c, nil
+}
+
+// LockCampaign loads a campaign FOR UPDATE: one batch at a time per campaign.
+func (s *Store) LockCampaign(ctx context.Context, businessID, id int64) (*Campaign, error) {
+	var c Campaign
+	ok, err := first(s.Gorm(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("business_id = ? AND id = ?", businessID, id), &c)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "lock campaign %d", id)
+	}
+	return &c, nil
+}
+
+// Campaigns lists the business's campaigns, newest first.
+func (s *Store) Campaigns(ctx context.Context, businessID int64, limit int) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("created_at DESC, id DESC").Limit(limit).Find(&cs).Error
+	return cs, wrapErr(err, "list campaigns")
+}
+
+// TransitionCampaign moves a campaign from one of the states in from to `to`
+// in one UPDATE … WHERE status IN (…): of two concurrent starts only one
+// wins. It sets the times the target state implies; false when the campaign
+// was not in any of from.
+func (s *Store) TransitionCampaign(ctx context.Context, businessID, id int64, from []string, to, reason string) (bool, error) {
+	res := s.Gorm(ctx).Exec(`UPDATE campaigns SET status = @to, paused_reason = @reason, updated_at = now(),
+			started_at = CASE WHEN @to = 'running' THEN COALESCE(started_at, now()) ELSE started_at END,
+			finished_at = CASE WHEN @to IN ('done', 'cancelled') THEN now() ELSE finished_at END
+		WHERE business_id = @b AND id = @id AND status IN @from`,
+		map[string]any{"to": to, "reason": reason, "b": businessID, "id": id, "from": from})
+	return res.RowsAffected == 1, wrapErr(res.Error, "move campaign %d to %s", id, to)
+}
+
+// DueCampaigns claims the scheduled campaigns whose time has come, moving
+// each to running in the same statement (so two schedulers never both start
+// one), and returns them.
+func (s *Store) DueCampaigns(ctx context.Context, now time.Time, limit int) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.Gorm(ctx).Raw(`UPDATE campaigns c SET status = 'running', started_at = COALESCE(c.started_at, now()), updated_at = now()
+		FROM (SELECT id FROM campaigns WHERE status = 'scheduled' AND scheduled_at <= ? ORDER BY scheduled_at LIMIT ?
+			FOR UPDATE SKIP LOCKED) d
+		WHERE c.id = d.id AND c.status = 'scheduled' RETURNING c.*`, now, limit).Scan(&cs).Error
+	return cs, wrapErr(err, "claim due campaigns")
+}
+
+// RunningCampaigns lists running campaigns of every business (the scheduler
+// makes sure each has its job).
+func (s *Store) RunningCampaigns(ctx context.Context, limit int) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.Gorm(ctx).Where("status = 'running'").Order("id").Limit(limit).Find(&cs).Error
+	return cs, wrapErr(err, "list running campaigns")
+}
+
+// CampaignCounts sums the campaign's counter shards.
+func (s *Store) CampaignCounts(ctx context.Context, campaignID int64) (CampaignCounts, error) {
+	var rows []struct {
+		Key string
+		N   int64
+	}
+	var c CampaignCounts
+	err := s.Gorm(ctx).Raw(`SELECT key, sum(n)::bigint AS n FROM campaign_counts WHERE campaign_id = ? GROUP BY key`, campaignID).Scan(&rows).Error
+	if err != nil {
+		return c, wrapErr(err, "count campaign %d", campaignID)
+	}
+	for _, r := range rows {
+		switch r.Key {
+		case "total":
+			c.Total = r.N
+		case RecipientPending:
+			c.Pending = r.N
+		case RecipientSkipped:
+			c.Skipped = r.N
+		case RecipientQueued:
+			c.Queued = r.N
+		case RecipientUnknown:
+			c.Unknown = r.N
+		case RecipientSent:
+			c.Sent = r.N
+		case RecipientDelivered:
+			c.Delivered = r.N
+		case RecipientRead:
+			c.Read = r.N
+		case RecipientFailed:
+			c.Failed = r.N
+		case "replied":
+			c.Replied = r.N
+		case "clicked":
+			c.Clicked = r.N
+		case "estimated_micros":
+			c.EstimatedMicros = r.N
+		case "actual_micros":
+			c.ActualMicros = r.N
+		}
+	}
+	return c, nil
+}
+
+// CampaignSkipReasons counts the skipped recipients by reason.
+func (s *Store) CampaignSkipReasons(ctx context.Context, campaignID int64) (map[string]int, error) {
+	var rows []struct {
+		SkipReason string
+		N          int
+	}
+	err := s.Gorm(ctx).Raw(`SELECT skip_reason, count(*) AS n FROM campaign_recipients WHERE campaign_id = ? AND status = 'skipped'
+		GROUP BY 1`, campaignID).Scan(&rows).Error
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.SkipReason] = r.N
+	}
+	return out, wrapErr(err, "count skip reasons of campaign %d", campaignID)
+}
+
+// CampaignRecipients lists a campaign's recipients, optionally of one status,
+// in id order after afterID (keyset paging).
+func (s *Store) CampaignRecipients(ctx context.Context, businessID, campaignID int64, status string, afterID int64, limit int) ([]CampaignRecipient, error) {
+	var rs []CampaignRecipient
+	q := s.Gorm(ctx).Table("campaign_recipients r").Select("r.*").
+		Joins("JOIN campaigns c ON c.id = r.campaign_id AND c.business_id = ?", businessID).
+		Where("r.campaign_id = ? AND r.id > ?", campaignID, afterID)
+	if status != "" {
+		q = q.Where("r.status = ?", status)
+	}
+	err := q.Order("r.id").Limit(limit).Scan(&rs).Error
+	return rs, wrapErr(err, "list recipients of campaign %d", campaignID)
+}
+
+// CampaignRecipient loads one recipient row of the business; nil when none.
+func (s *Store) CampaignRecipient(ctx context.Context, businessID, recipientID int64) (*CampaignRecipient, error) {
+	var rs []CampaignRecipient
+	err := s.Gorm(ctx).Raw(`SELECT r.* FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE c.business_id = ? AND r.id = ?`, businessID, recipientID).Scan(&rs).Error
+	if err != nil || len(rs) == 0 {
+		return nil, wrapErr(err, "fetch campaign recipient %d", recipientID)
+	}
+	return &rs[0], nil
+}
+
+// CampaignRecipientByMessage finds the recipient a campaign message went to;
+// nil when the message is no campaign's.
+func (s *Store) CampaignRecipientByMessage(ctx context.Context, messageID int64) (*CampaignRecipient, error) {
+	var rs []CampaignRecipient
+	err := s.Gorm(ctx).Raw(`SELECT * FROM campaign_recipients WHERE message_id = ?`, messageID).Scan(&rs).Error
+	if err != nil || len(rs) == 0 {
+		return nil, wrapErr(err, "fetch recipient of message %d", messageID)
+	}
+	return &rs[0], nil
+}
+
+// ClaimPendingRecipients takes the campaign's next pending recipients in id
+// order, locked until the transaction ends (SKIP LOCKED: two workers never
+// take the same rows). The caller queues their messages and marks them in
+// the same transaction, so each recipient is sent at most once.
+func (s *Store) ClaimPendingRecipients(ctx context.Context, campaignID int64, n int) ([]CampaignRecipient, error) {
+	var rs []CampaignRecipient
+	err := s.Gorm(ctx).Raw(`SELECT * FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
+		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, campaignID, n).Scan(&rs).Error
+	return rs, wrapErr(err, "claim recipients of campaign %d", campaignID)
+}
+
+// RecipientOutcome is what a batch did with one claimed recipient: queued
+// with its message, or skipped for a reason.
+type RecipientOutcome struct {
+	ID          int64
+	MessageID   *int64
+	SkipReason  string // "" when queued
+	PriceMicros int64
+	Currency    string
+	Market      string
+	Variables   JSON
+}
+
+// RecordRecipientOutcomes marks the batch's recipients queued or skipped and
+// adds the queued ones' estimated cost to the campaign's spend, in one
+// statement (inside the batch's transaction).
+func (s *Store) RecordRecipientOutcomes(ctx context.Context, campaignID int64, outs []RecipientOutcome, at time.Time) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	n := len(outs)
+	ids, msgs, reasons, prices := make([]int64, n), make([]*int64, n), make([]string, n), make([]int64, n)
+	curs, markets, vars := make([]string, n), make([]string, n), make([]string, n)
+	for i, o := range outs {
+		ids[i], msgs[i], reasons[i], prices[i], curs[i], markets[i] = o.ID, o.MessageID, o.SkipReason, o.PriceMicros, o.Currency, o.Market
+		vars[i] = "null"
+		if len(o.Variables) > 0 {
+			vars[i] = string(o.Variables)
+		}
+	}
+	_, err := s.sqlExec(ctx, `WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::jsonb[])
+				AS v(id, message_id, reason, price, currency, market, vars)
+		), upd AS (
+			UPDATE campaign_recipients r SET
+				status = CASE WHEN v.message_id IS NULL THEN 'skipped' ELSE 'queued' END,
+				skip_reason = v.reason, message_id = v.message_id, price_micros = v.price,
+				currency = v.currency, market = CASE WHEN v.market <> '' THEN v.market ELSE r.market END,
+				variables = NULLIF(v.vars, 'null'::jsonb),
+				queued_at = CASE WHEN v.message_id IS NULL THEN NULL ELSE $8::timestamptz END
+			FROM v WHERE r.id = v.id AND r.campaign_id = $9 AND r.status = 'pending'
+			RETURNING r.price_micros, r.message_id
+		)
+		UPDATE campaigns SET spent_micros = spent_micros + (SELECT COALESCE(sum(price_micros), 0) FROM upd WHERE message_id IS NOT NULL),
+			updated_at = now()
+		WHERE id = $9`, ids, msgs, reasons, prices, curs, markets, vars, at, campaignID)
+	return wrapErr(err, "record %d outcomes of campaign %d", n, campaignID)
+}
+
+// RecentFailureRate is the share of failures among the campaign's last n
+// recipients with an outcome at Meta (sent or further, or failed), and how
+// many such there were.
+func (s *Store) RecentFailureRate(ctx context.Context, campaignID int64, n int) (failed, of int, err error) {
+	var row struct{ Failed, Of int }
+	err = s.Gorm(ctx).Raw(`SELECT count(*) FILTER (WHERE status = 'failed') AS failed, count(*) AS of FROM (
+			SELECT status FROM campaign_recipients WHERE campaign_id = ? AND queued_at IS NOT NULL
+			AND status IN ('sent', 'delivered', 'read', 'failed') ORDER BY queued_at DESC LIMIT ?) x`, campaignID, n).Scan(&row).Error
+	return row.Failed, row.Of, wrapErr(err, "read failure rate of campaign %d", campaignID)
+}
+
+// CampaignClickToken is the URL-safe token of a tracked link: recipient and
+// slot (the variable's index), HMAC-signed like CallbackRef so nobody can
+// record a click for another recipient. BASE_URL/c/<token> redirects.
+func (c *Cipher) CampaignClickToken(recipientID int64, slot int) string {
+	body := strconv.FormatInt(recipientID, 36) + "." + strconv.Itoa(slot)
+	return body + "." + c.clickMAC(body)
+}
+
+// ErrBadClickToken is a click token CampaignClickToken did not make.
+var ErrBadClickToken = errors.New("models: bad campaign click token")
+
+// ParseCampaignClickToken returns the recipient and slot of a token
+// CampaignClickToken made.
+func (c *Cipher) ParseCampaignClickToken(tok string) (recipientID int64, slot int, err error) {
+	i := strings.LastIndexByte(tok, '.')
+	if i < 0 {
+		return 0, 0, ErrBadClickToken
+	}
+	body, mac := tok[:i], tok[i+1:]
+	if !hmac.Equal([]byte(mac), []byte(c.clickMAC(body))) {
+		return 0, 0, ErrBadClickToken
+	}
+	rs, ss, ok := strings.Cut(body, ".")
+	if !ok {
+		return 0, 0, ErrBadClickToken
+	}
+	id, err1 := strconv.ParseInt(rs, 36, 64)
+	sl, err2 := strconv.Atoi(ss)
+	if err1 != nil || err2 != nil || id <= 0 || sl < 0 {
+		return 0, 0, ErrBadClickToken
+	}
+	return id, sl, nil
+}
+
+func (c *Cipher) clickMAC(body string) string {
+	h := hmac.New(sha256.New, c.macKey)
+	h.Write([]byte("campaign-click:"))
+	h.Write([]byte(body))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+}

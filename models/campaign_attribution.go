@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -121,7 +123,7 @@ func (s *Store) attributionHits(ctx context.Context, after int64, limit int) ([]
 		) o ON m.kind = 'order'
 		WHERE m.sender_identity_id IS NOT NULL AND m.sent_at < r.sent_at + make_interval(days => c.attribution_days)
 		ORDER BY m.id, r.sent_at DESC, r.id DESC`,
-		after, limit, DefaultStopWords).Scan(&hits).Error
+		after, limit, arrayOf(DefaultStopWords)).Scan(&hits).Error
 	return hits, err
 }
 
@@ -146,7 +148,7 @@ func (s *Store) applyHits(ctx context.Context, hits []attributionHit, pass *Attr
 		}
 	}
 	// Locked first, so the before-images read below are the rows' last word.
-	if err := g.Exec(`SELECT id FROM campaign_recipients WHERE id = ANY(?) ORDER BY id FOR UPDATE`, rids).Error; err != nil {
+	if err := g.Exec(`SELECT id FROM campaign_recipients WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE`, Int64List(rids)).Error; err != nil {
 		return err
 	}
 	// campaign_counts' trigger counts the first reply of each recipient.
@@ -158,14 +160,14 @@ func (s *Store) applyHits(ctx context.Context, hits []attributionHit, pass *Attr
 			WHERE r.id = h.id AND old.id = h.id AND (r.replied_at IS NULL OR r.replied_at > h.at)
 			RETURNING old.replied_at IS NULL AS first
 		)
-		SELECT count(*) FILTER (WHERE first) FROM upd`, rids, ats).Scan(&replies).Error; err != nil {
+		SELECT count(*) FILTER (WHERE first) FROM upd`, Int64List(rids), timesOf(ats)).Scan(&replies).Error; err != nil {
 		return err
 	}
 	pass.Replies += replies
 	if len(oMids) > 0 {
 		n, err := s.recordOrders(ctx, `SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::boolean[], ?::timestamptz[])
 			AS v(campaign_id, recipient_id, message_id, amount_micros, currency, counted, ordered_at)`,
-			[]any{oCids, oRids, oMids, oMicros, oCur, oCounted, oAts}, "whatsapp_order", "message_id")
+			[]any{Int64List(oCids), Int64List(oRids), Int64List(oMids), Int64List(oMicros), arrayOf(oCur), boolsOf(oCounted), timesOf(oAts)}, "whatsapp_order", "message_id")
 		if err != nil {
 			return err
 		}
@@ -320,7 +322,7 @@ func (s *Store) RecordCampaignClick(ctx context.Context, recipientID int64, at t
 func (s *Store) StopWords(ctx context.Context, businessID int64) ([]string, error) {
 	var words []string
 	err := s.Gorm(ctx).Raw(`SELECT unnest(COALESCE(stop_words, ?::text[])) FROM businesses WHERE id = ?`,
-		DefaultStopWords, businessID).Scan(&words).Error
+		arrayOf(DefaultStopWords), businessID).Scan(&words).Error
 	return words, wrapErr(err, "load stop words of business %d", businessID)
 }
 
@@ -334,8 +336,46 @@ func (s *Store) SetStopWords(ctx context.Context, businessID int64, words []stri
 	}
 	var arg any
 	if len(clean) > 0 {
-		arg = clean
+		arg = arrayOf(clean)
 	}
 	err := s.Gorm(ctx).Exec(`UPDATE businesses SET stop_words = ?::text[] WHERE id = ?`, arg, businessID).Error
 	return wrapErr(err, "set stop words of business %d", businessID)
+}
+
+// pgArray is a PostgreSQL array literal of quoted elements, for gorm
+// statements (which would spread a Go slice into a row).
+type pgArray []string
+
+// Value implements driver.Valuer.
+func (a pgArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(e))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+func arrayOf(ss []string) pgArray { return pgArray(ss) }
+
+func timesOf(ts []time.Time) pgArray {
+	out := make(pgArray, len(ts))
+	for i, t := range ts {
+		out[i] = t.UTC().Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+func boolsOf(bs []bool) pgArray {
+	out := make(pgArray, len(bs))
+	for i, b := range bs {
+		out[i] = strconv.FormatBool(b)
+	}
+	return out
 }

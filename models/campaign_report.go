@@ -176,7 +176,7 @@ func (s *Store) CampaignMarks(ctx context.Context, businessID int64, messageIDs 
 	}
 	err := s.Gorm(ctx).Raw(`SELECT r.message_id, c.id AS campaign_id, c.name FROM campaign_recipients r
 		JOIN campaigns c ON c.id = r.campaign_id AND c.business_id = ?
-		WHERE r.message_id = ANY(?::bigint[])`, businessID, messageIDs).Scan(&rows).Error
+		WHERE r.message_id = ANY(?::bigint[])`, businessID, Int64List(messageIDs)).Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, wrapErr(err, "find campaign messages")
 	}

@@ -101,7 +101,7 @@ func recipientCSVRecord(r models.RecipientRow) []string {
 	}
 	code := ""
 	if r.ErrorCode != nil {
-		code = strconv.Itoa(*r.ErrorCode)
+		code = strconv.Itoa(int(*r.ErrorCode))
 	}
 	actual := ""
 	if r.ActualMicros != nil {

@@ -159,7 +159,7 @@ func recipientLine(r models.RecipientRow, loc *time.Location) views.CampaignReci
 		l.Reason = r.SkipReason
 	}
 	if r.ErrorCode != nil {
-		l.ErrorCode = strconv.Itoa(*r.ErrorCode)
+		l.ErrorCode = strconv.Itoa(int(*r.ErrorCode))
 	}
 	if r.PriceMicros > 0 {
 		l.Price = money(r.Currency, r.PriceMicros)
@@ -234,9 +234,12 @@ func roi(revenue, actual, estimated int64) (string, string) {
 // campaignAggregates caches a campaign's charts and reason counts, which
 // read every recipient row: a running campaign's page is asked for far more
 // often than these change, and its p99 must stay within the counters' reach.
+// A stale entry is served while one background load replaces it, so no
+// request waits for the recipients but the very first.
 type campaignAggregates struct {
-	mu   sync.Mutex
-	byID map[int64]campaignAgg
+	mu         sync.Mutex
+	byID       map[int64]campaignAgg
+	refreshing map[int64]bool
 }
 
 type campaignAgg struct {
@@ -252,6 +255,7 @@ const (
 	campaignAggTTL     = 5 * time.Second
 	campaignAggDoneTTL = time.Minute
 	campaignAggMax     = 1000 // campaigns cached at most; beyond, start over
+	campaignAggTimeout = 30 * time.Second
 )
 
 func (a *campaignAggregates) get(ctx context.Context, store *models.Store, c *models.Campaign) (campaignAgg, error) {
@@ -261,21 +265,44 @@ func (a *campaignAggregates) get(ctx context.Context, store *models.Store, c *mo
 	}
 	a.mu.Lock()
 	cached, ok := a.byID[c.ID]
+	if ok && time.Since(cached.at) >= ttl && !a.refreshing[c.ID] {
+		if a.refreshing == nil {
+			a.refreshing = map[int64]bool{}
+		}
+		a.refreshing[c.ID] = true
+		cc := *c
+		go a.refresh(store, &cc)
+	}
 	a.mu.Unlock()
-	if ok && time.Since(cached.at) < ttl {
+	if ok {
 		return cached, nil
 	}
 	agg, err := loadCampaignAgg(ctx, store, c)
-	if err != nil {
-		return agg, err
+	if err == nil {
+		a.put(c.ID, agg)
 	}
+	return agg, err
+}
+
+func (a *campaignAggregates) refresh(store *models.Store, c *models.Campaign) {
+	ctx, cancel := context.WithTimeout(context.Background(), campaignAggTimeout)
+	defer cancel()
+	agg, err := loadCampaignAgg(ctx, store, c)
 	a.mu.Lock()
+	delete(a.refreshing, c.ID)
+	a.mu.Unlock()
+	if err == nil {
+		a.put(c.ID, agg)
+	}
+}
+
+func (a *campaignAggregates) put(id int64, agg campaignAgg) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.byID == nil || len(a.byID) >= campaignAggMax {
 		a.byID = map[int64]campaignAgg{}
 	}
-	a.byID[c.ID] = agg
-	a.mu.Unlock()
-	return agg, nil
+	a.byID[id] = agg
 }
 
 func loadCampaignAgg(ctx context.Context, store *models.Store, c *models.Campaign) (campaignAgg, error) {

@@ -273,3 +273,25 @@ func TestROI(t *testing.T) {
 		}
 	}
 }
+
+// A campaign's message in the customer's thread carries the campaign's name,
+// so the replies below it read as answers to the campaign.
+func TestCampaignBadgeInThread(t *testing.T) {
+	e := newUIEnv(t, false)
+	ctx := context.Background()
+	c := &models.Campaign{BusinessID: e.b.biz.ID, ChannelID: e.b.channel.ID, Name: "Saldi <estivi>", TemplateName: "saldi", TemplateLanguage: "it", Currency: "EUR"}
+	if err := e.store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().Add(-20 * time.Minute)
+	m := addMessageKind(t, e.store, e.b, e.b.thread.ID, "template", "Ciao! Saldi fino al 50%", "out", sent, nil)
+	addMessage(t, e.store, e.b, "Quanto costa?", "in", sent.Add(time.Minute))
+	if err := e.store.Gorm(ctx).Create(&models.CampaignRecipient{CampaignID: c.ID, IdentityID: &e.b.identity.ID, MessageID: &m.ID,
+		ThreadID: &e.b.thread.ID, Status: models.RecipientSent, SentAt: &sent}).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.signIn(t, e.b.agent).get("/inbox/threads/" + strconv.FormatInt(e.b.thread.ID, 10))
+	if strings.Count(body, `data-testid="campaign-badge"`) != 1 || !strings.Contains(body, "Campaign: Saldi &lt;estivi&gt;") {
+		t.Fatal("the campaign's message carries no (escaped) campaign badge")
+	}
+}

@@ -126,8 +126,10 @@ type Pipeline struct {
 	workers *river.Workers
 	outbox  *Outbox
 	restock *Restocker
-	d       *deliverer
-	m       *metrics
+	// campaigns runs marketing campaigns (campaign.go, campaign_run.go).
+	campaigns *Campaigner
+	d         *deliverer
+	m         *metrics
 }
 
 // New wires the pipeline on the store's pool: an insert-only River client over
@@ -167,6 +169,10 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	p.restock.UseTemplates(syncedTemplates{store})
 	p.restock.UsePrices(bookQuotes{cfg.Prices})
 	river.AddWorker(workers, &restockWorker{r: p.restock})
+	p.campaigns = newCampaigner(p.outbox)
+	p.campaigns.slice = min(p.campaigns.slice, cfg.JobTimeout/3) // a run of the job ends well inside its timeout
+	river.AddWorker(workers, &campaignWorker{c: p.campaigns})
+	river.AddWorker(workers, &campaignTickWorker{c: p.campaigns})
 	return p, nil
 }
 
@@ -205,7 +211,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return sweepArgs{}, &river.InsertOpts{Queue: queueOutbound}
-			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), campaignAttributionPeriodic()},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), campaignTickPeriodic(), campaignAttributionPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river worker client: %w", err)

@@ -120,6 +120,7 @@ func (c *Campaign) Editable() bool { return c.Status == CampaignDraft || c.Statu
 type AudienceFilter struct {
 	Labels              []string   `json:"labels,omitempty"`    // label names, any of them
 	Countries           []string   `json:"countries,omitempty"` // ISO alpha-2
+	Apps                []string   `json:"apps,omitempty"`      // has an identity on one of these apps (came from Instagram…)
 	IdentityIDs         []int64    `json:"identity_ids,omitempty"`
 	LastContactedAfter  *time.Time `json:"last_contacted_after,omitempty"`
 	LastContactedBefore *time.Time `json:"last_contacted_before,omitempty"`
@@ -385,7 +386,7 @@ func (s *Store) ClaimPendingRecipients(ctx context.Context, campaignID int64, n 
 }
 
 // RecipientOutcome is what a batch did with one claimed recipient: queued
-// with its message, or skipped for a reason.
+// (with its message; none in a dry run), or skipped for a reason.
 type RecipientOutcome struct {
 	ID          int64
 	MessageID   *int64
@@ -418,15 +419,15 @@ func (s *Store) RecordRecipientOutcomes(ctx context.Context, campaignID int64, o
 				AS v(id, message_id, reason, price, currency, market, vars)
 		), upd AS (
 			UPDATE campaign_recipients r SET
-				status = CASE WHEN v.message_id IS NULL THEN 'skipped' ELSE 'queued' END,
+				status = CASE WHEN v.reason = '' THEN 'queued' ELSE 'skipped' END,
 				skip_reason = v.reason, message_id = v.message_id, price_micros = v.price,
 				currency = v.currency, market = CASE WHEN v.market <> '' THEN v.market ELSE r.market END,
 				variables = NULLIF(v.vars, 'null'::jsonb),
-				queued_at = CASE WHEN v.message_id IS NULL THEN NULL ELSE $8::timestamptz END
+				queued_at = CASE WHEN v.reason = '' THEN $8::timestamptz END
 			FROM v WHERE r.id = v.id AND r.campaign_id = $9 AND r.status = 'pending'
-			RETURNING r.price_micros, r.message_id
+			RETURNING r.price_micros, r.status
 		)
-		UPDATE campaigns SET spent_micros = spent_micros + (SELECT COALESCE(sum(price_micros), 0) FROM upd WHERE message_id IS NOT NULL),
+		UPDATE campaigns SET spent_micros = spent_micros + (SELECT COALESCE(sum(price_micros), 0) FROM upd WHERE status = 'queued'),
 			updated_at = now()
 		WHERE id = $9`, ids, msgs, reasons, prices, curs, markets, vars, at, campaignID)
 	return wrapErr(err, "record %d outcomes of campaign %d", n, campaignID)
@@ -482,4 +483,58 @@ func (c *Cipher) clickMAC(body string) string {
 	h.Write([]byte("campaign-click:"))
 	h.Write([]byte(body))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+}
+
+// RecipientFacts are what a batch reads of each claimed recipient to
+// personalise its message: the contact's name (else the identity's display
+// name), phone and country, and the thread it is sent in.
+type RecipientFacts struct {
+	ID       int64
+	ThreadID *int64
+	Name     string
+	Phone    string
+	Country  string
+}
+
+// CampaignRecipientFacts loads the facts of the given recipients.
+func (s *Store) CampaignRecipientFacts(ctx context.Context, ids []int64) (map[int64]RecipientFacts, error) {
+	var rows []RecipientFacts
+	err := s.Gorm(ctx).Raw(`SELECT r.id, r.thread_id, COALESCE(NULLIF(c.name, ''), i.display_name, '') AS name,
+			COALESCE(NULLIF(i.phone, ''), c.phone, '') AS phone, COALESCE(NULLIF(r.country, ''), NULLIF(i.country, ''), c.country, '') AS country
+		FROM campaign_recipients r LEFT JOIN identities i ON i.id = r.identity_id LEFT JOIN contacts c ON c.id = r.contact_id
+		WHERE r.id IN ?`, ids).Scan(&rows).Error
+	out := make(map[int64]RecipientFacts, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, wrapErr(err, "load facts of %d recipients", len(ids))
+}
+
+// CampaignTemplate finds a channel's template by name and language in
+// whatever state Meta reports (the caller refuses one not approved); nil when
+// the channel has none.
+func (s *Store) CampaignTemplate(ctx context.Context, businessID, channelID int64, name, language string) (*WATemplate, error) {
+	var t WATemplate
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND channel_id = ? AND name = ? AND language = ?",
+		businessID, channelID, name, language), &t)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch template %s/%s", name, language)
+	}
+	return &t, nil
+}
+
+// ApprovedCampaignTemplates lists a channel's approved templates, for the editor.
+func (s *Store) ApprovedCampaignTemplates(ctx context.Context, businessID, channelID int64) ([]WATemplate, error) {
+	var ts []WATemplate
+	err := s.Gorm(ctx).Where("business_id = ? AND channel_id = ? AND status = 'approved'", businessID, channelID).
+		Order("name, language").Find(&ts).Error
+	return ts, wrapErr(err, "list approved templates of channel %d", channelID)
+}
+
+// CampaignsToRun lists the campaigns that should have a runner job now:
+// running ones, and scheduled ones whose time has come.
+func (s *Store) CampaignsToRun(ctx context.Context, now time.Time, limit int) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.Gorm(ctx).Where("status = 'running' OR status = 'scheduled' AND scheduled_at <= ?", now).Order("id").Limit(limit).Find(&cs).Error
+	return cs, wrapErr(err, "list campaigns to run")
 }

@@ -113,8 +113,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/prices/import", s.requireToken(http.HandlerFunc(s.apiPricesImport)))
 	mux.Handle("POST /api/v1/campaigns/{id}/conversions", s.requireToken(http.HandlerFunc(s.apiCampaignConversion)))
 
-	s.webhookRoutes(mux) // webhooks.go: Meta's GET handshake and signed POSTs
-	s.sendRoutes(mux)    // api_send.go: policy and sending, JSON and composer
-	s.groupRoutes(mux)   // api_groups.go: relay groups and polls
-	s.productRoutes(mux) // api_products.go: products, waitlists and restock runs
+	s.webhookRoutes(mux)  // webhooks.go: Meta's GET handshake and signed POSTs
+	s.sendRoutes(mux)     // api_send.go: policy and sending, JSON and composer
+	s.groupRoutes(mux)    // api_groups.go: relay groups and polls
+	s.productRoutes(mux)  // api_products.go: products, waitlists and restock runs
+	s.campaignRoutes(mux) // api_campaigns.go, campaigns.go: WhatsApp campaigns, API and pages
 }

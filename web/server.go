@@ -44,6 +44,7 @@ type Options struct {
 	Prices       *pricing.Book // nil: a book of the server's own
 	Groups       Groups        // nil: no relay groups (404 in the inbox, 503 in the API)
 	Polls        Polls         // nil: no polls
+	Campaigns    Campaigns     // nil: the campaigns API answers 503
 }
 
 // Server holds what every handler needs.

@@ -94,6 +94,9 @@ func (r *recorder) dropped() {
 func (s *Sim) accept(res *sendResult) {
 	s.rec.add(res.send)
 	s.hooks.schedule(res.hooks)
+	if res.after != nil {
+		go res.after()
+	}
 }
 
 // Received returns every accepted send and action, in the order Meta accepted them.

@@ -186,9 +186,10 @@ type waOutcome struct {
 	userID       string // the user's BSUID, when Meta knows one
 	groupID      string
 	participants []string
-	addr         string     // what the wamid encodes
-	pricing      waPricing  // as statuses report it
-	async        *metaError // accepted, then reported failed
+	addr         string        // what the wamid encodes
+	pricing      waPricing     // as statuses report it
+	async        *metaError    // accepted, then reported failed
+	campaign     *campaignPlan // the customer's fate under CampaignBehaviour
 }
 
 // sendWhatsApp handles POST /{phone-number-id}/messages.
@@ -234,8 +235,13 @@ func (s *Sim) sendWhatsApp(acct *account, version string, raw []byte) (*sendResu
 		send.Template = req.Template.Name
 		resp.Messages[0].MessageStatus = "accepted" // returned for template sends only
 	}
-	return &sendResult{response: resp, send: send,
-		hooks: whatsappHooks(acct, out, wamid, version, req.BizOpaqueCallbackData, now)}, nil
+	res := &sendResult{response: resp, send: send,
+		hooks: whatsappHooks(acct, out, wamid, version, req.BizOpaqueCallbackData, now)}
+	if out.campaign != nil {
+		p, id := *out.campaign, acct.ID
+		res.after = func() { s.actCampaign(id, p) }
+	}
+	return res, nil
 }
 
 // checkWhatsApp validates addressing and the type's object before any rule is applied.
@@ -407,6 +413,16 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 		case u.country == "US" && !now.Before(usMarketingPause):
 			out.async = asyncEcosystem()
 		}
+		if acct.campaign != nil && out.async == nil {
+			p := acct.campaign.plan(u, out.addr, tpl, req)
+			switch {
+			case p.optOut:
+				out.async = asyncOptOut()
+			case p.capped:
+				out.async = asyncEcosystem()
+			}
+			out.campaign = &p
+		}
 	}
 	out.pricing = pricingFor(template, tpl.Category, csw, within(u.entryPoint, now, entryPointWindow))
 	return out, nil
@@ -500,6 +516,9 @@ func whatsappHooks(acct *account, out waOutcome, wamid, version, biz string, now
 		sent.Conversation.Origin.Type = pricing.Category
 	}
 	events := []webhookEvent{acct.event(0, "", value(sent))}
+	if c := out.campaign; c != nil && !c.delivered {
+		return events // the customer's phone never got it
+	}
 	recipients := []string{""}
 	if out.groupID != "" {
 		recipients = out.participants // Assumption: one delivered/read per participant
@@ -510,6 +529,10 @@ func whatsappHooks(acct *account, out waOutcome, wamid, version, biz string, now
 		delivered.RecipientParticipantID = p
 		read := base
 		read.Status, read.Timestamp, read.RecipientParticipantID = "read", strconv.FormatInt(ts+2, 10), p
+		if c := out.campaign; c != nil && !c.read {
+			events = append(events, acct.event(1, "", value(delivered)))
+			continue
+		}
 		events = append(events, acct.event(1, "", value(delivered)), acct.event(2, "", value(read)))
 	}
 	return events

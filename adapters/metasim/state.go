@@ -124,6 +124,7 @@ type account struct {
 	groups     map[string]*group
 	recent     []outbound
 	recentNext int
+	campaign   *campaignState // customers' behaviour towards marketing templates (campaign.go); nil: none
 }
 
 // AddAccount registers a Page, Instagram account or WhatsApp number with its token.

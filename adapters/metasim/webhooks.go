@@ -28,6 +28,7 @@ type sendResult struct {
 	response any
 	send     Send
 	hooks    []webhookEvent
+	after    func() // what the customer does next (campaign behaviour), run apart
 }
 
 // webhookEvent is one item of a webhook: a messaging event (Messenger, Instagram) or a change

@@ -131,6 +131,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		return nil, err
 	}
 	processor.Relay = pipeline.Relay()
+	pipeline.Campaigns().SetBaseURL(cfg.BaseURL) // tracked links: BASE_URL/c/<token>
 	srv := web.New(store, log, web.Options{
 		Outbox:             pipeline.Outbox(),
 		BaseURL:            cfg.BaseURL,
@@ -147,6 +148,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		Groups:             pipeline.Relay(),
 		Polls:              pipeline.Polls(),
 		Restock:            pipeline.Restocker(),
+		Campaigns:          pipeline.Campaigns(),
 	})
 	if err := pipeline.Register(srv.Metrics().Registry); err != nil {
 		return nil, err

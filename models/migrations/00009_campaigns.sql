@@ -61,7 +61,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     UNION ALL SELECT status, 1
     UNION ALL SELECT 'replied', 1 WHERE replied_at IS NOT NULL
     UNION ALL SELECT 'clicked', 1 WHERE clicked_at IS NOT NULL
-    UNION ALL SELECT 'estimated_micros', price WHERE message_id IS NOT NULL AND price <> 0
+    UNION ALL SELECT 'estimated_micros', price WHERE status NOT IN ('pending', 'skipped') AND price <> 0
     UNION ALL SELECT 'actual_micros', actual WHERE actual IS NOT NULL AND actual <> 0
 $$;
 -- +goose StatementEnd

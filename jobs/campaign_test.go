@@ -1,0 +1,569 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/jobs"
+	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/pricing"
+)
+
+// campaignWorld is a WhatsApp channel with the "saldi" marketing template
+// (body {{1}} name, {{2}} code, URL button suffix), here and at Meta, and
+// an Italian marketing price of 0.0691 EUR.
+func (e *env) campaignWorld() *models.WATemplate {
+	e.t.Helper()
+	ch := e.channel(models.AppWhatsApp, true)
+	// The simulator's WABA is "1" + the number's id: template webhooks find the channel by it.
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET waba_id = '1' || account_id WHERE id = ?`, ch.ID).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	tpl := &models.WATemplate{BusinessID: e.biz.ID, ChannelID: ch.ID, Name: "saldi", Language: "it", Category: "marketing",
+		Status: "approved", Body: "Ciao {{1}}, saldi con il codice {{2}}",
+		Parameters: models.TemplateParams{{Component: "body", Name: "1"}, {Component: "body", Name: "2"},
+			{Component: "button", Index: 0, Name: "1"}}}
+	if err := e.store.Gorm(e.ctx).Create(tpl).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sim.AddTemplate(ch.AccountID, metasim.Template{Name: "saldi", Language: "it", Category: "MARKETING",
+		Body: "Ciao {{1}}, saldi con il codice {{2}}", URL: "https://shop.example/c/{{1}}"}); err != nil {
+		e.t.Fatal(err)
+	}
+	it, err := pricing.MarketOf("+393331234567", testNow)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.ImportPrices(e.ctx, e.biz.ID, nil, []models.CountryPrice{
+		{Market: it.Market, Category: "marketing", PriceMicros: 69100, Currency: "EUR", EffectiveFrom: testNow.AddDate(0, -1, 0)},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return tpl
+}
+
+// waCustomers makes n Italian WhatsApp customers 39333000000i named "Name i".
+func (e *env) waCustomers(n int, name func(i int) string) []*customer {
+	e.t.Helper()
+	out := make([]*customer, n)
+	for i := range n {
+		c := e.customer(models.AppWhatsApp, fmt.Sprintf("39333%07d", i), time.Time{})
+		if name != nil {
+			if err := e.store.Gorm(e.ctx).Exec(`UPDATE contacts SET name = ? WHERE id = ?`, name(i), c.identity.ContactID).Error; err != nil {
+				e.t.Fatal(err)
+			}
+			if err := e.store.Gorm(e.ctx).Exec(`UPDATE identities SET display_name = ? WHERE id = ?`, name(i), c.identity.ID).Error; err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func saldiInput(e *env, budget string) jobs.CampaignInput {
+	return jobs.CampaignInput{Name: "Saldi", ChannelID: e.channel(models.AppWhatsApp, true).ID,
+		Template: jobs.TemplateRef{Name: "saldi", Language: "it"}, Variables: []string{"{first_name|cliente}", "SALDI20", "{link:https://shop.example/saldi}"},
+		TimeZone: "Europe/Rome", Budget: budget, Currency: "EUR"}
+}
+
+func (e *env) campaignCounts(id int64) models.CampaignCounts {
+	e.t.Helper()
+	n, err := e.store.CampaignCounts(e.ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) campaign(id int64) *models.Campaign {
+	e.t.Helper()
+	c, err := e.store.Campaign(e.ctx, e.biz.ID, id)
+	if err != nil || c == nil {
+		e.t.Fatalf("campaign %d: %v", id, err)
+	}
+	return c
+}
+
+// sendsTo counts Meta's accepted sends per recipient of the account.
+func sendsTo(sends []metasim.Send) map[string]int {
+	out := map[string]int{}
+	for _, s := range sends {
+		out[s.Recipient]++
+	}
+	return out
+}
+
+// The campaign reaches everyone once, personalised: a contact without a
+// usable name gets the fallback, never an empty variable; the opted-out, the
+// blocked, the +1 US number and the second identity of one person are
+// skipped and counted by reason; the URL button carries the click token.
+func TestCampaignPersonalisesAndSkips(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(6, func(i int) string {
+		switch i {
+		case 0:
+			return "" // no name: the fallback
+		case 1:
+			return "+39 333 0000001" // a number for a name: the fallback
+		}
+		return fmt.Sprintf("Anna%d Rossi", i)
+	})
+	if err := e.store.SetMarketingOptOut(e.ctx, e.biz.ID, cs[2].identity.ID, &testNow, "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE identities SET blocked_at = now() WHERE id = ?`, cs[3].identity.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	us := e.customer(models.AppWhatsApp, "12015550123", time.Time{})
+	dup := &models.Identity{BusinessID: e.biz.ID, ContactID: cs[4].identity.ContactID, ChannelID: cs[4].channel.ID, App: "whatsapp",
+		ExternalID: "39333999999", Phone: "+39333999999"}
+	if err := e.store.CreateIdentity(e.ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	// Another contact without any WhatsApp identity.
+	if err := e.store.CreateContact(e.ctx, &models.Contact{BusinessID: e.biz.ID, Name: "Solo Instagram"}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBaseURL("https://sb.example")
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := cm.Estimate(e.ctx, e.biz.ID, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{models.SkipOptedOut: 1, models.SkipBlocked: 1, models.SkipPausedRegion: 1, models.SkipDuplicate: 1, models.SkipNoWhatsApp: 1}
+	if est.Recipients != 4 || fmt.Sprint(est.Skipped) != fmt.Sprint(want) || est.TotalMicros != 4*69100 || est.Currency != "EUR" {
+		t.Fatalf("estimate: %+v", est)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("campaign done and delivered", func() bool {
+		n := e.campaignCounts(camp.ID)
+		return e.campaign(camp.ID).Status == models.CampaignDone && n.Queued == 0 && n.Sent+n.Delivered+n.Read == 4
+	})
+	sends := e.sendsOf(cs[0].account)
+	per := sendsTo(sends)
+	if len(sends) != 4 || per["393330000000"] != 1 || per["393330000001"] != 1 || per["393330000004"] != 1 || per["393330000005"] != 1 ||
+		per[us.identity.ExternalID] != 0 {
+		t.Fatalf("sends: %v", per)
+	}
+	for _, s := range sends {
+		body := string(s.Raw)
+		if !strings.Contains(body, "SALDI20") || strings.Contains(body, `"text":""`) {
+			t.Fatalf("send %s: %s", s.Recipient, body)
+		}
+		if (s.Recipient == "393330000000" || s.Recipient == "393330000001") && !strings.Contains(body, `"cliente"`) {
+			t.Fatalf("no fallback for %s: %s", s.Recipient, body)
+		}
+		if s.Recipient == "393330000005" && !strings.Contains(body, `"Anna5"`) {
+			t.Fatalf("no first name for %s: %s", s.Recipient, body)
+		}
+	}
+	rs, err := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cipher := e.store.Cipher()
+	for _, r := range rs {
+		if r.MessageID == nil {
+			continue
+		}
+		if r.PriceMicros != 69100 || r.Currency != "EUR" || r.SentAt == nil {
+			t.Fatalf("recipient %d: %+v", r.ID, r)
+		}
+		tok := cipher.CampaignClickToken(r.ID, 2)
+		found := false
+		for _, s := range sends {
+			found = found || strings.Contains(string(s.Raw), tok)
+		}
+		if !found {
+			t.Fatalf("no click token %s for recipient %d", tok, r.ID)
+		}
+	}
+	if n := e.campaignCounts(camp.ID); n.Total != 9 || n.Skipped != 5 || n.EstimatedMicros != 4*69100 {
+		t.Fatalf("counts: %+v", n)
+	}
+}
+
+// Two starts at once: one runs, the other is told the campaign is no longer
+// a draft; each recipient is sent once.
+func TestCampaignStartTwiceRunsOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(5, nil)
+	cm := e.pipe.Campaigns()
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() {
+			_, err := cm.Start(e.ctx, e.biz.ID, camp.ID)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var ok, refused int
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, models.ErrCampaignState):
+			refused++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Fatalf("ok %d refused %d", ok, refused)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	if n := e.campaignCounts(camp.ID); n.Total != 5 {
+		t.Fatalf("recipients written twice: %+v", n)
+	}
+	for to, n := range sendsTo(e.sendsOf(cs[0].account)) {
+		if n != 1 {
+			t.Fatalf("%s sent %d times", to, n)
+		}
+	}
+}
+
+// A budget of three messages queues three, pauses with budget_exhausted and
+// leaves the rest pending; raising it and resuming sends the rest, nobody twice.
+func TestCampaignBudgetPauseThenResume(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(5, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(2, 100)
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "0.2073"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("budget pause", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	c := e.campaign(camp.ID)
+	n := e.campaignCounts(camp.ID)
+	if c.PausedReason != models.PausedBudget || n.Pending != 2 || n.Total-n.Pending != 3 || c.SpentMicros != 3*69100 {
+		t.Fatalf("after the budget: %+v %+v", c, n)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err) // resuming without more budget pauses again at once
+	}
+	e.waitFor("paused again", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	if n := e.campaignCounts(camp.ID); n.Pending != 2 {
+		t.Fatalf("resumed without budget: %+v", n)
+	}
+	if _, err := cm.SetBudget(e.ctx, e.biz.ID, camp.ID, "1.00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	per := sendsTo(e.sendsOf(cs[0].account))
+	if len(per) != 5 {
+		t.Fatalf("sent to %d of 5: %v", len(per), per)
+	}
+	for to, k := range per {
+		if k != 1 {
+			t.Fatalf("%s sent %d times", to, k)
+		}
+	}
+}
+
+// Workers stopped mid-run (a deploy, a crash: the batch in flight rolls
+// back) and a second replica running alongside: every recipient is sent
+// exactly once, counted at Meta.
+func TestCampaignExactlyOnceAcrossStopsAndReplicas(t *testing.T) {
+	e := newEnv(t, func(c *jobs.Config) { c.JobTimeout = 3 * time.Second; c.RescueStuckJobsAfter = 4 * time.Second })
+	e.campaignWorld()
+	cs := e.waCustomers(40, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(3, 6)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 20
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Stop the workers twice while it runs, restarting them.
+	for range 2 {
+		e.waitFor("some progress", func() bool { return len(e.sendsOf(cs[0].account)) >= 5 })
+		e.halt()
+		e.start()
+	}
+	// A second replica joins.
+	second, err := jobs.New(e.store, discardLog(), e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Campaigns().SetBatchSize(3, 6)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	per := sendsTo(e.sendsOf(cs[0].account))
+	if len(per) != 40 {
+		t.Fatalf("sent to %d of 40", len(per))
+	}
+	for to, k := range per {
+		if k != 1 {
+			t.Fatalf("%s sent %d times", to, k)
+		}
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending != 0 || n.Total != 40 {
+		t.Fatalf("counts: %+v", n)
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// The recipients' statuses are what the simulated customers did: delivered,
+// read, failed with 131050 (opted out on the identity: the next campaign
+// skips them) or 131049 (retried 24 h later by a follow-up of only those).
+func TestCampaignFunnelMatchesSimulator(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(40, nil)
+	acct := cs[0].account
+	if err := e.sim.SetCampaignBehaviour(acct, metasim.CampaignBehaviour{Seed: 11, Delivered: 0.8, Read: 0.5, Replied: 0.3,
+		OptOut: 0.1, UserCap: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	var st metasim.CampaignStats
+	e.waitFor("statuses to settle", func() bool {
+		st = e.sim.CampaignStats(acct)
+		n := e.campaignCounts(camp.ID)
+		failed := st.OptedOut + st.Capped
+		return st.Sent == 40 && n.Failed == failed && n.Read == st.Read && n.Delivered == st.Delivered-st.Read &&
+			n.Sent == st.Sent-failed-st.Delivered
+	})
+	if st.OptedOut == 0 || st.Capped == 0 || st.Read == 0 || st.Delivered == st.Sent {
+		t.Fatalf("the seed tests too little: %+v", st)
+	}
+	rs, err := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, models.RecipientFailed, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capped, optedOut int
+	for _, r := range rs {
+		id, _ := e.store.Identity(e.ctx, e.biz.ID, *r.IdentityID)
+		switch {
+		case r.ErrorCode != nil && *r.ErrorCode == 131050:
+			optedOut++
+			e.waitFor("opt-out on the identity", func() bool {
+				id, _ = e.store.Identity(e.ctx, e.biz.ID, *r.IdentityID)
+				return id.MarketingOptOutAt != nil
+			})
+		case r.ErrorCode != nil && *r.ErrorCode == 131049:
+			capped++
+			if r.FailedAt == nil || r.ErrorTitle == "" {
+				t.Fatalf("131049 without its time or reason: %+v", r)
+			}
+		}
+	}
+	if int64(optedOut) != st.OptedOut || int64(capped) != st.Capped {
+		t.Fatalf("failed: %d opted out, %d capped; simulator %+v", optedOut, capped, st)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	follow, err := cm.RetryFailed(e.ctx, e.biz.ID, camp.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.campaignCounts(follow.ID); n.Total != int64(capped) || n.Pending != int64(capped) || follow.Status != models.CampaignScheduled ||
+		follow.ParentID == nil || *follow.ParentID != camp.ID || !follow.ScheduledAt.Equal(testNow.Add(24*time.Hour)) {
+		t.Fatalf("follow-up: %+v %+v", follow, n)
+	}
+	next, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := cm.Estimate(e.ctx, e.biz.ID, next.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Skipped[models.SkipOptedOut] != optedOut || est.Recipients != 40-optedOut {
+		t.Fatalf("the next campaign: %+v", est)
+	}
+}
+
+// Meta pausing the template mid-run (132015 on the sends after it) pauses
+// the campaign with the reason; the rest stay pending.
+func TestCampaignPausesWhenMetaPausesTheTemplate(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(30, nil)
+	if err := e.sim.SetCampaignBehaviour(cs[0].account, metasim.CampaignBehaviour{Seed: 1, Delivered: 1, PauseTemplateAfter: 5}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(2, 4)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 10
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the campaign to pause", func() bool { return e.campaign(camp.ID).Status == models.CampaignPaused })
+	c := e.campaign(camp.ID)
+	if c.PausedReason != models.PausedTemplate {
+		t.Fatalf("paused for %q", c.PausedReason)
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending == 0 || len(e.sendsOf(cs[0].account)) != 5 {
+		t.Fatalf("after the pause: %+v, %d sends", n, len(e.sendsOf(cs[0].account)))
+	}
+	// Meta's template status webhook reaches us: the template is paused here too, and resuming is refused.
+	e.waitFor("the template paused here", func() bool {
+		tpl, _ := e.store.TemplateByID(e.ctx, e.biz.ID, *c.TemplateID)
+		return tpl.Status == "paused"
+	})
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err == nil {
+		t.Fatal("resumed on a paused template")
+	}
+}
+
+// More than 20% of the last outcomes failing pauses the campaign.
+func TestCampaignAutoPausesOnErrorRate(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(80, nil)
+	if err := e.sim.SetCampaignBehaviour(cs[0].account, metasim.CampaignBehaviour{Seed: 3, Delivered: 1, UserCap: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(5, 10)
+	in := saldiInput(e, "50.00")
+	in.RatePerSecond = 20
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the campaign to pause", func() bool { return e.campaign(camp.ID).Status != models.CampaignRunning })
+	c := e.campaign(camp.ID)
+	if c.Status != models.CampaignPaused || c.PausedReason != models.PausedErrors {
+		t.Fatalf("status %s (%q)", c.Status, c.PausedReason)
+	}
+	if n := e.campaignCounts(camp.ID); n.Pending == 0 {
+		t.Fatalf("everyone sent: %+v", n)
+	}
+}
+
+// A campaign scheduled at 14:00 in Rome starts at 13:00 UTC, not before.
+func TestCampaignScheduledInATimeZone(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(3, nil)
+	cm := e.pipe.Campaigns()
+	cm.SetPollInterval(50 * time.Millisecond)
+	at, err := jobs.LocalSchedule("2026-11-21T14:00", "Europe/Rome")
+	if err != nil || !at.Equal(time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)) {
+		t.Fatalf("14:00 in Rome: %v %v", at, err)
+	}
+	if _, err := jobs.LocalSchedule("2026-11-21T14:00", "Europe/Atlantis"); err == nil {
+		t.Fatal("an unknown zone was accepted")
+	}
+	in := saldiInput(e, "50.00")
+	in.ScheduledAt = &at
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil || c.Status != models.CampaignScheduled {
+		t.Fatalf("start: %v %v", c, err)
+	}
+	e.setClock(at.Add(-time.Minute))
+	time.Sleep(500 * time.Millisecond) // several looks at the clock before the time
+	if c := e.campaign(camp.ID); c.Status != models.CampaignScheduled || len(e.sendsOf(cs[0].account)) != 0 {
+		t.Fatalf("started early: %s, %d sends", c.Status, len(e.sendsOf(cs[0].account)))
+	}
+	e.setClock(at.Add(time.Second))
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	if c := e.campaign(camp.ID); len(e.sendsOf(cs[0].account)) != 3 || c.StartedAt == nil {
+		t.Fatalf("after the time: %d sends, %+v", len(e.sendsOf(cs[0].account)), c)
+	}
+}
+
+// A dry run judges, personalises and prices everyone but calls no Graph
+// API; a test send goes to the one chosen identity, links untracked.
+func TestCampaignDryRunAndTestSend(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(4, func(i int) string { return fmt.Sprintf("Luca%d Bianchi", i) })
+	if err := e.store.SetMarketingOptOut(e.ctx, e.biz.ID, cs[3].identity.ID, &testNow, "agent"); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	in := saldiInput(e, "50.00")
+	in.DryRun = true
+	camp, err := cm.Create(e.ctx, e.biz.ID, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	n := e.campaignCounts(camp.ID)
+	if n.Queued != 3 || n.Skipped != 1 || n.EstimatedMicros != 3*69100 || len(e.sendsOf(cs[0].account)) != 0 {
+		t.Fatalf("dry run: %+v, %d sends", n, len(e.sendsOf(cs[0].account)))
+	}
+	rs, _ := e.store.CampaignRecipients(e.ctx, e.biz.ID, camp.ID, models.RecipientQueued, 0, 10)
+	if len(rs) != 3 || rs[0].MessageID != nil || !strings.Contains(string(rs[0].Variables), `"Luca0"`) {
+		t.Fatalf("dry-run recipients: %+v", rs)
+	}
+	m, err := cm.TestSend(e.ctx, e.biz.ID, camp.ID, cs[1].identity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(m.ID, models.StatusSent, models.StatusDelivered, models.StatusRead)
+	sends := e.sendsOf(cs[0].account)
+	if len(sends) != 1 || sends[0].Recipient != cs[1].identity.ExternalID || !strings.Contains(string(sends[0].Raw), `"Luca1"`) ||
+		!strings.Contains(string(sends[0].Raw), "https://shop.example/saldi") {
+		t.Fatalf("test send: %+v", sends)
+	}
+	if _, err := cm.TestSend(e.ctx, e.biz.ID, camp.ID, cs[3].identity.ID); err == nil {
+		t.Fatal("a test send to an opted-out customer passed the policy")
+	}
+}

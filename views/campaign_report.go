@@ -25,7 +25,6 @@ type CampaignReportView struct {
 	CSVURL   string
 	EditURL  string // the campaign's own page (editor, estimate, controls), "" if none
 	RetryURL string // "retry failed after 24 h", "" when not offered
-	Retry    string // why retry is not offered yet, translated ("" when offered or irrelevant)
 	Notice   string // translated
 	Error    string // translated
 }

@@ -40,15 +40,22 @@ func (s *Server) campaignClick(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusFound)
 }
 
-// campaignLinkTarget is the absolute http(s) URL stored in the campaign's
-// variable slot, or false: a fixed value that is no URL is no link.
+// campaignLinkTarget is the URL of the tracked link ({link:https://…}, as the
+// campaign's author wrote it) in the campaign's variable slot, or false.
 func campaignLinkTarget(variables []byte, slot int) (string, bool) {
 	var vars []string
 	if json.Unmarshal(variables, &vars) != nil || slot < 0 || slot >= len(vars) {
 		return "", false
 	}
-	v := strings.TrimSpace(vars[slot])
-	u, err := url.Parse(v)
+	_, rest, ok := strings.Cut(vars[slot], "{link:")
+	if !ok {
+		return "", false
+	}
+	link, _, ok := strings.Cut(rest, "}")
+	if !ok {
+		return "", false
+	}
+	u, err := url.Parse(strings.TrimSpace(link))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return "", false
 	}

@@ -96,6 +96,15 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.Cam
 	if c.Status != models.CampaignDone && c.Status != models.CampaignCancelled && c.Status != models.CampaignDraft {
 		v.WSURL = campaignPath(c.ID) + "/live"
 	}
+	if s.opts.Campaigns != nil && retryOffered(agg.reasons) {
+		v.RetryURL = campaignPath(c.ID) + "/retry"
+	}
+	switch q.Get("notice") {
+	case "retried":
+		v.Notice = views.T(ctx, "report.retried")
+	case "no_retry":
+		v.Error = views.T(ctx, "report.no_retry")
+	}
 	if len(rows) > reportPageSize {
 		rows = rows[:reportPageSize]
 		v.NextURL = withQuery(campaignPath(c.ID), filterQuery(f, rows[len(rows)-1].ID))

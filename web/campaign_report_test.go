@@ -76,7 +76,7 @@ func noRedirects() *http.Client {
 // recipient's first click only, and never redirects for a token we did not sign.
 func TestCampaignClickRedirect(t *testing.T) {
 	e := newUIEnv(t, false)
-	rc := seedReportCampaign(t, e, e.b, "Saldi", []string{"{first_name|cliente}", "SALDI20", "https://shop.example/saldi?utm=wa&x=<1>", "javascript:alert(1)"})
+	rc := seedReportCampaign(t, e, e.b, "Saldi", []string{"{first_name|cliente}", "SALDI20", "Scopri: {link:https://shop.example/saldi?utm=wa&x=<1>}", "{link:javascript:alert(1)}", "https://shop.example/untracked"})
 	anna := rc.recipients["Anna"]
 	cipher := e.store.Cipher()
 	click := func(token string) *http.Response {
@@ -106,6 +106,7 @@ func TestCampaignClickRedirect(t *testing.T) {
 		"garbage":          "not-a-token",
 		"fixed value slot": cipher.CampaignClickToken(anna.ID, 1),
 		"javascript slot":  cipher.CampaignClickToken(anna.ID, 3),
+		"untracked URL":    cipher.CampaignClickToken(anna.ID, 4),
 		"slot past end":    cipher.CampaignClickToken(anna.ID, 9),
 		"no such person":   cipher.CampaignClickToken(anna.ID+10_000, 2),
 	} {
@@ -199,8 +200,9 @@ func TestCampaignReportPage(t *testing.T) {
 			t.Errorf("funnel %s: want %q", step, want)
 		}
 	}
-	if !strings.Contains(body, `data-testid="report-roi">—`) {
-		t.Error("ROI without a cost should read —")
+	// Five messages left at EUR 0.068 each, no revenue yet: all of it lost so far.
+	if !strings.Contains(body, `data-testid="report-estimated">EUR 0.3400`) || !strings.Contains(body, `data-testid="report-roi">-100.0%`) {
+		t.Error("estimated cost EUR 0.3400 and ROI -100.0% expected")
 	}
 	if n := strings.Count(body, `data-testid="report-row"`); n != 6 {
 		t.Errorf("%d recipient rows, want 6", n)
@@ -293,5 +295,86 @@ func TestCampaignBadgeInThread(t *testing.T) {
 	_, body := e.signIn(t, e.b.agent).get("/inbox/threads/" + strconv.FormatInt(e.b.thread.ID, 10))
 	if strings.Count(body, `data-testid="campaign-badge"`) != 1 || !strings.Contains(body, "Campaign: Saldi &lt;estivi&gt;") {
 		t.Fatal("the campaign's message carries no (escaped) campaign badge")
+	}
+}
+
+// The API lists recipients as JSON pages, or as CSV for Accept: text/csv,
+// scoped to the token's business.
+func TestAPICampaignRecipients(t *testing.T) {
+	e := newUIEnv(t, false)
+	rc := seedReportCampaign(t, e, e.b, "Saldi", nil)
+	path := e.http.URL + "/api/v1/campaigns/" + strconv.FormatInt(rc.c.ID, 10) + "/recipients"
+	get := func(token, accept, query string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", path+query, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	token := apiToken(t, e, e.b)
+	res, body := get(token, "", "?status=failed")
+	var out struct {
+		Recipients []struct {
+			Status string `json:"status"`
+			Error  *struct {
+				Code  int    `json:"code"`
+				Title string `json:"title"`
+			} `json:"error"`
+		} `json:"recipients"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); err != nil || res.StatusCode != 200 || len(out.Recipients) != 1 ||
+		out.Recipients[0].Error == nil || out.Recipients[0].Error.Code != 131049 {
+		t.Fatalf("json: %d %s", res.StatusCode, body)
+	}
+	res, body = get(token, "text/csv", "")
+	if recs, err := csv.NewReader(strings.NewReader(body)).ReadAll(); err != nil || res.StatusCode != 200 || len(recs) != 7 ||
+		!strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %v %d records", res.StatusCode, err, len(recs))
+	}
+	for _, accept := range []string{"", "text/csv"} {
+		if res, _ := get(apiToken(t, e, e.a), accept, ""); res.StatusCode != http.StatusNotFound {
+			t.Errorf("another business's token (Accept %q): %d, want 404", accept, res.StatusCode)
+		}
+	}
+	if res, _ := get(token, "", "?status=bogus"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad status: %d", res.StatusCode)
+	}
+}
+
+// retryOnly is a Campaigns whose only working method is RetryFailed.
+type retryOnly struct {
+	Campaigns
+	asked []int64
+	make  func(id int64) *models.Campaign
+}
+
+func (r *retryOnly) RetryFailed(_ context.Context, _ int64, id int64, _ *int64) (*models.Campaign, error) {
+	r.asked = append(r.asked, id)
+	return r.make(id), nil
+}
+
+// The report offers "retry failed after 24 h" when the per-user cap stopped
+// someone, and hands the follow-up's report back.
+func TestCampaignReportRetry(t *testing.T) {
+	e := newUIEnv(t, false)
+	rc := seedReportCampaign(t, e, e.b, "Saldi", nil)
+	follow := seedReportCampaign(t, e, e.b, "Saldi (retry 131049)", nil)
+	fake := &retryOnly{make: func(int64) *models.Campaign { return follow.c }}
+	e.srv.opts.Campaigns = fake
+	admin := e.signIn(t, e.b.admin)
+	path := "/campaigns/" + strconv.FormatInt(rc.c.ID, 10)
+	if _, body := admin.get(path); !strings.Contains(body, `data-testid="report-retry"`) {
+		t.Fatal("no retry button for a 131049 failure")
+	}
+	res := admin.post(path+"/retry", nil)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/campaigns/"+strconv.FormatInt(follow.c.ID, 10)+"?notice=retried" || len(fake.asked) != 1 {
+		t.Fatalf("retry: %d → %q, asked %v", res.StatusCode, res.Header.Get("Location"), fake.asked)
 	}
 }

@@ -72,6 +72,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /campaigns/{id}", admin(s.campaignReportPage))
 	mux.Handle("GET /campaigns/{id}/live", admin(s.campaignReportLive))
 	mux.Handle("GET /campaigns/{id}/recipients.csv", admin(s.campaignRecipientsCSV))
+	mux.Handle("POST /campaigns/{id}/retry", admin(s.campaignRetry))
 	mux.HandleFunc("GET /c/{token}", s.campaignClick)
 
 	// Settings (admins).
@@ -112,6 +113,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/prices/quote", s.requireToken(http.HandlerFunc(s.apiPriceQuote)))
 	mux.Handle("POST /api/v1/prices/import", s.requireToken(http.HandlerFunc(s.apiPricesImport)))
 	mux.Handle("POST /api/v1/campaigns/{id}/conversions", s.requireToken(http.HandlerFunc(s.apiCampaignConversion)))
+	mux.Handle("GET /api/v1/campaigns/{id}/recipients", s.requireToken(http.HandlerFunc(s.apiCampaignRecipients)))
 
 	s.webhookRoutes(mux)  // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)     // api_send.go: policy and sending, JSON and composer

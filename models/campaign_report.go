@@ -65,13 +65,14 @@ type CampaignMarketCost struct {
 	ActualMicros    int64
 }
 
-// CampaignCostByMarket sums the queued messages' estimated and actual cost per market.
+// CampaignCostByMarket sums the estimated and actual cost of the messages
+// queued so far per market (as campaign_counts sums the estimate).
 func (s *Store) CampaignCostByMarket(ctx context.Context, campaignID int64) ([]CampaignMarketCost, error) {
 	var out []CampaignMarketCost
 	err := s.Gorm(ctx).Raw(`SELECT CASE WHEN market <> '' THEN market ELSE country END AS market, min(currency) AS currency,
 			count(*) AS recipients, COALESCE(sum(price_micros), 0)::bigint AS estimated_micros,
 			COALESCE(sum(actual_micros), 0)::bigint AS actual_micros
-		FROM campaign_recipients WHERE campaign_id = ? AND message_id IS NOT NULL
+		FROM campaign_recipients WHERE campaign_id = ? AND status NOT IN ('pending', 'skipped')
 		GROUP BY 1 ORDER BY estimated_micros DESC, 1 LIMIT 40`, campaignID).Scan(&out).Error
 	return out, wrapErr(err, "load cost by market of campaign %d", campaignID)
 }

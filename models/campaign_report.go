@@ -134,7 +134,7 @@ type RecipientRow struct {
 // order after afterID, with the name and number they were sent to: the page
 // of ids first (an index range), then its names (pgx: the report's hot path).
 func (s *Store) CampaignRecipientRows(ctx context.Context, businessID, campaignID int64, f RecipientFilter, afterID int64, limit int) ([]RecipientRow, error) {
-	where := ""
+	where, order := "", "r.id"
 	args := []any{businessID, campaignID, afterID, limit}
 	switch f.Status {
 	case "":
@@ -147,6 +147,7 @@ func (s *Store) CampaignRecipientRows(ctx context.Context, businessID, campaignI
 	default:
 		args = append(args, f.Status)
 		where += " AND r.status = $" + strconv.Itoa(len(args))
+		order = "r.status, r.id" // the same order (one status), which only (campaign_id, status, id) gives without a sort
 	}
 	if f.Reason != "" {
 		args = append(args, f.Reason)
@@ -157,7 +158,7 @@ func (s *Store) CampaignRecipientRows(ctx context.Context, businessID, campaignI
 			COALESCE(i.phone, '') AS phone, r.country, r.market, r.status, r.skip_reason, r.error_code, r.error_title,
 			r.price_micros, r.actual_micros, r.currency, r.queued_at, r.sent_at, r.delivered_at, r.read_at, r.replied_at,
 			r.clicked_at, r.ordered_at, r.failed_at, r.revenue_micros, r.thread_id
-		FROM (SELECT * FROM campaign_recipients r WHERE r.campaign_id = $2 AND r.id > $3`+where+` ORDER BY r.id LIMIT $4) r
+		FROM (SELECT * FROM campaign_recipients r WHERE r.campaign_id = $2 AND r.id > $3`+where+` ORDER BY `+order+` LIMIT $4) r
 		JOIN campaigns c ON c.id = r.campaign_id AND c.business_id = $1
 		LEFT JOIN identities i ON i.id = r.identity_id
 		LEFT JOIN contacts ct ON ct.id = i.contact_id

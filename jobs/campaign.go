@@ -290,17 +290,17 @@ func (e *Estimate) OverBudget() bool { return e.BudgetMicros > 0 && e.TotalMicro
 // audienceKind is which exclusions a campaign's audience takes.
 func (c *Campaigner) audienceKind(ctx context.Context, camp *models.Campaign) (models.AudienceKind, *models.WATemplate, error) {
 	if camp.Kind == models.CampaignKindWindow {
-		return models.AudienceKind{Window: true}, nil, nil
+		return models.AudienceKind{Window: true, Now: c.now()}, nil, nil
 	}
 	if camp.TemplateID == nil {
-		return models.AudienceKind{Marketing: true}, nil, nil
+		return models.AudienceKind{Marketing: true, Now: c.now()}, nil, nil
 	}
 	tpl, err := c.store.TemplateByID(ctx, camp.BusinessID, *camp.TemplateID)
 	if err != nil {
 		return models.AudienceKind{}, nil, err
 	}
 	marketing := tpl == nil || tpl.Category != models.CategoryUtility && tpl.Category != models.CategoryAuthentication
-	return models.AudienceKind{Marketing: marketing}, tpl, nil
+	return models.AudienceKind{Marketing: marketing, Now: c.now()}, tpl, nil
 }
 
 // place puts each dialling prefix in its country and market and says

@@ -567,3 +567,43 @@ func TestCampaignDryRunAndTestSend(t *testing.T) {
 		t.Fatal("a test send to an opted-out customer passed the policy")
 	}
 }
+
+// Messenger has no marketing template: a campaign there is an UPDATE to the
+// customers whose window is open now, counted in the estimate; the others
+// are skipped as window_closed.
+func TestCampaignMessengerOpenWindowsOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	open1 := e.customer(models.AppMessenger, "PSID-OPEN-1", testNow.Add(-2*time.Hour))
+	e.customer(models.AppMessenger, "PSID-OPEN-2", testNow.Add(-20*time.Hour))
+	e.customer(models.AppMessenger, "PSID-CLOSED", testNow.Add(-3*24*time.Hour))
+	cm := e.pipe.Campaigns()
+	camp, err := cm.Create(e.ctx, e.biz.ID, jobs.CampaignInput{Name: "Promo in chat", ChannelID: open1.channel.ID,
+		Text: "Solo oggi: -20% su tutto il negozio!", TimeZone: "Europe/Rome"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if camp.Kind != models.CampaignKindWindow {
+		t.Fatalf("kind %s", camp.Kind)
+	}
+	est, err := cm.Estimate(e.ctx, e.biz.ID, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Recipients != 2 || est.Skipped[models.SkipWindowClosed] != 1 || est.TotalMicros != 0 {
+		t.Fatalf("estimate: %+v", est)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	sends := e.sendsOf(open1.account)
+	if len(sends) != 2 || countText(sends, "Solo oggi: -20% su tutto il negozio!") != 2 {
+		t.Fatalf("sends: %+v", sends)
+	}
+	for _, s := range sends {
+		if s.MessagingType != "UPDATE" || s.Recipient == "PSID-CLOSED" {
+			t.Fatalf("send %+v", s)
+		}
+	}
+}

@@ -26,24 +26,42 @@ type AudienceGroup struct {
 // (the others: duplicate), then blocked and opted out. Set-based: one
 // statement for any number of recipients. Parameters: @b business, @ch
 // channel, @marketing, and the filter's.
-const audienceSQL = `WITH persons AS (
-		SELECT c.id AS contact_id FROM contacts c
-		WHERE c.business_id = @b AND c.merged_into_id IS NULL
-		  AND (@no_countries OR c.country = ANY(@countries) OR EXISTS (SELECT 1 FROM identities x
-				WHERE x.contact_id = c.id AND x.country = ANY(@countries)))
-		  AND (@no_apps OR EXISTS (SELECT 1 FROM identities x WHERE x.contact_id = c.id AND x.app = ANY(@apps)))
-		  AND (@no_ids OR EXISTS (SELECT 1 FROM identities x WHERE x.contact_id = c.id AND x.id = ANY(@ids)))
-		  AND (@no_labels OR EXISTS (SELECT 1 FROM identities x JOIN threads t ON t.direct_identity_id = x.id AND t.kind = 'direct'
+func audienceSQL(f AudienceFilter, k AudienceKind) string {
+	// Only the filters in use are written into the statement: a
+	// "@unset OR EXISTS (…)" form lets the planner pick a plan that walks
+	// every contact through every subquery.
+	var where strings.Builder
+	if len(f.Countries) > 0 {
+		where.WriteString(` AND (c.country = ANY(@countries) OR EXISTS (SELECT 1 FROM identities x
+				WHERE x.contact_id = c.id AND x.country = ANY(@countries)))`)
+	}
+	if len(f.Apps) > 0 {
+		where.WriteString(` AND EXISTS (SELECT 1 FROM identities x WHERE x.contact_id = c.id AND x.app = ANY(@apps))`)
+	}
+	if len(f.IdentityIDs) > 0 {
+		where.WriteString(` AND EXISTS (SELECT 1 FROM identities x WHERE x.contact_id = c.id AND x.id = ANY(@ids))`)
+	}
+	if len(f.Labels) > 0 {
+		where.WriteString(` AND EXISTS (SELECT 1 FROM identities x JOIN threads t ON t.direct_identity_id = x.id AND t.kind = 'direct'
 				JOIN thread_labels tl ON tl.thread_id = t.id JOIN labels l ON l.id = tl.label_id
-				WHERE x.contact_id = c.id AND l.business_id = @b AND l.name = ANY(@labels)))
-		  AND (@no_range OR EXISTS (SELECT 1 FROM identities x JOIN threads t ON t.direct_identity_id = x.id AND t.kind = 'direct'
+				WHERE x.contact_id = c.id AND l.business_id = @b AND l.name = ANY(@labels))`)
+	}
+	if f.LastContactedAfter != nil || f.LastContactedBefore != nil {
+		where.WriteString(` AND EXISTS (SELECT 1 FROM identities x JOIN threads t ON t.direct_identity_id = x.id AND t.kind = 'direct'
 				WHERE x.contact_id = c.id GROUP BY x.contact_id
-				HAVING max(t.last_message_at) >= @after AND max(t.last_message_at) < @before))
+				HAVING max(t.last_message_at) >= @after AND max(t.last_message_at) < @before)`)
+	}
+	window := "false"
+	if k.Window {
+		window = `EXISTS (SELECT 1 FROM identity_events e WHERE e.identity_id = i.id
+				AND e.kind IN ('message', 'postback', 'quick_reply', 'referral', 'optin') AND e.last_at > CAST(@now AS timestamptz) - interval '24 hours')`
+	}
+	return `WITH persons AS (
+		SELECT c.id AS contact_id FROM contacts c
+		WHERE c.business_id = @b AND c.merged_into_id IS NULL` + where.String() + `
 	), cand AS (
 		SELECT p.contact_id, i.id AS identity_id, i.phone, i.country, i.blocked_at, i.marketing_opt_out_at, i.external_id,
-			row_number() OVER (PARTITION BY p.contact_id ORDER BY i.id) AS per_contact,
-			@window AND EXISTS (SELECT 1 FROM identity_events e WHERE e.identity_id = i.id
-				AND e.kind IN ('message', 'postback', 'quick_reply', 'referral', 'optin') AND e.last_at > now() - interval '24 hours') AS window_open
+			row_number() OVER (PARTITION BY p.contact_id ORDER BY i.id) AS per_contact, ` + window + ` AS window_open
 		FROM persons p LEFT JOIN identities i ON i.contact_id = p.contact_id AND i.channel_id = @ch AND i.business_id = @b
 	), ranked AS (
 		SELECT *, row_number() OVER (PARTITION BY identity_id IS NULL, COALESCE(NULLIF(phone, ''), external_id, contact_id::text)
@@ -52,20 +70,22 @@ const audienceSQL = `WITH persons AS (
 	), audience AS (
 		SELECT contact_id, identity_id, COALESCE(phone, '') AS phone, COALESCE(country, '') AS country,
 			left(COALESCE(phone, ''), 7) AS prefix,
-			CASE WHEN identity_id IS NULL THEN CASE WHEN @window THEN 'no_identity' ELSE 'no_whatsapp' END
+			CASE WHEN identity_id IS NULL THEN ` + map[bool]string{true: "'no_identity'", false: "'no_whatsapp'"}[k.Window] + `
 			     WHEN per_contact > 1 OR per_number > 1 THEN 'duplicate'
 			     WHEN blocked_at IS NOT NULL THEN 'blocked'
-			     WHEN @marketing AND marketing_opt_out_at IS NOT NULL THEN 'marketing_opted_out'
-			     WHEN @window AND NOT window_open THEN 'window_closed'
+			     WHEN ` + map[bool]string{true: "marketing_opt_out_at IS NOT NULL", false: "false"}[k.Marketing] + ` THEN 'marketing_opted_out'
+			     WHEN ` + map[bool]string{true: "NOT window_open", false: "false"}[k.Window] + ` THEN 'window_closed'
 			     ELSE '' END AS reason
 		FROM ranked
 	)`
+}
 
 // AudienceKind says which exclusions apply: marketing (opt-outs, the
 // paused regions) and window (Messenger/Instagram: only open 24-hour windows).
 type AudienceKind struct {
 	Marketing bool
 	Window    bool
+	Now       time.Time // the policy clock the window is measured at
 }
 
 func audienceArgs(businessID, channelID int64, f AudienceFilter, k AudienceKind) map[string]any {
@@ -86,19 +106,20 @@ func audienceArgs(businessID, channelID int64, f AudienceFilter, k AudienceKind)
 	if ids == nil {
 		ids = []int64{}
 	}
-	return map[string]any{"b": businessID, "ch": channelID, "marketing": k.Marketing, "window": k.Window,
-		"no_countries": len(f.Countries) == 0, "countries": textArray(nz(f.Countries)),
-		"no_apps": len(f.Apps) == 0, "apps": textArray(nz(f.Apps)),
-		"no_ids": len(ids) == 0, "ids": Int64List(ids),
-		"no_labels": len(f.Labels) == 0, "labels": textArray(nz(f.Labels)),
-		"no_range": f.LastContactedAfter == nil && f.LastContactedBefore == nil, "after": after, "before": before}
+	now := k.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return map[string]any{"b": businessID, "ch": channelID, "now": now,
+		"countries": textArray(nz(f.Countries)), "apps": textArray(nz(f.Apps)), "ids": Int64List(ids),
+		"labels": textArray(nz(f.Labels)), "after": after, "before": before}
 }
 
 // AudienceGroups counts the filter's audience on a channel by skip reason,
 // dialling prefix and country; nothing is written.
 func (s *Store) AudienceGroups(ctx context.Context, businessID, channelID int64, f AudienceFilter, k AudienceKind) ([]AudienceGroup, error) {
 	var gs []AudienceGroup
-	err := s.Gorm(ctx).Raw(audienceSQL+`
+	err := s.Gorm(ctx).Raw(audienceSQL(f, k)+`
 		SELECT reason, prefix, country, min(phone) AS phone, count(*) AS n FROM audience GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
 		audienceArgs(businessID, channelID, f, k)).Scan(&gs).Error
 	return gs, wrapErr(err, "count audience of channel %d", channelID)
@@ -127,7 +148,7 @@ func (s *Store) AddCampaignAudience(ctx context.Context, c *Campaign, k Audience
 	args := audienceArgs(c.BusinessID, c.ChannelID, c.Filter(), k)
 	args["campaign"], args["prefixes"], args["pcountries"], args["markets"], args["paused"] =
 		c.ID, textArray(prefixes), textArray(countries), textArray(markets), textArray(paused)
-	res := s.Gorm(ctx).Exec(audienceSQL+`, places AS (
+	res := s.Gorm(ctx).Exec(audienceSQL(c.Filter(), k)+`, places AS (
 			SELECT * FROM unnest(CAST(@prefixes AS text[]), CAST(@pcountries AS text[]), CAST(@markets AS text[]), CAST(@paused AS boolean[])) AS p(prefix, country, market, paused)
 		)
 		INSERT INTO campaign_recipients (campaign_id, identity_id, contact_id, thread_id, country, market, status, skip_reason)
@@ -231,7 +252,7 @@ func (s *Store) AudienceSample(ctx context.Context, businessID, channelID int64,
 	var rows []RecipientFacts
 	args := audienceArgs(businessID, channelID, f, k)
 	args["n"] = n
-	err := s.Gorm(ctx).Raw(audienceSQL+`
+	err := s.Gorm(ctx).Raw(audienceSQL(f, k)+`
 		SELECT a.identity_id AS id, COALESCE(NULLIF(c.name, ''), i.display_name, '') AS name, a.phone,
 			COALESCE(NULLIF(a.country, ''), c.country, '') AS country
 		FROM audience a JOIN identities i ON i.id = a.identity_id JOIN contacts c ON c.id = a.contact_id

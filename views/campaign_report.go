@@ -149,9 +149,6 @@ func reasonOptionLabel(ctx context.Context, o CampaignReasonOption) string {
 	return label + " (" + strconv.FormatInt(o.N, 10) + ")"
 }
 
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
-
-func campaignReportPath(id int64) string { return "/campaigns/" + strconv.FormatInt(id, 10) }
 
 // funnelColor shades the funnel from grey (sent) to the accent (ordered).
 func funnelColor(i int) string {

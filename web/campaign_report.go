@@ -30,25 +30,6 @@ func (s *Server) campaignReportPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, views.CampaignReportPage(*v))
 }
 
-// loadCampaign loads the viewer's business's campaign {id}, answering 404 itself.
-func (s *Server) loadCampaign(w http.ResponseWriter, r *http.Request) (*models.Campaign, bool) {
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return nil, false
-	}
-	c, err := s.store.Campaign(r.Context(), viewerFrom(r.Context()).BusinessID, id)
-	if err != nil {
-		s.serverError(w, r, err)
-		return nil, false
-	}
-	if c == nil {
-		s.notFound(w, r)
-		return nil, false
-	}
-	return c, true
-}
-
 // campaignReport gathers the report: the live panel, the cached charts and a page of recipients.
 func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.CampaignReportView, error) {
 	ctx := r.Context()
@@ -76,7 +57,7 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.Cam
 		Page: s.page(r, views.T(ctx, "report.title", c.Name), "campaigns"),
 		ID:   c.ID, Name: c.Name, Live: live, Filter: views.CampaignRecipientFilter{Status: f.Status, Reason: f.Reason},
 		Timeline: agg.timeline, Markets: agg.markets, Reasons: agg.reasons,
-		CSVURL: withQuery(campaignPath(c.ID)+"/recipients.csv", filterQuery(f, 0)),
+		CSVURL: withQuery(campaignPath(c.ID)+"/recipients.csv", filterQuery(f, 0)), EditURL: campaignPath(c.ID) + "/edit",
 	}
 	if ch, err := s.store.Channel(ctx, biz, c.ChannelID); err == nil && ch != nil {
 		v.Channel = ch.Name
@@ -98,12 +79,6 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.Cam
 	}
 	if s.opts.Campaigns != nil && retryOffered(agg.reasons) {
 		v.RetryURL = campaignPath(c.ID) + "/retry"
-	}
-	switch q.Get("notice") {
-	case "retried":
-		v.Notice = views.T(ctx, "report.retried")
-	case "no_retry":
-		v.Error = views.T(ctx, "report.no_retry")
 	}
 	if len(rows) > reportPageSize {
 		rows = rows[:reportPageSize]

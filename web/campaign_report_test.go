@@ -361,7 +361,7 @@ func (r *retryOnly) RetryFailed(_ context.Context, _ int64, id int64, _ *int64) 
 }
 
 // The report offers "retry failed after 24 h" when the per-user cap stopped
-// someone, and hands the follow-up's report back.
+// someone; the button is the campaign's own retry action.
 func TestCampaignReportRetry(t *testing.T) {
 	e := newUIEnv(t, false)
 	rc := seedReportCampaign(t, e, e.b, "Saldi", nil)
@@ -373,8 +373,7 @@ func TestCampaignReportRetry(t *testing.T) {
 	if _, body := admin.get(path); !strings.Contains(body, `data-testid="report-retry"`) {
 		t.Fatal("no retry button for a 131049 failure")
 	}
-	res := admin.post(path+"/retry", nil)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/campaigns/"+strconv.FormatInt(follow.c.ID, 10)+"?notice=retried" || len(fake.asked) != 1 {
+	if res := admin.post(path+"/retry", nil); res.StatusCode != http.StatusSeeOther || len(fake.asked) != 1 || fake.asked[0] != rc.c.ID {
 		t.Fatalf("retry: %d → %q, asked %v", res.StatusCode, res.Header.Get("Location"), fake.asked)
 	}
 }

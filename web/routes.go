@@ -72,7 +72,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /campaigns/{id}", admin(s.campaignReportPage))
 	mux.Handle("GET /campaigns/{id}/live", admin(s.campaignReportLive))
 	mux.Handle("GET /campaigns/{id}/recipients.csv", admin(s.campaignRecipientsCSV))
-	mux.Handle("POST /campaigns/{id}/retry", admin(s.campaignRetry))
 	mux.HandleFunc("GET /c/{token}", s.campaignClick)
 
 	// Settings (admins).

@@ -74,6 +74,9 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 	if err := seedDemo(ctx, store, sim); err != nil {
 		return err
 	}
+	if err := demoCampaignTemplates(sim, cfg.BaseURL); err != nil { // demo_campaign.go
+		return err
+	}
 	// Templates come from the simulated Meta, as a real business's would.
 	if _, err := templateSyncer(cfg, store, log).SyncAll(ctx); err != nil {
 		log.Warn("demo template sync", "error", err)
@@ -85,7 +88,8 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 			"Simulated customers are writing on Messenger, Instagram and WhatsApp (Meta simulator at %s).\nPress Ctrl-C to stop.\n\n",
 			time.Since(started).Round(10*time.Millisecond), url, demoEmail, demoPassword, simURL)
 		go demoTraffic(ctx, sim, log)
-		go demoGroup(ctx, store, sim, url, log) // demo_group.go: the relay group and its poll
+		go demoGroup(ctx, store, sim, url, log)    // demo_group.go: the relay group and its poll
+		go demoCampaign(ctx, store, sim, url, log) // demo_campaign.go: a campaign that ran and a draft
 	})
 }
 
@@ -182,8 +186,11 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		return err
 	}
 	for _, l := range []models.Label{{Name: "order", Color: "#2563eb"}, {Name: "vip", Color: "#b45309"}, {Name: "complaint", Color: "#b91c1c"}} {
-		l.BusinessID = b.ID
-		if err := store.Gorm(ctx).Create(&l).Error; err != nil {
+		created, err := store.CreateLabel(ctx, b.ID, l.Name)
+		if err != nil {
+			return err
+		}
+		if err := store.SetLabelColor(ctx, b.ID, created.ID, l.Color); err != nil {
 			return err
 		}
 	}
@@ -192,8 +199,7 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		{Shortcut: "shipping", Body: "Orders ship within 24 hours; delivery takes 2–3 working days."},
 		{Shortcut: "grazie", Body: "Grazie mille! A presto."},
 	} {
-		c.BusinessID = b.ID
-		if err := store.Gorm(ctx).Create(&c).Error; err != nil {
+		if err := store.SaveCannedResponse(ctx, b.ID, c.Shortcut, c.Body); err != nil {
 			return err
 		}
 	}

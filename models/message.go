@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -348,6 +349,19 @@ func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text
 	return wrapErr(err, "edit message %s", externalID)
 }
 
+// UnmatchedSendLike is our oldest send in the thread on the channel that Meta
+// may hold without our knowing its id — queued with its request gone, or
+// unknown — with this kind and text, or 0.
+func (s *Store) UnmatchedSendLike(ctx context.Context, channelID, threadID int64, kind, text string) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT m.id FROM messages m LEFT JOIN outbox_sends o ON o.message_id = m.id
+		WHERE m.thread_id = ? AND m.channel_id = ? AND m.direction = 'out' AND m.external_id IS NULL
+			AND ((m.status = 'queued' AND o.started_at IS NOT NULL) OR m.status = 'unknown')
+			AND m.kind = ? AND m.text = ?
+		ORDER BY m.id LIMIT 1`, threadID, channelID, kind, text).Scan(&id).Error
+	return id, wrapErr(err, "find a send an echo matches")
+}
+
 // QuotedMessage is the little a quoted reply shows of the message it answers.
 type QuotedMessage struct {
 	ID        int64
@@ -486,4 +500,145 @@ func (s *Store) ExternalIDCounts(ctx context.Context, businessID int64, prefix s
 		out[r.ExternalID] = r.N
 	}
 	return out, wrapErr(err, "count messages by external id")
+}
+
+// AddInboundMessages stores many messages once each (a repeated external id
+// on the channel changes nothing), as AddMessage does one: attachments, and
+// each thread's preview, time, unread count and reopening, one row per
+// thread. It returns the messages it inserted, in order; the caller notifies.
+// Each message must have an external id, unique within msgs.
+func (s *Store) AddInboundMessages(ctx context.Context, msgs []*Message) ([]*Message, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	for _, m := range msgs {
+		if m.Details == nil {
+			m.Details = JSON("{}")
+		}
+	}
+	if err := s.allocateMessageIDs(ctx, msgs); err != nil {
+		return nil, err
+	}
+	n := len(msgs)
+	var (
+		ids, biz, threads, chs, senders = make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+		dirs, apps, kinds, texts, exts  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+		details, statuses, replyExts    = make([]string, n), make([]string, n), make([]string, n)
+		sentAt, statusAt                = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, m := range msgs {
+		ids[i], biz[i], threads[i], chs[i], senders[i] = m.ID, m.BusinessID, m.ThreadID, m.ChannelID, m.SenderIdentityID
+		dirs[i], apps[i], kinds[i], texts[i], exts[i] = m.Direction, m.App, m.Kind, m.Text, m.ExternalID
+		details[i], statuses[i], replyExts[i], sentAt[i], statusAt[i] = string(m.Details), m.Status, m.ReplyToExternalID, m.SentAt, m.StatusAt
+	}
+	rows, err := s.sqlQuery(ctx, `INSERT INTO messages (id, business_id, thread_id, channel_id, sender_identity_id,
+			direction, app, kind, text, external_id, details, status, reply_to_external_id, sent_at, status_at)
+		SELECT id, b, t, c, si, dir, app, kind, text, ext, d::jsonb, st, rx, sa, sta
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+			$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::timestamptz[], $15::timestamptz[]) WITH ORDINALITY
+			AS v(id, b, t, c, si, dir, app, kind, text, ext, d, st, rx, sa, sta, ord)
+		ORDER BY ord
+		ON CONFLICT (channel_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+		RETURNING id`,
+		ids, biz, threads, chs, senders, dirs, apps, kinds, texts, exts, details, statuses, replyExts, sentAt, statusAt)
+	if err != nil {
+		return nil, wrapErr(err, "add %d messages", n)
+	}
+	inserted := map[int64]bool{}
+	if err := scanRows(rows, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		inserted[id] = true
+		return err
+	}); err != nil {
+		return nil, wrapErr(err, "read added messages")
+	}
+	var out []*Message
+	var atts []Attachment
+	for _, m := range msgs {
+		if !inserted[m.ID] {
+			continue
+		}
+		out = append(out, m)
+		for i := range m.Attachments {
+			m.Attachments[i].MessageID = m.ID
+			atts = append(atts, m.Attachments[i])
+		}
+	}
+	if len(atts) > 0 {
+		if err := s.Gorm(ctx).Create(&atts).Error; err != nil {
+			return nil, wrapErr(err, "add attachments of %d messages", len(out))
+		}
+		k := 0
+		for _, m := range out { // ids back onto the messages' own attachments
+			for i := range m.Attachments {
+				m.Attachments[i] = atts[k]
+				k++
+			}
+		}
+	}
+	return out, s.touchThreads(ctx, out)
+}
+
+// touchThreads moves each thread's preview, time, unread count and status
+// for its new messages (in order), one row per thread in thread id order.
+func (s *Store) touchThreads(ctx context.Context, msgs []*Message) error {
+	type touch struct {
+		latest *Message
+		unread int
+		cust   *time.Time
+	}
+	byThread := map[int64]*touch{}
+	var order []int64
+	for _, m := range msgs {
+		t := byThread[m.ThreadID]
+		if t == nil {
+			t = &touch{}
+			byThread[m.ThreadID] = t
+			order = append(order, m.ThreadID)
+		}
+		if t.latest == nil || !m.SentAt.Before(t.latest.SentAt) {
+			t.latest = m
+		}
+		if m.Direction == DirectionIn {
+			t.unread++
+			if t.cust == nil || m.SentAt.After(*t.cust) {
+				at := m.SentAt
+				t.cust = &at
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	slices.Sort(order)
+	n := len(order)
+	previews, dirs, ats, custs, unread := make([]string, n), make([]string, n), make([]time.Time, n), make([]*time.Time, n), make([]int64, n)
+	for i, id := range order {
+		t := byThread[id]
+		previews[i], dirs[i], ats[i], custs[i], unread[i] = Preview(t.latest), t.latest.Direction, t.latest.SentAt, t.cust, int64(t.unread)
+	}
+	_, err := s.sqlExec(ctx, `UPDATE threads t SET
+			last_message_preview = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.preview ELSE t.last_message_preview END,
+			last_message_direction = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.dir ELSE t.last_message_direction END,
+			last_message_at = GREATEST(t.last_message_at, v.at),
+			last_customer_at = CASE WHEN v.cust IS NULL THEN t.last_customer_at ELSE GREATEST(t.last_customer_at, v.cust) END,
+			unread_count = t.unread_count + v.unread,
+			status = CASE WHEN v.unread > 0 AND t.status = 'closed' THEN 'open' ELSE t.status END,
+			updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) AS v(id, preview, dir, at, cust, unread)
+		WHERE t.id = v.id`, order, previews, dirs, ats, custs, unread)
+	return wrapErr(err, "update %d threads", n)
+}
+
+// allocateMessageIDs takes the messages' ids from the sequence, in order.
+func (s *Store) allocateMessageIDs(ctx context.Context, msgs []*Message) error {
+	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`, len(msgs))
+	if err != nil {
+		return wrapErr(err, "allocate %d message ids", len(msgs))
+	}
+	i := 0
+	err = scanRows(rows, func(r *sql.Rows) error { err := r.Scan(&msgs[i].ID); i++; return err })
+	return wrapErr(err, "read message ids")
 }

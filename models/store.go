@@ -81,3 +81,20 @@ func (s *Store) Notify(ctx context.Context, ev Event) error {
 func (s *Store) RelaxCommit(ctx context.Context) error {
 	return wrapErr(s.g.WithContext(ctx).Exec(`SET LOCAL synchronous_commit = off`).Error, "relax commit")
 }
+
+// NotifyEvents queues many events for listeners in one statement; inside
+// InTx they are delivered on commit.
+func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	payloads := make([]string, len(evs))
+	for i, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		payloads[i] = string(b)
+	}
+	return s.notifyAll(ctx, payloads)
+}

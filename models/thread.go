@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"strconv"
@@ -378,4 +379,95 @@ func (s *Store) ThreadIDs(ctx context.Context, businessID int64) ([]int64, error
 	ids := []int64{}
 	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ?", businessID).Order("id").Pluck("id", &ids).Error
 	return ids, wrapErr(err, "list thread ids")
+}
+
+// EnsureDirectThreads returns the direct thread of each identity (by
+// identity id; id, business and channel only), creating the missing ones
+// with their participant in one statement; at[i] is identity i's first
+// event time. created lists the new threads, in id order.
+func (s *Store) EnsureDirectThreads(ctx context.Context, ids []*Identity, at []time.Time) (map[int64]*Thread, []*Thread, error) {
+	n := len(ids)
+	out := make(map[int64]*Thread, n)
+	idIDs, chs := make([]int64, n), make([]int64, n)
+	for i, id := range ids {
+		idIDs[i], chs[i] = id.ID, id.ChannelID
+	}
+	if err := s.directThreads(ctx, idIDs, chs, out); err != nil {
+		return nil, nil, err
+	}
+	var (
+		biz, mChs, mIDs []int64
+		titles, apps    []string
+		ats             []time.Time
+	)
+	for i, id := range ids {
+		if out[id.ID] != nil {
+			continue
+		}
+		biz, mChs, mIDs = append(biz, id.BusinessID), append(mChs, id.ChannelID), append(mIDs, id.ID)
+		titles, apps, ats = append(titles, threadTitle(id)), append(apps, id.App), append(ats, at[i])
+	}
+	if len(mIDs) == 0 {
+		return out, nil, nil
+	}
+	rows, err := s.sqlQuery(ctx, `WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+				WITH ORDINALITY AS v(b, c, i, title, app, at, ord)
+		), t AS (
+			INSERT INTO threads (business_id, channel_id, kind, origin, direct_identity_id, title, apps, status, last_message_at)
+			SELECT b, c, 'direct', 'native', i, title, ARRAY[app], 'open', at FROM v ORDER BY ord
+			ON CONFLICT (channel_id, direct_identity_id) WHERE kind = 'direct' DO NOTHING
+			RETURNING id, business_id, channel_id, direct_identity_id, last_message_at
+		), p AS (
+			INSERT INTO thread_participants (thread_id, identity_id, role, joined_at)
+			SELECT id, direct_identity_id, 'customer', last_message_at FROM t
+			ON CONFLICT (thread_id, identity_id) DO UPDATE SET left_at = NULL
+		)
+		SELECT id, business_id, channel_id, direct_identity_id FROM t ORDER BY id`, biz, mChs, mIDs, titles, apps, ats)
+	if err != nil {
+		return nil, nil, wrapErr(err, "create %d direct threads", len(mIDs))
+	}
+	var created []*Thread
+	err = scanRows(rows, func(r *sql.Rows) error {
+		t := &Thread{Kind: "direct", Origin: "native"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid); err != nil {
+			return err
+		}
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		created = append(created, t)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrapErr(err, "read created threads")
+	}
+	if len(created) < len(mIDs) { // a concurrent writer made some: load theirs
+		if err := s.directThreads(ctx, mIDs, mChs, out); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, created, nil
+}
+
+// directThreads adds the direct threads of identities (ids and their
+// channels, parallel) to out, by identity id.
+func (s *Store) directThreads(ctx context.Context, ids, chs []int64, out map[int64]*Thread) error {
+	rows, err := s.sqlQuery(ctx, `SELECT t.id, t.business_id, t.channel_id, t.direct_identity_id, t.origin
+		FROM unnest($1::bigint[], $2::bigint[]) AS v(i, c)
+		JOIN threads t ON t.channel_id = v.c AND t.direct_identity_id = v.i AND t.kind = 'direct'`, ids, chs)
+	if err != nil {
+		return wrapErr(err, "fetch threads of %d identities", len(ids))
+	}
+	err = scanRows(rows, func(r *sql.Rows) error {
+		t := &Thread{Kind: "direct"}
+		var ch, iid int64
+		if err := r.Scan(&t.ID, &t.BusinessID, &ch, &iid, &t.Origin); err != nil {
+			return err
+		}
+		t.ChannelID, t.DirectIdentityID = &ch, &iid
+		out[iid] = t
+		return nil
+	})
+	return wrapErr(err, "read threads of identities")
 }

@@ -156,6 +156,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	if err := processor.Register(srv.Metrics().Registry); err != nil {
 		return nil, err
 	}
+	if err := journal.Register(srv.Metrics().Registry); err != nil {
+		return nil, err
+	}
 	return &app{
 		handler:    srv.Handler(),
 		server:     srv,

@@ -149,7 +149,6 @@ func reasonOptionLabel(ctx context.Context, o CampaignReasonOption) string {
 	return label + " (" + strconv.FormatInt(o.N, 10) + ")"
 }
 
-
 // funnelColor shades the funnel from grey (sent) to the accent (ordered).
 func funnelColor(i int) string {
 	colors := []string{"#9ca3af", "#60a5fa", "#3b82f6", "#2563eb", "#1d4ed8", "#15803d"}

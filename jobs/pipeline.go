@@ -158,6 +158,7 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	river.AddWorker(workers, &signalWorker{d: d})
 	river.AddWorker(workers, &sweepWorker{d: d})
 	river.AddWorker(workers, &templateSyncWorker{s: NewTemplateSyncer(store, graph, log, cfg.Now)})
+	river.AddWorker(workers, &campaignAttributionWorker{store: store, log: log})
 	insert, err := river.NewClient(riverdatabasesql.New(store.DB.SQL), &river.Config{Workers: workers, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river insert client: %w", err)
@@ -213,7 +214,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return sweepArgs{}, &river.InsertOpts{Queue: queueOutbound}
-			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), campaignTickPeriodic()},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), campaignTickPeriodic(), campaignAttributionPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river worker client: %w", err)

@@ -129,6 +129,7 @@ type MessageContext struct {
 	Quoted       map[int64]models.QuotedMessage
 	Polls        map[int64]*models.PollTally
 	Legs         map[int64][]models.RelayLegView // a relay group message's legs, by message
+	Campaigns    map[int64]models.CampaignMark   // the campaign a message of ours was sent by, by message
 	Group        bool
 	CanRetry     bool
 	OOB          bool // render messages as out-of-band swaps

@@ -69,6 +69,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /products/{sku}/rerun", staff(s.productRerun))
 	mux.Handle("GET /products/{sku}/live", staff(s.productLive))
 
+	// Campaign reports (admins); a campaign's tracked links (anyone: the customer).
+	mux.Handle("GET /campaigns/{id}", admin(s.campaignReportPage))
+	mux.Handle("GET /campaigns/{id}/live", admin(s.campaignReportLive))
+	mux.Handle("GET /campaigns/{id}/recipients.csv", admin(s.campaignRecipientsCSV))
+	mux.HandleFunc("GET /c/{token}", s.campaignClick)
+
 	// Settings (admins).
 	mux.Handle("GET /settings", admin(s.settingsHome))
 	mux.Handle("GET /settings/channels", admin(s.settingsChannels))
@@ -108,6 +114,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/prices", s.requireToken(http.HandlerFunc(s.apiPrices)))
 	mux.Handle("GET /api/v1/prices/quote", s.requireToken(http.HandlerFunc(s.apiPriceQuote)))
 	mux.Handle("POST /api/v1/prices/import", s.requireToken(http.HandlerFunc(s.apiPricesImport)))
+	mux.Handle("POST /api/v1/campaigns/{id}/conversions", s.requireToken(http.HandlerFunc(s.apiCampaignConversion)))
+	mux.Handle("GET /api/v1/campaigns/{id}/recipients", s.requireToken(http.HandlerFunc(s.apiCampaignRecipients)))
 
 	s.webhookRoutes(mux)  // webhooks.go: Meta's GET handshake and signed POSTs
 	s.sendRoutes(mux)     // api_send.go: policy and sending, JSON and composer

@@ -67,6 +67,8 @@ type Server struct {
 	dummyHash     string // compared against when the address is unknown
 	hub           *hub   // the websocket clients of this process
 	restockLive   restockWatchers
+	campaignLive  campaignWatchers   // report pages watching a campaign (campaign_live.go)
+	campaignAggs  campaignAggregates // report charts (campaign_report.go)
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
 	tallies       tallyGate  // paces live poll tallies (poll_live.go)

@@ -20,10 +20,13 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 	for _, p := range t.Participants {
 		mc.Participants[p.IdentityID] = p
 	}
-	var quoted, polls []int64
+	var quoted, polls, templates []int64
 	for _, m := range msgs {
 		if m.ReplyToID != nil {
 			quoted = append(quoted, *m.ReplyToID)
+		}
+		if m.Direction == "out" && m.Kind == "template" {
+			templates = append(templates, m.ID)
 		}
 		if m.Kind == "poll" {
 			polls = append(polls, m.ID)
@@ -34,6 +37,9 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 		return mc, err
 	}
 	if mc.Polls, err = s.store.PollsForMessages(ctx, t.BusinessID, polls); err != nil {
+		return mc, err
+	}
+	if mc.Campaigns, err = s.store.CampaignMarks(ctx, t.BusinessID, templates); err != nil { // replies sit under their campaign's message
 		return mc, err
 	}
 	if t.Origin == "relay" {

@@ -163,13 +163,15 @@ type RunSummary struct {
 	Notified  int            `json:"notified"`
 	Skipped   int            `json:"skipped"`
 	Failed    int            `json:"failed"`
+	Unknown   int            `json:"unknown"` // notified entries whose send ended unknown (may have reached Meta)
 	ByReason  map[string]int `gorm:"-" json:"by_reason"`
 	Started   time.Time      `json:"started_at"`
 	Finished  *time.Time     `json:"finished_at"`
 }
 
 // RunSummaries counts the outcomes of the business's runs (failed: notified
-// entries whose message failed at Meta).
+// entries whose message failed at Meta; unknown: whose send may or may not
+// have reached Meta).
 func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int64) ([]RunSummary, error) {
 	var rows []struct {
 		RunSummary
@@ -180,6 +182,7 @@ func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int
 			r.finished_at AS finished, p.sku AS product_sku,
 			r.handled, r.notified, r.handled - r.notified AS skipped,
 			(SELECT count(*) FROM restock_outcomes o JOIN messages m ON m.id = o.message_id WHERE o.run_id = r.id AND m.status = 'failed') AS failed,
+			(SELECT count(*) FROM restock_outcomes o JOIN messages m ON m.id = o.message_id WHERE o.run_id = r.id AND m.status = 'unknown') AS unknown,
 			COALESCE((SELECT jsonb_object_agg(reason, n) FROM (SELECT o.reason, count(*) AS n FROM restock_outcomes o
 				WHERE o.run_id = r.id AND o.outcome = 'skipped' GROUP BY 1) x), '{}') AS reasons
 		FROM restock_runs r JOIN products p ON p.id = r.product_id

@@ -6,7 +6,8 @@ import (
 )
 
 // Waitlist entry states (the contract's; "failed" is a notified entry whose
-// message failed, read from the message).
+// message failed, read from the message; a notified entry also shows its
+// message's "unknown", "delivered" or "read").
 const (
 	WaitlistWaiting   = "waiting"
 	WaitlistNotified  = "notified"
@@ -103,13 +104,21 @@ type WaitlistEntry struct {
 	HasOTNToken bool       `json:"-"`
 }
 
+// CanSendAgain says whether the entry's alert may be sent again by hand: it
+// failed, or it ended unknown (it may have reached Meta, so it is never
+// resent on its own).
+func (e *WaitlistEntry) CanSendAgain() bool {
+	return e.MessageID != nil && (e.Status == WaitlistFailed || e.Status == StatusUnknown)
+}
+
 // Waitlist lists a product's entries, open ones first (oldest first), then
 // the handled ones newest first, at most limit.
 func (s *Store) Waitlist(ctx context.Context, businessID, productID int64, limit int) ([]WaitlistEntry, error) {
 	var out []WaitlistEntry
 	err := s.Gorm(ctx).Raw(`SELECT w.id, w.identity_id, i.contact_id, i.app,
 			COALESCE(NULLIF(i.display_name, ''), NULLIF(c.name, ''), i.external_id) AS name,
-			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN 'failed' ELSE w.status END AS status,
+			CASE WHEN w.status = 'notified' AND m.status IN ('failed', 'unknown', 'delivered', 'read', 'played') THEN
+				CASE m.status WHEN 'played' THEN 'read' ELSE m.status END ELSE w.status END AS status,
 			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN COALESCE(m.error_code::text, '') ELSE w.reason END AS reason,
 			w.source, w.created_at, w.notified_at, w.message_id, w.thread_id, w.otn_token_id IS NOT NULL AS has_otn_token
 		FROM restock_waitlist w

@@ -66,6 +66,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /products/{sku}", staff(s.productEdit))
 	mux.Handle("POST /products/{sku}/stock", staff(s.productStock))
 	mux.Handle("POST /products/{sku}/rerun", staff(s.productRerun))
+	mux.Handle("POST /products/{sku}/waitlist/{id}/send-again", staff(s.productSendAgain))
 	mux.Handle("GET /products/{sku}/live", staff(s.productLive))
 
 	// Settings (admins).

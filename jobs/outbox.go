@@ -359,6 +359,21 @@ func (o *Outbox) Decisions(ctx context.Context, businessID, threadID int64) ([]p
 func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*models.Message, error) {
 	var msg *models.Message
 	err := o.store.InTx(ctx, func(tx *models.Store) error {
+		var err error
+		msg, err = o.retryTx(ctx, tx, businessID, messageID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// retryTx is Retry inside the caller's transaction (the restock cap retry
+// claims its entry in the same one).
+func (o *Outbox) retryTx(ctx context.Context, tx *models.Store, businessID, messageID int64) (*models.Message, error) {
+	var msg *models.Message
+	err := func() error {
 		m, err := tx.Message(ctx, businessID, messageID)
 		if err != nil {
 			return err
@@ -409,7 +424,7 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 		}
 		msg, err = tx.Message(ctx, businessID, m.ID)
 		return err
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -166,6 +166,8 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	p.restock.UseTemplates(syncedTemplates{store})
 	p.restock.UsePrices(bookQuotes{cfg.Prices})
 	river.AddWorker(workers, &restockWorker{r: p.restock})
+	river.AddWorker(workers, &capSweepWorker{r: p.restock})
+	river.AddWorker(workers, &capRetryWorker{r: p.restock})
 	return p, nil
 }
 
@@ -204,7 +206,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return sweepArgs{}, &river.InsertOpts{Queue: queueOutbound}
-			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic()},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), capSweepPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river worker client: %w", err)

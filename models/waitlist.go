@@ -102,6 +102,10 @@ type WaitlistEntry struct {
 	MessageID   *int64     `json:"message_id"`
 	ThreadID    *int64     `json:"-"`
 	HasOTNToken bool       `json:"-"`
+	// CapRetry is the alert's one retry after Meta's marketing cap (131049):
+	// "", "scheduled" or "retried"; CapRetryAt when it is due.
+	CapRetry   string     `json:"cap_retry,omitempty"`
+	CapRetryAt *time.Time `json:"-"`
 }
 
 // CanSendAgain says whether the entry's alert may be sent again by hand: it
@@ -119,7 +123,9 @@ func (s *Store) Waitlist(ctx context.Context, businessID, productID int64, limit
 			COALESCE(NULLIF(i.display_name, ''), NULLIF(c.name, ''), i.external_id) AS name,
 			CASE WHEN w.status = 'notified' AND m.status IN ('failed', 'unknown', 'delivered', 'read', 'played') THEN
 				CASE m.status WHEN 'played' THEN 'read' ELSE m.status END ELSE w.status END AS status,
-			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN COALESCE(m.error_code::text, '') ELSE w.reason END AS reason,
+			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN COALESCE(NULLIF(w.reason, ''), m.error_code::text, '') ELSE w.reason END AS reason,
+			CASE WHEN w.cap_retried_at IS NOT NULL THEN 'retried' WHEN w.cap_retry_at IS NOT NULL THEN 'scheduled' ELSE '' END AS cap_retry,
+			w.cap_retry_at,
 			w.source, w.created_at, w.notified_at, w.message_id, w.thread_id, w.otn_token_id IS NOT NULL AS has_otn_token
 		FROM restock_waitlist w
 		JOIN identities i ON i.id = w.identity_id

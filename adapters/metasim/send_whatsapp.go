@@ -406,6 +406,9 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 			out.async = asyncOptOut()
 		case u.country == "US" && !now.Before(usMarketingPause):
 			out.async = asyncEcosystem()
+		case u.capped > 0:
+			u.capped--
+			out.async = asyncEcosystem()
 		}
 	}
 	out.pricing = pricingFor(template, tpl.Category, csw, within(u.entryPoint, now, entryPointWindow))

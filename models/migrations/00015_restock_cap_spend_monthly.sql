@@ -1,8 +1,9 @@
 -- +goose Up
 
 -- A WhatsApp restock alert Meta held back under its per-user marketing cap
--- (131049) is retried once, 24 h later: when that retry was scheduled.
-ALTER TABLE restock_waitlist ADD COLUMN cap_retry_at timestamptz;
+-- (131049) is retried once, 24 h later: when that retry was scheduled, and
+-- when it was sent (claimed in the transaction that queues it).
+ALTER TABLE restock_waitlist ADD COLUMN cap_retry_at timestamptz, ADD COLUMN cap_retried_at timestamptz;
 CREATE INDEX restock_waitlist_notified_message ON restock_waitlist (message_id)
     WHERE status = 'notified' AND cap_retry_at IS NULL AND message_id IS NOT NULL;
 
@@ -124,4 +125,4 @@ END $$;
 ALTER TABLE spend_daily RESET (fillfactor, autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);
 DROP TABLE spend_monthly;
 DROP INDEX restock_waitlist_notified_message;
-ALTER TABLE restock_waitlist DROP COLUMN cap_retry_at;
+ALTER TABLE restock_waitlist DROP COLUMN cap_retry_at, DROP COLUMN cap_retried_at;

@@ -266,6 +266,7 @@ type Identity struct {
 	Country            string     `json:"country"`
 	DisplayName        string     `json:"display_name"`
 	ProfilePicURL      string     `json:"profile_pic_url"`
+	Locale             string     `json:"locale"` // Meta's profile locale (it_IT), when known
 	BlockedAt          *time.Time `json:"blocked_at"`
 	ReportedAt         *time.Time `json:"reported_at"`
 	MarketingOptOutAt  *time.Time `json:"marketing_opt_out_at"`

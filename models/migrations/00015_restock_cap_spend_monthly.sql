@@ -7,6 +7,10 @@ ALTER TABLE restock_waitlist ADD COLUMN cap_retry_at timestamptz, ADD COLUMN cap
 CREATE INDEX restock_waitlist_notified_message ON restock_waitlist (message_id)
     WHERE status = 'notified' AND cap_retry_at IS NULL AND message_id IS NOT NULL;
 
+-- The customer's language from Meta's user profile (Messenger/Instagram
+-- `locale`, e.g. it_IT), when known: restock alerts are written in it.
+ALTER TABLE identities ADD COLUMN locale text NOT NULL DEFAULT '';
+
 -- Spend per calendar month (UTC), kept by the same triggers as spend_daily:
 -- a month's page reads a few dozen rows instead of summing its days. Both
 -- tables are updated in place on every message: a low fillfactor keeps the
@@ -125,4 +129,5 @@ END $$;
 ALTER TABLE spend_daily RESET (fillfactor, autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);
 DROP TABLE spend_monthly;
 DROP INDEX restock_waitlist_notified_message;
+ALTER TABLE identities DROP COLUMN locale;
 ALTER TABLE restock_waitlist DROP COLUMN cap_retry_at, DROP COLUMN cap_retried_at;

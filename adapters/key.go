@@ -9,7 +9,7 @@ import (
 
 // Key is a stable identity for the fact an Event reports: Meta's retries and
 // duplicates of the same fact give the same Key, so the ingest can upsert on it.
-// Messages key on mid/wamid, statuses on (wamid, status), as ARCHITECTURE.md says.
+// Messages key on mid/wamid, statuses on (wamid, status): Meta's own ids of the fact.
 func (e Event) Key() string {
 	parts := []string{string(e.App), e.AccountID, string(e.Type)}
 	switch {

@@ -2,7 +2,7 @@ package adapters
 
 import "encoding/json"
 
-// Kind is the contract's message kind (ARCHITECTURE.md, Message.kind).
+// Kind is the contract's message kind (the API's Message.kind; models.MessageKinds lists them).
 type Kind string
 
 // Message kinds.

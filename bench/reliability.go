@@ -91,6 +91,7 @@ type harness struct {
 	bizID    int64 // the one business the harness creates
 	dbURL    string
 	db       *models.DB
+	store    *models.Store
 	exe      string
 	mu       sync.Mutex
 	kids     []*child
@@ -129,7 +130,8 @@ func newHarness(ctx context.Context, maxConns int) (*harness, error) {
 		return nil, err
 	}
 	cipher, _ := models.NewCipher(benchSecretKey)
-	store := models.NewStore(h.db, cipher)
+	h.store = models.NewStore(h.db, cipher)
+	store := h.store
 	biz, err := store.CreateBusiness(ctx, "Reliability")
 	if err != nil {
 		return nil, err
@@ -341,8 +343,8 @@ func post(ctx context.Context, target func() string, concurrency int, stop <-cha
 func (h *harness) verify(ctx context.Context, stdout io.Writer, t *tally) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		var pending int64
-		if err := h.db.Pool.QueryRow(ctx, `SELECT count(*) FROM raw_webhooks WHERE outcome = 'pending'`).Scan(&pending); err != nil {
+		pending, err := h.store.PendingWebhookCount(ctx)
+		if err != nil {
 			return err
 		}
 		if pending == 0 {
@@ -353,20 +355,8 @@ func (h *harness) verify(ctx context.Context, stdout io.Writer, t *tally) error 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	stored := map[string]int{}
-	rows, err := h.db.Pool.Query(ctx, `SELECT external_id, count(*) FROM messages WHERE external_id LIKE 'wamid.R%' GROUP BY external_id`)
+	stored, err := h.store.ExternalIDCounts(ctx, h.bizID, "wamid.R")
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return err
-		}
-		stored[id] = n
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	lost, dups := 0, 0
@@ -545,8 +535,7 @@ func (h *harness) replicas(ctx context.Context, stdout io.Writer, d time.Duratio
 	time.Sleep(d)
 	close(stop)
 	wg.Wait()
-	var conns int64
-	_ = h.db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'reliability'`).Scan(&conns)
+	conns, _ := h.db.Sessions(ctx)
 	tooMany := 0
 	for _, k := range kids {
 		b, _ := os.ReadFile(k.log)

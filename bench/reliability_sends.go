@@ -61,9 +61,7 @@ func (h *harness) sends(ctx context.Context, stdout io.Writer, n, customers int,
 	if err != nil {
 		return err
 	}
-	cipher, _ := models.NewCipher(benchSecretKey)
-	store := models.NewStore(h.db, cipher)
-	token, err := h.personToken(ctx, store)
+	token, err := h.personToken(ctx, h.store)
 	if err != nil {
 		return err
 	}
@@ -157,20 +155,9 @@ func (h *harness) sends(ctx context.Context, stdout io.Writer, n, customers int,
 func (h *harness) waitThreads(ctx context.Context, want int) ([]int64, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		var ids []int64
-		rows, err := h.db.Pool.Query(ctx, `SELECT id FROM threads ORDER BY id`)
+		ids, err := h.store.ThreadIDs(ctx, h.bizID)
 		if err != nil {
 			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		if rows.Err() != nil {
-			return nil, rows.Err()
 		}
 		if len(ids) >= want {
 			return ids, nil
@@ -183,21 +170,7 @@ func (h *harness) waitThreads(ctx context.Context, want int) ([]int64, error) {
 }
 
 func (h *harness) outboundCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := h.db.Pool.Query(ctx, `SELECT status, count(*) FROM messages WHERE direction = 'out' GROUP BY status`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var st string
-		var c int64
-		if err := rows.Scan(&st, &c); err != nil {
-			return nil, err
-		}
-		out[st] = c
-	}
-	return out, rows.Err()
+	return h.store.OutboundStatusCounts(ctx, h.bizID)
 }
 
 // personToken is an API token of the business (the harness's agents).

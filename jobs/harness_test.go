@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
@@ -101,9 +101,9 @@ func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.
 	if e.pipe, err = jobs.New(e.store, log, e.cfg); err != nil {
 		t.Fatal(err)
 	}
-	proc := ingest.NewProcessor(e.store, log, 50)
+	proc := inbound.NewProcessor(e.store, log, 50)
 	proc.Relay = e.pipe.Relay()
-	journal := ingest.NewJournal(e.store, 2, proc.Wake)
+	journal := inbound.NewJournal(e.store, 2, proc.Wake)
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = journal.Run(ctx) })
 	bg.Go(func() { _ = proc.Run(ctx) })

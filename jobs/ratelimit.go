@@ -11,7 +11,8 @@ import (
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
-// Meta's published send rates (meta-platform.md §1.5, §2, §3.4): per Page, per
+// Meta's published send rates (https://developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting,
+// https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput): per Page, per
 // Instagram account, per WhatsApp number (80 until Meta raises it; channels.mps
 // overrides), and Messenger's and Instagram's separate cap on audio and video.
 const (

@@ -26,7 +26,7 @@ type Relay struct {
 	LeaveWords []string // lower case; a member's message that is only one of them leaves the group
 }
 
-// Relay is the pipeline's relay-group service (web.Groups, ingest.Relayer).
+// Relay is the pipeline's relay-group service (web.Groups, inbound.Relayer).
 func (p *Pipeline) Relay() *Relay {
 	return &Relay{o: p.outbox, LeaveWords: DefaultLeaveWords}
 }

@@ -3,7 +3,15 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 )
+
+// Business is a tenant: everything else hangs from one.
+type Business struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
 
 // CreateBusiness adds a tenant.
 func (s *Store) CreateBusiness(ctx context.Context, name string) (*Business, error) {
@@ -22,11 +30,4 @@ func (s *Store) Business(ctx context.Context, id int64) (*Business, error) {
 		return nil, wrapErr(err, "fetch business %d", id)
 	}
 	return &b, nil
-}
-
-func wrapErr(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("store: unable to "+format+": %w", append(args, err)...)
 }

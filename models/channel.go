@@ -6,6 +6,51 @@ import (
 	"time"
 )
 
+// The apps we speak, as the contract names them.
+const (
+	AppMessenger = "messenger"
+	AppInstagram = "instagram"
+	AppWhatsApp  = "whatsapp"
+)
+
+// A channel's states.
+const (
+	ChannelActive      = "active"
+	ChannelNeedsReauth = "needs_reauth"
+	ChannelDisabled    = "disabled"
+)
+
+// Apps lists the three apps in display order.
+var Apps = []string{AppMessenger, AppInstagram, AppWhatsApp}
+
+// ValidApp reports whether app is one we speak.
+func ValidApp(app string) bool {
+	return app == AppMessenger || app == AppInstagram || app == AppWhatsApp
+}
+
+// Channel is one connected account: a Page, an Instagram account or a
+// WhatsApp phone number. Secrets are sealed in the *Enc columns.
+type Channel struct {
+	ID               int64     `json:"id"`
+	BusinessID       int64     `json:"business_id"`
+	App              string    `json:"app"`
+	AccountID        string    `json:"account_id"`
+	Name             string    `json:"name"`
+	WABAID           string    `gorm:"column:waba_id" json:"waba_id"`
+	DisplayPhone     string    `json:"display_phone"`
+	AccessTokenEnc   []byte    `json:"-"`
+	AppSecretEnc     []byte    `json:"-"`
+	VerifyToken      string    `json:"-"`
+	State            string    `json:"state"`
+	StateReason      string    `json:"state_reason"`
+	NewsPage         bool      `json:"news_page"`
+	HumanAgent       bool      `json:"human_agent"`
+	UtilityTemplates bool      `json:"utility_templates"`
+	MPS              int       `gorm:"column:mps" json:"mps"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
 // NewChannel is what an admin supplies to connect an account.
 type NewChannel struct {
 	BusinessID       int64

@@ -8,6 +8,50 @@ import (
 	"gorm.io/gorm/clause"
 )
 
+// Contact is a person; they reach us through one Identity per app account.
+type Contact struct {
+	ID           int64      `json:"id"`
+	BusinessID   int64      `json:"business_id"`
+	Name         string     `json:"name"`
+	Phone        string     `json:"phone"`
+	Country      string     `json:"country"`
+	Email        string     `json:"email"`
+	MergedIntoID *int64     `json:"merged_into_id,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	Identities   []Identity `gorm:"foreignKey:ContactID" json:"identities,omitempty"`
+}
+
+// Identity is a contact on one app account: a PSID, IGSID, wa_id or BSUID.
+type Identity struct {
+	ID                 int64      `json:"id"`
+	BusinessID         int64      `json:"business_id"`
+	ContactID          int64      `json:"contact_id"`
+	ChannelID          int64      `json:"channel_id"`
+	App                string     `json:"app"`
+	ExternalID         string     `json:"external_id"`
+	Phone              string     `json:"phone"`
+	BSUID              string     `gorm:"column:bsuid" json:"bsuid"`
+	Username           string     `json:"username"`
+	Country            string     `json:"country"`
+	DisplayName        string     `json:"display_name"`
+	ProfilePicURL      string     `json:"profile_pic_url"`
+	Locale             string     `json:"locale"` // Meta's profile locale (it_IT), when known
+	BlockedAt          *time.Time `json:"blocked_at"`
+	ReportedAt         *time.Time `json:"reported_at"`
+	MarketingOptOutAt  *time.Time `json:"marketing_opt_out_at"`
+	MarketingOptOutVia string     `json:"marketing_opt_out_via"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// IdentityEvent is the customer's latest event of one kind, in Meta's time.
+type IdentityEvent struct {
+	IdentityID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Kind       string `gorm:"primaryKey"`
+	LastAt     time.Time
+}
+
 // Contact loads one of the business's contacts with its identities, or nil.
 func (s *Store) Contact(ctx context.Context, businessID, id int64) (*Contact, error) {
 	var c Contact
@@ -155,31 +199,6 @@ func (s *Store) SetIdentityProfile(ctx context.Context, id *Identity, name, user
 	})
 }
 
-// AttachmentWithChannel loads one of the business's attachments and the
-// channel its message came through, or nils.
-func (s *Store) AttachmentWithChannel(ctx context.Context, businessID, id int64) (*Attachment, *Channel, error) {
-	var a Attachment
-	ok, err := first(s.Gorm(ctx).Table("attachments").Select("attachments.*").
-		Joins("JOIN messages m ON m.id = attachments.message_id").
-		Where("attachments.id = ? AND m.business_id = ?", id, businessID), &a)
-	if err != nil || !ok {
-		return nil, nil, wrapErr(err, "fetch attachment %d", id)
-	}
-	var ch Channel
-	ok, err = first(s.Gorm(ctx).Where("business_id = ? AND id = (SELECT channel_id FROM messages WHERE id = ?)", businessID, a.MessageID), &ch)
-	if err != nil || !ok {
-		return &a, nil, wrapErr(err, "fetch channel of attachment %d", id)
-	}
-	return &a, &ch, nil
-}
-
-// CacheMediaURL remembers the download URL Meta gave for an attachment.
-func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url string) error {
-	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
-		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
-	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
-}
-
 // SearchIdentities finds the business's customers on any app by name,
 // username or phone (all of them when q is empty), newest first.
 func (s *Store) SearchIdentities(ctx context.Context, businessID int64, q string, limit int) ([]Identity, error) {
@@ -255,4 +274,18 @@ func (s *Store) BusinessLocale(ctx context.Context, businessID int64) (string, e
 		locale = "en"
 	}
 	return locale, wrapErr(err, "read language of business %d", businessID)
+}
+
+// SearchContacts finds a business's live (not merged away) contacts by name
+// words or phone, at most limit.
+func (s *Store) SearchContacts(ctx context.Context, businessID int64, q string, excludeID int64, limit int) ([]Contact, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	var cs []Contact
+	err := s.Gorm(ctx).Where(`business_id = ? AND merged_into_id IS NULL AND id <> ? AND
+			(to_tsvector('simple', name) @@ plainto_tsquery('simple', ?) OR (phone <> '' AND phone = ?))`,
+		businessID, excludeID, q, q).Order("name, id").Limit(limit).Find(&cs).Error
+	return cs, wrapErr(err, "search contacts")
 }

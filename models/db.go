@@ -118,3 +118,12 @@ func (db *DB) Close() {
 
 // Ping answers whether PostgreSQL is reachable (for /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Sessions counts the server's connections to this database, of every
+// process (pg_stat_activity); the benchmarks check replicas stay within
+// their pools.
+func (db *DB) Sessions(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&n)
+	return n, wrapErr(err, "count database sessions")
+}

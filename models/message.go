@@ -4,8 +4,120 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
+
+// A message's directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// A message's statuses.
+const (
+	StatusReceived  = "received"
+	StatusQueued    = "queued"
+	StatusUnknown   = "unknown" // the request left for Meta and no evidence of its fate came back
+	StatusSent      = "sent"
+	StatusDelivered = "delivered"
+	StatusRead      = "read"
+	StatusPlayed    = "played"
+	StatusFailed    = "failed"
+)
+
+// MessageKinds is the contract's list of message kinds.
+var MessageKinds = []string{"text", "image", "video", "audio", "file", "sticker", "location", "contacts",
+	"reaction", "postback", "story_mention", "story_reply", "share", "poll", "poll_vote", "template",
+	"interactive_reply", "order", "system", "unsupported"}
+
+// Message is one item in a thread, in or out.
+type Message struct {
+	ID                int64      `json:"id"`
+	BusinessID        int64      `json:"-"`
+	ThreadID          int64      `json:"thread_id"`
+	ChannelID         *int64     `json:"-"`
+	Direction         string     `json:"direction"`
+	App               string     `json:"app"`
+	Kind              string     `json:"kind"`
+	ExternalID        *string    `json:"external_id"`
+	Text              string     `json:"text"`
+	Details           JSON       `gorm:"type:jsonb" json:"details"`
+	ReplyToID         *int64     `json:"reply_to_id"`
+	ReplyToExternalID string     `json:"-"`
+	SenderIdentityID  *int64     `json:"sender_identity_id"`
+	AuthorUserID      *int64     `json:"author_user_id,omitempty"`
+	SentAt            time.Time  `json:"sent_at"`
+	Status            string     `json:"status"`
+	StatusAt          time.Time  `json:"status_at"`
+	ErrorCode         *int       `json:"-"`
+	ErrorTitle        string     `json:"-"`
+	MessagingType     string     `json:"messaging_type,omitempty"`
+	Tag               string     `json:"tag,omitempty"`
+	PolicyReason      string     `json:"policy_reason,omitempty"`
+	Attempts          int        `json:"-"`
+	DeletedAt         *time.Time `json:"-"`
+	EditedAt          *time.Time `json:"-"`
+	EditCount         int        `json:"-"`
+	CreatedAt         time.Time  `json:"-"`
+
+	Attachments []Attachment  `gorm:"-" json:"attachments"`
+	Reactions   []Reaction    `gorm:"-" json:"reactions"`
+	Error       *MessageError `gorm:"-" json:"error"`
+	Deleted     bool          `gorm:"-" json:"deleted"`
+	Edited      bool          `gorm:"-" json:"edited"`
+}
+
+// MessageError is Meta's refusal of a send, as the contract shows it.
+type MessageError struct {
+	Code  int    `json:"code"`
+	Title string `json:"title"`
+}
+
+// Finish fills the contract's derived fields after a load.
+func (m *Message) Finish() {
+	m.Deleted = m.DeletedAt != nil
+	m.Edited = m.EditedAt != nil
+	if m.ErrorCode != nil || m.ErrorTitle != "" {
+		code := 0
+		if m.ErrorCode != nil {
+			code = *m.ErrorCode
+		}
+		m.Error = &MessageError{Code: code, Title: m.ErrorTitle}
+	}
+	if m.Attachments == nil {
+		m.Attachments = []Attachment{}
+	}
+	if m.Reactions == nil {
+		m.Reactions = []Reaction{}
+	}
+}
+
+// MessageStatus records the first time a message reached a status.
+type MessageStatus struct {
+	MessageID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Status    string `gorm:"primaryKey"`
+	At        time.Time
+	Pricing   JSON `gorm:"type:jsonb"`
+}
+
+// Attachment is a media item or file on a message.
+type Attachment struct {
+	ID        int64      `json:"id"`
+	MessageID int64      `json:"-"`
+	Kind      string     `json:"kind"`
+	URL       string     `json:"url,omitempty"`
+	MediaID   string     `json:"media_id,omitempty"`
+	MimeType  string     `json:"mime_type,omitempty"`
+	SHA256    string     `gorm:"column:sha256" json:"-"`
+	Filename  string     `json:"filename,omitempty"`
+	Caption   string     `json:"caption,omitempty"`
+	SizeBytes int64      `json:"size_bytes,omitempty"`
+	CachedURL string     `json:"-"`
+	CachedAt  *time.Time `json:"-"`
+}
 
 // MessagePage is a run of a thread's messages, oldest first; NextCursor
 // pages further back in time.
@@ -234,4 +346,144 @@ func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text
 	err := s.Gorm(ctx).Exec(`UPDATE messages SET text = ?, edited_at = ?, edit_count = ?
 		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`, text, at, n, channelID, externalID, n).Error
 	return wrapErr(err, "edit message %s", externalID)
+}
+
+// QuotedMessage is the little a quoted reply shows of the message it answers.
+type QuotedMessage struct {
+	ID        int64
+	Direction string
+	Kind      string
+	Text      string
+	Deleted   bool
+}
+
+// QuotedMessages loads the quoted messages of a business by id.
+func (s *Store) QuotedMessages(ctx context.Context, businessID int64, ids []int64) (map[int64]QuotedMessage, error) {
+	out := map[int64]QuotedMessage{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []QuotedMessage
+	err := s.Gorm(ctx).Table("messages").Select("id, direction, kind, text, deleted_at IS NOT NULL AS deleted").
+		Where("business_id = ? AND id IN ?", businessID, ids).Scan(&rows).Error
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, wrapErr(err, "load quoted messages")
+}
+
+// AddMessage stores a message once (a repeated external id on the channel
+// changes nothing) and keeps the thread's preview, time and unread count up
+// to date incrementally. Call it inside InTx; listeners hear of it on commit.
+func (s *Store) AddMessage(ctx context.Context, m *Message, atts []Attachment) (inserted bool, err error) {
+	if m.Details == nil {
+		m.Details = JSON("{}")
+	}
+	if m.StatusAt.IsZero() {
+		m.StatusAt = time.Now()
+	}
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(m)
+	if res.Error != nil {
+		return false, wrapErr(res.Error, "add message to thread %d", m.ThreadID)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	for i := range atts {
+		atts[i].MessageID = m.ID
+	}
+	if len(atts) > 0 {
+		if err := s.Gorm(ctx).Create(&atts).Error; err != nil {
+			return false, wrapErr(err, "add attachments of message %d", m.ID)
+		}
+	}
+	m.Attachments = atts
+	unread, customer := 0, any(nil)
+	if m.Direction == DirectionIn {
+		unread, customer = 1, m.SentAt
+	}
+	err = s.Gorm(ctx).Exec(`UPDATE threads SET
+			last_message_preview = CASE WHEN last_message_preview = '' OR ? >= last_message_at THEN ? ELSE last_message_preview END,
+			last_message_direction = CASE WHEN last_message_preview = '' OR ? >= last_message_at THEN ? ELSE last_message_direction END,
+			last_message_at = GREATEST(last_message_at, ?),
+			last_customer_at = CASE WHEN ?::timestamptz IS NULL THEN last_customer_at ELSE GREATEST(last_customer_at, ?::timestamptz) END,
+			unread_count = unread_count + ?,
+			status = CASE WHEN ? = 1 AND status = 'closed' THEN 'open' ELSE status END,
+			updated_at = now()
+		WHERE id = ?`,
+		m.SentAt, Preview(m), m.SentAt, m.Direction, m.SentAt, customer, customer, unread, unread, m.ThreadID).Error
+	if err != nil {
+		return false, wrapErr(err, "update thread %d", m.ThreadID)
+	}
+	return true, s.Notify(ctx, Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
+}
+
+// Preview is the one-line summary of a message shown in the inbox list.
+func Preview(m *Message) string {
+	const max = 140
+	p := m.Text
+	if p == "" {
+		p = "[" + m.Kind + "]"
+	}
+	if r := []rune(p); len(r) > max {
+		p = string(r[:max-1]) + "…"
+	}
+	return p
+}
+
+// AttachmentWithChannel loads one of the business's attachments and the
+// channel its message came through, or nils.
+func (s *Store) AttachmentWithChannel(ctx context.Context, businessID, id int64) (*Attachment, *Channel, error) {
+	var a Attachment
+	ok, err := first(s.Gorm(ctx).Table("attachments").Select("attachments.*").
+		Joins("JOIN messages m ON m.id = attachments.message_id").
+		Where("attachments.id = ? AND m.business_id = ?", id, businessID), &a)
+	if err != nil || !ok {
+		return nil, nil, wrapErr(err, "fetch attachment %d", id)
+	}
+	var ch Channel
+	ok, err = first(s.Gorm(ctx).Where("business_id = ? AND id = (SELECT channel_id FROM messages WHERE id = ?)", businessID, a.MessageID), &ch)
+	if err != nil || !ok {
+		return &a, nil, wrapErr(err, "fetch channel of attachment %d", id)
+	}
+	return &a, &ch, nil
+}
+
+// CacheMediaURL remembers the download URL Meta gave for an attachment.
+func (s *Store) CacheMediaURL(ctx context.Context, attachmentID int64, url string) error {
+	err := s.Gorm(ctx).Model(&Attachment{}).Where("id = ?", attachmentID).
+		Updates(map[string]any{"cached_url": url, "cached_at": time.Now()}).Error
+	return wrapErr(err, "cache media URL of attachment %d", attachmentID)
+}
+
+// OutboundStatusCounts counts a business's outbound messages by status.
+func (s *Store) OutboundStatusCounts(ctx context.Context, businessID int64) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := s.Gorm(ctx).Model(&Message{}).Select("status, count(*) AS n").
+		Where("business_id = ? AND direction = ?", businessID, DirectionOut).Group("status").Scan(&rows).Error
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, wrapErr(err, "count outbound messages")
+}
+
+// ExternalIDCounts counts a business's stored messages per Meta id, for the
+// ids that start with prefix: each should be stored once.
+func (s *Store) ExternalIDCounts(ctx context.Context, businessID int64, prefix string) (map[string]int, error) {
+	var rows []struct {
+		ExternalID string
+		N          int
+	}
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
+	err := s.Gorm(ctx).Model(&Message{}).Select("external_id, count(*) AS n").
+		Where("business_id = ? AND external_id LIKE ?", businessID, escaped+"%").Group("external_id").Scan(&rows).Error
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.ExternalID] = r.N
+	}
+	return out, wrapErr(err, "count messages by external id")
 }

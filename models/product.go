@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,9 +23,6 @@ type Product struct {
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 }
-
-// ErrDuplicate is a unique key already taken (a SKU, an open waitlist entry).
-var ErrDuplicate = errors.New("models: already exists")
 
 // ProductInput is what staff supply for a product. In an import, a row
 // without the optional columns keeps the product's URL and image (HasURL…).
@@ -264,4 +260,11 @@ func (s *Store) ImportProducts(ctx context.Context, businessID int64, rows []Imp
 		res.Changes = append(res.Changes, ch)
 	}
 	return res, nil
+}
+
+// Products lists a business's products by name.
+func (s *Store) Products(ctx context.Context, businessID int64, limit int) ([]Product, error) {
+	var ps []Product
+	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("name, id").Limit(limit).Find(&ps).Error
+	return ps, wrapErr(err, "list products")
 }

@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// Reaction is one reactor's current emoji on a message.
+type Reaction struct {
+	ID         int64     `json:"id"`
+	MessageID  int64     `json:"-"`
+	IdentityID *int64    `json:"identity_id,omitempty"`
+	UserID     *int64    `json:"user_id,omitempty"`
+	Emoji      string    `json:"emoji"`
+	ReactedAt  time.Time `json:"reacted_at"`
+}
+
 // SetReaction records a customer's reaction to a message; an older one than
 // the reaction held changes nothing.
 func (s *Store) SetReaction(ctx context.Context, messageID, identityID int64, emoji string, at time.Time) error {

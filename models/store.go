@@ -35,9 +35,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	})
 }
 
-// ErrNotFound is returned where a caller must tell "missing" from "failed".
-var ErrNotFound = errors.New("models: not found")
-
 // first loads one row into dst, turning "no row" into (false, nil).
 func first(q *gorm.DB, dst any) (bool, error) {
 	err := q.Take(dst).Error

@@ -206,3 +206,11 @@ func (p *TemplateParams) Scan(src any) error {
 	}
 	return fmt.Errorf("models: cannot scan %T into TemplateParams", src)
 }
+
+// WATemplates lists a channel's approved WhatsApp templates (the business's only).
+func (s *Store) WATemplates(ctx context.Context, businessID, channelID int64) ([]WATemplate, error) {
+	var ts []WATemplate
+	err := s.Gorm(ctx).Where("business_id = ? AND channel_id = ? AND status = 'approved'", businessID, channelID).
+		Order("name, language").Find(&ts).Error
+	return ts, wrapErr(err, "list templates of channel %d", channelID)
+}

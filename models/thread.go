@@ -9,7 +9,61 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
+
+// A thread's statuses.
+const (
+	ThreadOpen    = "open"
+	ThreadPending = "pending"
+	ThreadSnoozed = "snoozed"
+	ThreadClosed  = "closed"
+)
+
+// Thread is a conversation: direct (one customer) or group.
+type Thread struct {
+	ID                   int64      `json:"id"`
+	BusinessID           int64      `json:"-"`
+	ChannelID            *int64     `json:"channel_id"`
+	Kind                 string     `json:"kind"`
+	Origin               string     `json:"origin"`
+	DirectIdentityID     *int64     `json:"-"`
+	ExternalGroupID      *string    `json:"external_group_id,omitempty"`
+	Title                string     `json:"title"`
+	Apps                 StringList `gorm:"type:text[]" json:"apps"`
+	Status               string     `json:"status"`
+	SnoozedUntil         *time.Time `json:"snoozed_until,omitempty"`
+	AssigneeID           *int64     `json:"assignee_id"`
+	LastMessageAt        time.Time  `json:"last_message_at"`
+	LastMessagePreview   string     `json:"last_message_preview"`
+	LastMessageDirection string     `json:"last_message_direction"`
+	LastCustomerAt       *time.Time `json:"last_customer_at,omitempty"`
+	UnreadCount          int        `json:"unread_count"`
+	CreatedAt            time.Time  `json:"created_at"`
+	UpdatedAt            time.Time  `json:"-"`
+
+	Participants []Participant `gorm:"-" json:"participants"`
+	Labels       []Label       `gorm:"-" json:"labels,omitempty"`
+}
+
+// ThreadParticipant is an identity's membership in a thread.
+type ThreadParticipant struct {
+	ThreadID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	IdentityID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Role       string
+	JoinedAt   time.Time
+	LeftAt     *time.Time
+}
+
+// Participant is a thread participant as the contract shows it.
+type Participant struct {
+	IdentityID  int64  `json:"identity_id"`
+	ContactID   int64  `json:"contact_id"`
+	App         string `json:"app"`
+	ExternalID  string `json:"external_id"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+}
 
 // ThreadFilter narrows the inbox list. Zero values mean "any".
 type ThreadFilter struct {
@@ -208,4 +262,120 @@ func (s *Store) SetThreadTitle(ctx context.Context, businessID, threadID int64, 
 	err := s.Gorm(ctx).Exec(`UPDATE threads SET title = ?, updated_at = now() WHERE business_id = ? AND id = ?`,
 		title, businessID, threadID).Error
 	return wrapErr(err, "title thread %d", threadID)
+}
+
+// FreeReplyWindow is how long after the customer's last message a free-form
+// reply is possible on every app.
+const FreeReplyWindow = 24 * time.Hour
+
+// ClosingThreads lists the business's open threads that can still get a
+// free-form reply, the one whose window closes first first. It needs no
+// index of its own: last_customer_at never exceeds last_message_at, so the
+// bound on last_message_at lets threads_inbox narrow the scan to the last
+// day's activity before the sort.
+func (s *Store) ClosingThreads(ctx context.Context, businessID int64, now time.Time, limit int) ([]Thread, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	if pool := s.pool(); pool != nil {
+		return s.closingThreadsFast(ctx, pool, businessID, now, limit, false)
+	}
+	since := now.Add(-FreeReplyWindow)
+	var ts []Thread
+	err := s.Gorm(ctx).Where(`business_id = ? AND status = ? AND last_message_at > ? AND last_customer_at > ?`,
+		businessID, ThreadOpen, since, since).
+		Order("last_customer_at, id").Limit(limit).Find(&ts).Error
+	if err != nil {
+		return nil, wrapErr(err, "list closing threads")
+	}
+	if err := s.loadParticipants(ctx, ts); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// EnsureDirectThread returns the one direct thread of an identity on its
+// channel, creating it (with the identity as participant) when missing.
+func (s *Store) EnsureDirectThread(ctx context.Context, id *Identity, at time.Time) (t *Thread, created bool, err error) {
+	var existing Thread
+	ok, err := first(s.Gorm(ctx).Where("channel_id = ? AND direct_identity_id = ? AND kind = 'direct'", id.ChannelID, id.ID), &existing)
+	if err != nil {
+		return nil, false, wrapErr(err, "fetch thread of identity %d", id.ID)
+	}
+	if ok {
+		return &existing, false, nil
+	}
+	t = &Thread{
+		BusinessID: id.BusinessID, ChannelID: &id.ChannelID, Kind: "direct", Origin: "native",
+		DirectIdentityID: &id.ID, Title: threadTitle(id), Apps: StringList{id.App}, Status: ThreadOpen,
+		LastMessageAt: at,
+	}
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+	if res.Error != nil {
+		return nil, false, wrapErr(res.Error, "create thread of identity %d", id.ID)
+	}
+	if res.RowsAffected == 0 {
+		var existing Thread
+		if err := s.Gorm(ctx).Where("channel_id = ? AND direct_identity_id = ? AND kind = 'direct'", id.ChannelID, id.ID).
+			Take(&existing).Error; err != nil {
+			return nil, false, wrapErr(err, "fetch thread of identity %d", id.ID)
+		}
+		return &existing, false, nil
+	}
+	if err := s.AddParticipant(ctx, t.ID, id.ID, "customer", at); err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+// EnsureGroupThread returns the thread of a native group, creating it when missing.
+func (s *Store) EnsureGroupThread(ctx context.Context, ch *Channel, groupID, title string, at time.Time) (t *Thread, created bool, err error) {
+	if title == "" {
+		title = "Group " + groupID
+	}
+	t = &Thread{
+		BusinessID: ch.BusinessID, ChannelID: &ch.ID, Kind: "group", Origin: "native", ExternalGroupID: &groupID,
+		Title: title, Apps: StringList{ch.App}, Status: ThreadOpen, LastMessageAt: at,
+	}
+	res := s.Gorm(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+	if res.Error != nil {
+		return nil, false, wrapErr(res.Error, "create group thread %s", groupID)
+	}
+	if res.RowsAffected == 0 {
+		var existing Thread
+		if err := s.Gorm(ctx).Where("channel_id = ? AND external_group_id = ? AND kind = 'group'", ch.ID, groupID).
+			Take(&existing).Error; err != nil {
+			return nil, false, wrapErr(err, "fetch group thread %s", groupID)
+		}
+		return &existing, false, nil
+	}
+	return t, true, nil
+}
+
+// AddParticipant adds (or re-adds) an identity to a thread.
+func (s *Store) AddParticipant(ctx context.Context, threadID, identityID int64, role string, at time.Time) error {
+	err := s.Gorm(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "thread_id"}, {Name: "identity_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"left_at": nil}),
+	}).Create(&ThreadParticipant{ThreadID: threadID, IdentityID: identityID, Role: role, JoinedAt: at}).Error
+	return wrapErr(err, "add participant %d to thread %d", identityID, threadID)
+}
+
+func threadTitle(id *Identity) string {
+	switch {
+	case id.DisplayName != "":
+		return id.DisplayName
+	case id.Username != "":
+		return "@" + id.Username
+	case id.Phone != "":
+		return id.Phone
+	}
+	return id.ExternalID
+}
+
+// ThreadIDs lists the ids of every thread of a business, oldest first.
+func (s *Store) ThreadIDs(ctx context.Context, businessID int64) ([]int64, error) {
+	ids := []int64{}
+	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ?", businessID).Order("id").Pluck("id", &ids).Error
+	return ids, wrapErr(err, "list thread ids")
 }

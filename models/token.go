@@ -7,6 +7,21 @@ import (
 	"time"
 )
 
+// APIToken is a bearer token for the JSON API, stored hashed.
+type APIToken struct {
+	ID         int64      `json:"id"`
+	BusinessID int64      `json:"business_id"`
+	Name       string     `json:"name"`
+	TokenHash  []byte     `json:"-"`
+	Person     bool       `json:"person"` // a person's token (may use HUMAN_AGENT); false: software
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// TableName keeps gorm from spelling it a_p_i_tokens.
+func (APIToken) TableName() string { return "api_tokens" }
+
 // CreateAPIToken makes a bearer token for software; the plain token is
 // returned once and only its hash is stored.
 func (s *Store) CreateAPIToken(ctx context.Context, businessID int64, name string) (string, *APIToken, error) {

@@ -3,7 +3,36 @@ package models
 import (
 	"context"
 	"strings"
+	"time"
 )
+
+// A member's roles in a business.
+const (
+	RoleAdmin = "admin"
+	RoleAgent = "agent"
+	RoleStaff = "staff"
+)
+
+// ValidRole reports whether role is one of admin, agent, staff.
+func ValidRole(role string) bool { return role == RoleAdmin || role == RoleAgent || role == RoleStaff }
+
+// User is a person who signs in; Memberships give them roles per business.
+type User struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"-"`
+	Locale       string    `json:"locale"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Membership gives a user a role in a business.
+type Membership struct {
+	BusinessID int64     `gorm:"primaryKey;autoIncrement:false" json:"business_id"`
+	UserID     int64     `gorm:"primaryKey;autoIncrement:false" json:"user_id"`
+	Role       string    `json:"role"`
+	CreatedAt  time.Time `json:"created_at"`
+}
 
 // CreateUser adds a user (or finds one by email) and gives them role in the
 // business.
@@ -103,4 +132,23 @@ func (s *Store) RemoveMember(ctx context.Context, businessID, userID int64) erro
 func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
 	err := s.Gorm(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash).Error
 	return wrapErr(err, "set password of user %d", userID)
+}
+
+// SignedIn is a user with their role in one business, loaded in one query
+// for every authenticated request.
+type SignedIn struct {
+	User
+	Role string
+}
+
+// SignedInUser loads a user and their role in the business, or nil when
+// they are not a member.
+func (s *Store) SignedInUser(ctx context.Context, businessID, userID int64) (*SignedIn, error) {
+	var out []SignedIn
+	err := s.Gorm(ctx).Raw(`SELECT u.*, m.role FROM users u JOIN memberships m ON m.user_id = u.id
+		WHERE m.business_id = ? AND u.id = ?`, businessID, userID).Scan(&out).Error
+	if err != nil || len(out) == 0 {
+		return nil, wrapErr(err, "fetch signed-in user %d", userID)
+	}
+	return &out[0], nil
 }

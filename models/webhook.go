@@ -6,6 +6,22 @@ import (
 	"time"
 )
 
+// RawWebhook is a payload exactly as Meta posted it.
+type RawWebhook struct {
+	ID          int64
+	App         string
+	Body        []byte
+	Signature   string
+	SignedBy    string    // app or channel (see WebhookSigner)
+	Signers     Int64List `gorm:"column:signer_channel_ids"`
+	BusinessIDs Int64List `gorm:"column:business_ids"`
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Outcome     string
+	Error       string
+	Attempts    int
+}
+
 // WebhookSigner is which secret verified a webhook POST: the deployment's
 // Meta app secret (trusted for every entry), or the app secrets of these
 // channels (trusted only for entries that route to one of them).
@@ -226,4 +242,12 @@ func (s *Store) ReplayWebhook(ctx context.Context, businessID, rawID int64) erro
 		return ErrNotFound
 	}
 	return nil
+}
+
+// PendingWebhookCount is how many journalled payloads, of every business,
+// still wait for the processor; operators and the benchmarks watch it drain.
+func (s *Store) PendingWebhookCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Gorm(ctx).Model(&RawWebhook{}).Where("outcome = 'pending'").Count(&n).Error
+	return n, wrapErr(err, "count pending webhooks")
 }

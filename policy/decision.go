@@ -10,7 +10,7 @@ import (
 // MessagingType is the Send API's messaging_type; WhatsApp has none.
 type MessagingType string
 
-// Messenger/Instagram messaging types (meta-platform.md §1.2).
+// Messenger/Instagram messaging types (§1.2: https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/send-api).
 const (
 	MessagingResponse                   MessagingType = "RESPONSE"
 	MessagingUpdate                     MessagingType = "UPDATE"
@@ -22,7 +22,7 @@ const (
 // Reason is the stable code for a decision; the UI translates it, Explain gives the English.
 type Reason string
 
-// The reason codes of the contract (ARCHITECTURE.md, "Decision").
+// The reason codes of the contract: the "reason" of a Decision in GET /api/v1/threads/{id}/policy.
 const (
 	ReasonOK                    Reason = "ok"
 	ReasonWindowClosed          Reason = "window_closed"

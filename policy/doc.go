@@ -3,7 +3,24 @@
 // imports none of our packages and does not allocate on the hot path. Meta's rules live as rows with
 // effective dates in a RuleSet (DefaultRules); a rule change is a new row, not new code.
 //
-// The rules, with their sources in shared/reference/meta-platform.md:
+// Sections. The "§" marks in this package's comments name Meta's pages:
+//
+//   - §1.1 Messenger's standard window and private replies: https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages
+//     and https://developers.facebook.com/documentation/business-messaging/messenger-platform/policy/
+//   - §1.2 messaging_type and message tags: https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/send-api
+//   - §1.3 one-time notifications: https://developers.facebook.com/docs/messenger-platform/send-messages/one-time-notification/
+//   - §1.4 utility messages: https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/utility-messages
+//   - §1.5 Messenger's error codes: https://developers.facebook.com/docs/messenger-platform/error-codes
+//   - §2 Instagram messaging: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api
+//   - §3.2 WhatsApp's customer service window, templates, marketing opt-out and the paused US marketing:
+//     https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-messages and https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates
+//   - §3.3 WhatsApp pricing and free entry points: https://developers.facebook.com/docs/whatsapp/pricing
+//   - §3.4 WhatsApp throughput and messaging limits: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput and https://developers.facebook.com/documentation/business-messaging/whatsapp/messaging-limits
+//   - §3.5 WhatsApp's error codes: https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+//   - §6.1 a back-in-stock alert is a marketing template (Meta's template categorisation guidelines):
+//     https://developers.facebook.com/docs/whatsapp/updates-to-pricing/new-template-guidelines
+//
+// The rules:
 //
 //   - Messenger and Instagram (§1.1, §2): a 24-hour standard window from the customer's last message,
 //     postback, quick reply, reaction, opt-in, or referral followed by a message. Inside it anything may

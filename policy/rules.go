@@ -8,7 +8,7 @@ import (
 // day keeps the rule table readable.
 const day = 24 * time.Hour
 
-// Dates Meta's rules changed on (meta-platform.md §1.2, §3.2). All instants are UTC midnights.
+// Dates Meta's rules changed on (§1.2, §3.2; doc.go lists the sections' pages). All instants are UTC midnights.
 var (
 	tagSet2020       = time.Date(2020, 3, 4, 0, 0, 0, 0, time.UTC)  // the post-4 Mar 2020 tag set
 	tagsRetired2026  = time.Date(2026, 4, 27, 0, 0, 0, 0, time.UTC) // three Messenger tags retired (error 100)

@@ -34,7 +34,7 @@ type marketEra struct {
 // per-message pricing launch list (whatsapp/pricing, 1 Jul 2025); the second
 // adds the markets that third-party copies of the 1 Jul 2026 EUR rate card
 // show standalone (⚠ one non-Meta source). Meta moved nine more on 2026-10-01
-// (meta-platform §6.3 ⚠); add that era here when its list is published.
+// (announced on https://developers.facebook.com/docs/whatsapp/pricing, ⚠ list not yet there); add that era here when its list is published.
 var eras = []marketEra{
 	{from: date(2025, 7, 1), markets: launchMarkets(), source: "https://developers.facebook.com/docs/whatsapp/pricing (1 Jul 2025)"},
 	{from: date(2026, 7, 1), markets: with(launchMarkets(), map[string]string{

@@ -370,14 +370,6 @@ func OrderSummary(d Details) (lines []OrderLine, total string) {
 	return lines, Money(sum, currency)
 }
 
-// Percent is n of total as a whole percentage.
-func Percent(n, total int) int {
-	if total <= 0 {
-		return 0
-	}
-	return n * 100 / total
-}
-
 // Stamp formats an instant for machines (the datetime attribute).
 func Stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

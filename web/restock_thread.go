@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
@@ -131,7 +131,7 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 	if err != nil {
 		return "", "", err
 	}
-	payload := ingest.RestockPrefix + p.SKU
+	payload := inbound.RestockPrefix + p.SKU
 	uid := v.User.ID
 	req := jobs.SendRequest{BusinessID: v.BusinessID, ThreadID: t.ID, AuthorUserID: &uid}
 	switch ask {
@@ -139,7 +139,7 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 		req.OTNRequest = &jobs.OTNRequest{Title: jobs.RestockOTNTitle(lang, p.Name), Payload: payload}
 	case views.AskQuickReply:
 		// The tap comes back as a quick-reply (or WhatsApp button) payload,
-		// which adapters/ingest turns into the waitlist entry.
+		// which inbound turns into the waitlist entry.
 		req.Text = jobs.RestockText(lang, "ask", p.Name)
 		req.QuickReplies = []string{jobs.RestockText(lang, "button")}
 		req.ChoiceIDs = []string{payload}

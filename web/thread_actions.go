@@ -74,7 +74,12 @@ func (s *Server) threadAssign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateThread(w http.ResponseWriter, r *http.Request, v *Viewer, id int64, u models.ThreadUpdate) {
-	err := s.store.UpdateThread(r.Context(), v.BusinessID, id, u)
+	s.backToThread(w, r, id, s.store.UpdateThread(r.Context(), v.BusinessID, id, u))
+}
+
+// backToThread answers a change to thread id: 404 for another business's
+// thread, 500 for a failure, else back to the thread.
+func (s *Server) backToThread(w http.ResponseWriter, r *http.Request, id int64, err error) {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		s.notFound(w, r)
@@ -111,15 +116,7 @@ func (s *Server) threadLabels(w http.ResponseWriter, r *http.Request) {
 		}
 		ids = append(ids, l.ID)
 	}
-	err := s.store.SetThreadLabels(r.Context(), v.BusinessID, id, ids)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		s.notFound(w, r)
-	case err != nil:
-		s.serverError(w, r, err)
-	default:
-		seeOther(w, r, threadURL(id))
-	}
+	s.backToThread(w, r, id, s.store.SetThreadLabels(r.Context(), v.BusinessID, id, ids))
 }
 
 // noteAdd saves a private note; it is never sent to the customer.

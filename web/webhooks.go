@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -23,7 +23,7 @@ const maxWebhookBody = 8 << 20
 // DefaultWebhookBodyBudget bounds the webhook bytes held in memory at once.
 const DefaultWebhookBodyBudget = 128 << 20
 
-// Journal makes a raw webhook durable before it is acknowledged (ingest.Journal).
+// Journal makes a raw webhook durable before it is acknowledged (inbound.Journal).
 type Journal interface {
 	Append(ctx context.Context, row models.NewRawWebhook) error
 }
@@ -134,7 +134,7 @@ func (s *Server) webhookSigner(ctx context.Context, app string, body []byte, sig
 	if len(keys.appSecret) > 0 && meta.VerifySignature(body, sig, keys.appSecret) {
 		return &models.WebhookSigner{App: true}, nil
 	}
-	accounts := ingest.Accounts(app, body)
+	accounts := inbound.Accounts(app, body)
 	if len(accounts) == 0 {
 		return nil, nil
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
 	"github.com/switchboard-inbox/switchboard/web"
@@ -114,7 +114,7 @@ func TestNewChannelSecretIsFoundWithoutWaiting(t *testing.T) {
 func TestWebhookAnswers503WhenTheDatabaseIsAway(t *testing.T) {
 	store := modelstest.NewStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := web.New(store, log, web.Options{MetaAppSecret: testAppSecret, Journal: ingest.NewJournal(store, 1, nil),
+	s := web.New(store, log, web.Options{MetaAppSecret: testAppSecret, Journal: inbound.NewJournal(store, 1, nil),
 		Argon2: web.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -139,7 +139,7 @@ func TestWebhookBodiesInFlightAreBounded(t *testing.T) {
 	store := modelstest.NewStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	journal := ingest.NewJournal(store, 1, nil)
+	journal := inbound.NewJournal(store, 1, nil)
 	done := make(chan struct{})
 	go func() { _ = journal.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
 	"github.com/switchboard-inbox/switchboard/web"
@@ -25,7 +25,7 @@ const (
 
 type webhookEnv struct {
 	store *models.Store
-	proc  *ingest.Processor
+	proc  *inbound.Processor
 	srv   *httptest.Server
 	ch    *models.Channel
 }
@@ -35,8 +35,8 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	store := modelstest.NewStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	proc := ingest.NewProcessor(store, log, 50)
-	journal := ingest.NewJournal(store, 2, nil)
+	proc := inbound.NewProcessor(store, log, 50)
+	journal := inbound.NewJournal(store, 2, nil)
 	done := make(chan struct{})
 	go func() { _ = journal.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

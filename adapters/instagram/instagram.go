@@ -10,7 +10,8 @@ import (
 )
 
 // platform is Instagram's flavour: text up to 1,000 bytes of UTF-8, no
-// one-time notifications, no utility templates (meta-platform.md §2).
+// one-time notifications, no utility templates
+// (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api).
 var platform = messenger.Platform{
 	App:          adapters.Instagram,
 	Object:       "instagram",

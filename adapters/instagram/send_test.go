@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-inbox/switchboard/adapters/internal/parsetest"
+
 	"github.com/switchboard-inbox/switchboard/adapters"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 )
@@ -34,7 +36,7 @@ func TestBuildSendGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata", "send", tt.name+".golden.json"), body)
+			parsetest.CheckGolden(t, filepath.Join("testdata", "send", tt.name+".golden.json"), body)
 		})
 	}
 }

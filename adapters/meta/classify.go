@@ -44,7 +44,8 @@ type codeRule struct {
 	class         Class
 }
 
-// rules is the one table of Meta error codes (meta-platform.md §1.5, §3.5).
+// rules is the one table of Meta error codes (https://developers.facebook.com/docs/messenger-platform/error-codes,
+// https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 // Codes not listed are Permanent.
 var rules = []codeRule{
 	{10, 2018278, WindowClosed}, // Messenger: sent outside the allowed window

@@ -2,7 +2,8 @@
 // Instagram Direct and the WhatsApp Cloud API, the signed status webhooks Meta emits after a
 // send, and a generator of signed inbound webhooks from a fixed, seeded customer population.
 //
-// It is written from Meta's documents (shared/reference/meta-platform.md), not from our code,
+// It is written from Meta's documents (the pages under https://developers.facebook.com/documentation/business-messaging/
+// and https://developers.facebook.com/docs/whatsapp/cloud-api/), not from our code,
 // and imports only the standard library: it answers with Meta's wire shapes and error codes,
 // enforces Meta's rules by its own injectable clock (windows, retired tags, OTN single use,
 // marketing opt-outs, the paused US marketing), and throttles each account with an honest

@@ -51,8 +51,6 @@ type metaError struct {
 	Transient bool   // error.is_transient
 }
 
-func (e *metaError) Error() string { return e.Message }
-
 // graphErrorBody is Meta's {"error":{...}} body, shared by the three apps; WhatsApp adds error_data.
 type graphErrorBody struct {
 	Error graphError `json:"error"`

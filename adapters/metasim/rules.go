@@ -2,7 +2,8 @@ package metasim
 
 import "time"
 
-// Meta's dated rules, in one place (shared/reference/meta-platform.md §1–3).
+// Meta's dated rules, in one place (from https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/send-api
+// and https://developers.facebook.com/docs/whatsapp/pricing).
 var (
 	// Three Messenger tags stopped working on 27 Apr 2026 (error 100).
 	// Assumption: the cut-over is midnight UTC; Meta gives the day, not the hour.

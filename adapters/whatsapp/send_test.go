@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-inbox/switchboard/adapters/internal/parsetest"
+
 	"github.com/switchboard-inbox/switchboard/adapters"
 )
 
@@ -46,7 +48,7 @@ func TestBuildSendGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata", "send", tt.name+".golden.json"), body)
+			parsetest.CheckGolden(t, filepath.Join("testdata", "send", tt.name+".golden.json"), body)
 		})
 	}
 }

@@ -182,8 +182,11 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		return err
 	}
 	for _, l := range []models.Label{{Name: "order", Color: "#2563eb"}, {Name: "vip", Color: "#b45309"}, {Name: "complaint", Color: "#b91c1c"}} {
-		l.BusinessID = b.ID
-		if err := store.Gorm(ctx).Create(&l).Error; err != nil {
+		created, err := store.CreateLabel(ctx, b.ID, l.Name)
+		if err != nil {
+			return err
+		}
+		if err := store.SetLabelColor(ctx, b.ID, created.ID, l.Color); err != nil {
 			return err
 		}
 	}
@@ -192,8 +195,7 @@ func seedDemo(ctx context.Context, store *models.Store, sim *metasim.Sim) error 
 		{Shortcut: "shipping", Body: "Orders ship within 24 hours; delivery takes 2–3 working days."},
 		{Shortcut: "grazie", Body: "Grazie mille! A presto."},
 	} {
-		c.BusinessID = b.ID
-		if err := store.Gorm(ctx).Create(&c).Error; err != nil {
+		if err := store.SaveCannedResponse(ctx, b.ID, c.Shortcut, c.Body); err != nil {
 			return err
 		}
 	}

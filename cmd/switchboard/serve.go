@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/switchboard-inbox/switchboard/adapters/ingest"
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/pricing"
@@ -121,9 +121,9 @@ type app struct {
 
 func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*app, error) {
 	graph := &meta.Client{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion}
-	processor := ingest.NewProcessor(store, log, 0)
-	profiles := ingest.NewProfiles(store, graph, log)
-	journal := ingest.NewJournal(store, 4, processor.Wake)
+	processor := inbound.NewProcessor(store, log, 0)
+	profiles := inbound.NewProfiles(store, graph, log)
+	journal := inbound.NewJournal(store, 4, processor.Wake)
 	prices := pricing.NewBook(store, 0) // one quote book: an import through the web is seen by the send path at once
 	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion, Prices: prices,
 		ReconcileAfter: cfg.reconcileAfter()})

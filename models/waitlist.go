@@ -67,7 +67,7 @@ func (s *Store) JoinWaitlist(ctx context.Context, j Join) (e *RestockWaitlist, c
 		return nil, false, wrapErr(err, "join waitlist of product %d", j.ProductID)
 	}
 	if len(rows) == 1 {
-		return &rows[0], true, nil
+		return &rows[0], true, s.Notify(ctx, Event{Type: EventWaitlist, BusinessID: j.BusinessID, ProductID: j.ProductID})
 	}
 	var open RestockWaitlist
 	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND product_id = ? AND identity_id = ? AND status IN ('waiting', 'skipped')",
@@ -166,4 +166,13 @@ func (s *Store) IdentityWaiting(ctx context.Context, businessID, identityID int6
 		WHERE w.business_id = ? AND w.identity_id = ? AND w.status IN ('waiting', 'skipped') ORDER BY w.created_at`, businessID, identityID).
 		Scan(&ps).Error
 	return ps, wrapErr(err, "list products identity %d waits for", identityID)
+}
+
+// ProductOfAlert is the product whose restock alert the message is; 0 when
+// it is none.
+func (s *Store) ProductOfAlert(ctx context.Context, businessID, messageID int64) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT product_id FROM restock_waitlist WHERE business_id = ? AND message_id = ? LIMIT 1`,
+		businessID, messageID).Scan(&id).Error
+	return id, wrapErr(err, "find product of alert %d", messageID)
 }

@@ -6,6 +6,8 @@
 ALTER TABLE restock_waitlist ADD COLUMN cap_retry_at timestamptz, ADD COLUMN cap_retried_at timestamptz;
 CREATE INDEX restock_waitlist_notified_message ON restock_waitlist (message_id)
     WHERE status = 'notified' AND cap_retry_at IS NULL AND message_id IS NOT NULL;
+-- A status of a message finds the waitlist entry it alerted (the product page, live).
+CREATE INDEX restock_waitlist_message ON restock_waitlist (message_id) WHERE message_id IS NOT NULL;
 
 -- The customer's language from Meta's user profile (Messenger/Instagram
 -- `locale`, e.g. it_IT), when known: restock alerts are written in it.
@@ -128,6 +130,7 @@ END $$;
 -- +goose StatementEnd
 ALTER TABLE spend_daily RESET (fillfactor, autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);
 DROP TABLE spend_monthly;
+DROP INDEX restock_waitlist_message;
 DROP INDEX restock_waitlist_notified_message;
 ALTER TABLE identities DROP COLUMN locale;
 ALTER TABLE restock_waitlist DROP COLUMN cap_retry_at, DROP COLUMN cap_retried_at;

@@ -226,7 +226,13 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 		if spec.Template != nil {
 			category = spec.Template.Category
 		}
-		if p.cost, err = o.estimate(ctx, ch, v.customer, category); err != nil {
+		windowOpen, freeEntry := false, false
+		if v.customer != nil {
+			now := o.now()
+			windowOpen = policy.ForHumanReply(factsOf(ch, v.customer, policy.Send{}), now).Allowed
+			freeEntry = now.Before(v.Decision.FreeEntryPointUntil)
+		}
+		if p.cost, err = o.estimate(ctx, ch, v.customer, category, windowOpen, freeEntry); err != nil {
 			return nil, err
 		}
 	}

@@ -293,6 +293,12 @@ func (s *Sim) SetLastUserMessage(accountID, userID string, t time.Time) error {
 	return s.withAccount(accountID, func(a *account) { a.user(userID).lastMessage = t })
 }
 
+// SetEntryPoint records that the WhatsApp user arrived from a Click-to-WhatsApp
+// ad or Page CTA at t: messages to them are free for 72 hours.
+func (s *Sim) SetEntryPoint(accountID, userID string, t time.Time) error {
+	return s.withAccount(accountID, func(a *account) { a.user(userID).entryPoint = t })
+}
+
 // LastUserMessage reports when the user last messaged the account, as Meta knows it.
 func (s *Sim) LastUserMessage(accountID, userID string) (time.Time, bool) {
 	var t time.Time

@@ -176,3 +176,14 @@ func (s *Store) ProductOfAlert(ctx context.Context, businessID, messageID int64)
 		businessID, messageID).Scan(&id).Error
 	return id, wrapErr(err, "find product of alert %d", messageID)
 }
+
+// JoinAllDirect puts every customer of the business with a direct thread on
+// the product's waitlist (the reliability bench's crowd); it returns how many joined.
+func (s *Store) JoinAllDirect(ctx context.Context, businessID, productID int64, source string) (int, error) {
+	res := s.Gorm(ctx).Exec(`INSERT INTO restock_waitlist (business_id, product_id, identity_id, thread_id, source, created_at)
+		SELECT t.business_id, p.id, t.direct_identity_id, t.id, ?, now()
+		FROM threads t JOIN products p ON p.id = ? AND p.business_id = t.business_id
+		WHERE t.business_id = ? AND t.kind = 'direct' AND t.direct_identity_id IS NOT NULL
+		ON CONFLICT (product_id, identity_id) WHERE status IN ('waiting', 'skipped') DO NOTHING`, source, productID, businessID)
+	return int(res.RowsAffected), wrapErr(res.Error, "join everyone to the waitlist of product %d", productID)
+}

@@ -106,7 +106,7 @@ func seedSpendBench(b *testing.B, s *models.Store, bizID int64, channels []int64
 // HTTP stack as a signed-in admin, next to the raw limits of the same run
 // (the bare SQL the page runs, net/http hello world), and the write-side
 // price of the incremental aggregate: message_costs rows/s with and
-// without the spend_on_cost trigger.
+// without the spend_on_costs trigger.
 func BenchmarkSpend(b *testing.B) {
 	n := spendBenchSize()
 	store := modelstest.NewStore(b)
@@ -238,7 +238,7 @@ func BenchmarkSpend(b *testing.B) {
 
 	// The write-side price: the same n message_costs rows into a scratch
 	// copy of the table (same columns, indexes and foreign keys), without
-	// and with spend_on_cost; each insert rolled back.
+	// and with spend_on_costs; each insert rolled back.
 	for _, q := range []string{
 		`CREATE TABLE bench_costs (LIKE message_costs INCLUDING ALL)`,
 		`ALTER TABLE bench_costs ADD FOREIGN KEY (message_id) REFERENCES messages ON DELETE CASCADE,
@@ -264,7 +264,7 @@ func BenchmarkSpend(b *testing.B) {
 					b.Fatal(err)
 				}
 				if trig {
-					if _, err := tx.Exec(ctx, `CREATE TRIGGER bench_spend AFTER INSERT ON bench_costs FOR EACH ROW EXECUTE FUNCTION spend_on_cost()`); err != nil {
+					if _, err := tx.Exec(ctx, `CREATE TRIGGER bench_spend AFTER INSERT ON bench_costs REFERENCING NEW TABLE AS new_costs FOR EACH STATEMENT EXECUTE FUNCTION spend_on_costs()`); err != nil {
 						b.Fatal(err)
 					}
 				}

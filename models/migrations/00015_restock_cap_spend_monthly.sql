@@ -37,24 +37,31 @@ SELECT business_id, date_trunc('month', day)::date, channel_id, market, category
        SUM(messages), SUM(estimated_micros), SUM(charged), SUM(actual_micros)
 FROM spend_daily GROUP BY 1, 2, 3, 4, 5, 6;
 
+-- The estimates land once per statement, summed per row of each table: a
+-- batch of queued messages (a campaign's, a restock's) upserts each counter
+-- once, instead of once per message, which inside one transaction leaves a
+-- version chain to walk per update.
+DROP TRIGGER spend_on_cost ON message_costs;
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION spend_on_cost() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    d date := (NEW.created_at AT TIME ZONE 'UTC')::date;
+CREATE OR REPLACE FUNCTION spend_on_costs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO spend_daily AS s (business_id, day, channel_id, market, category, currency, messages, estimated_micros)
-    VALUES (NEW.business_id, d, COALESCE(NEW.channel_id, 0), NEW.market, NEW.category,
-            NEW.currency, 1, COALESCE(NEW.estimated_micros, 0))
+    SELECT business_id, (created_at AT TIME ZONE 'UTC')::date, COALESCE(channel_id, 0), market, category, currency,
+           count(*), COALESCE(SUM(estimated_micros), 0)
+    FROM new_costs GROUP BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (business_id, day, channel_id, market, category, currency) DO UPDATE
-    SET messages = s.messages + 1, estimated_micros = s.estimated_micros + EXCLUDED.estimated_micros;
+    SET messages = s.messages + EXCLUDED.messages, estimated_micros = s.estimated_micros + EXCLUDED.estimated_micros;
     INSERT INTO spend_monthly AS s (business_id, month, channel_id, market, category, currency, messages, estimated_micros)
-    VALUES (NEW.business_id, date_trunc('month', d)::date, COALESCE(NEW.channel_id, 0), NEW.market, NEW.category,
-            NEW.currency, 1, COALESCE(NEW.estimated_micros, 0))
+    SELECT business_id, date_trunc('month', (created_at AT TIME ZONE 'UTC')::date)::date, COALESCE(channel_id, 0), market, category, currency,
+           count(*), COALESCE(SUM(estimated_micros), 0)
+    FROM new_costs GROUP BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (business_id, month, channel_id, market, category, currency) DO UPDATE
-    SET messages = s.messages + 1, estimated_micros = s.estimated_micros + EXCLUDED.estimated_micros;
+    SET messages = s.messages + EXCLUDED.messages, estimated_micros = s.estimated_micros + EXCLUDED.estimated_micros;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
+CREATE TRIGGER spend_on_costs AFTER INSERT ON message_costs REFERENCING NEW TABLE AS new_costs
+    FOR EACH STATEMENT EXECUTE FUNCTION spend_on_costs();
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION message_costs_actual() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -91,6 +98,9 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose Down
+DROP TRIGGER spend_on_costs ON message_costs;
+DROP FUNCTION spend_on_costs();
+CREATE TRIGGER spend_on_cost AFTER INSERT ON message_costs FOR EACH ROW EXECUTE FUNCTION spend_on_cost();
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION spend_on_cost() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -19,7 +19,8 @@ type applier struct {
 	ctx      context.Context
 	channels map[string]*models.Channel
 	wabas    map[string][]models.Channel
-	cur      *payload // the payload whose event is being applied
+	cur      *payload       // the payload whose event is being applied
+	events   []models.Event // what the set-based apply changed, notified once per batch
 }
 
 func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {
@@ -295,6 +296,9 @@ func (a *applier) echo(tx *models.Store, ch *models.Channel, ev *adapters.Event)
 		return err
 	}
 	m := a.messageRow(ch, t, ev, models.DirectionOut, models.StatusSent)
+	if adopted, err := a.adoptEcho(tx, ch, t, m, ev); err != nil || adopted { // echo.go
+		return err
+	}
 	if inserted, err := tx.AddMessage(a.ctx, m, attachments(msg)); err != nil || !inserted {
 		return err
 	}

@@ -1,4 +1,4 @@
-// Package ingest makes Meta's webhooks durable and turns them into rows:
+// Package inbound makes Meta's webhooks durable and turns them into rows:
 // the Journal writes each raw payload before it is acknowledged (grouping
 // commits across concurrent requests), and the Processor normalises every
 // entry of every payload into contacts, threads, messages and statuses,
@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-inbox/switchboard/models"
 )
@@ -29,6 +32,7 @@ type Journal struct {
 	reqs    chan *appendReq
 	flushes int
 	wake    func() // tells the processor there is work
+	ack     prometheus.Histogram
 }
 
 type appendReq struct {
@@ -45,16 +49,20 @@ func NewJournal(store *models.Store, flushers int, wake func()) *Journal {
 	if wake == nil {
 		wake = func() {}
 	}
-	return &Journal{store: store, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake}
+	return &Journal{store: store, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake, ack: newAckHistogram()}
 }
 
+// Register adds the journal's ack histogram to reg.
+func (j *Journal) Register(reg prometheus.Registerer) error { return reg.Register(j.ack) }
+
 // ErrStopped is returned by Append once the journal has stopped.
-var ErrStopped = errors.New("ingest: journal stopped")
+var ErrStopped = errors.New("inbound: journal stopped")
 
 // Append stores one verified payload, with the secret that verified it, and
 // returns once it is committed.
 func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
 	r := &appendReq{row: row, done: make(chan error, 1)}
+	start := time.Now()
 	select {
 	case j.reqs <- r:
 	case <-ctx.Done():
@@ -62,6 +70,9 @@ func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
 	}
 	select {
 	case err := <-r.done:
+		if err == nil {
+			j.ack.Observe(time.Since(start).Seconds())
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err() // the row may still commit: the processor handles it once
@@ -125,7 +136,7 @@ func (j *Journal) insert(ctx context.Context, batch []*appendReq) error {
 		rows[i] = r.row
 	}
 	if err := j.store.AppendRawWebhooks(ctx, rows); err != nil {
-		return fmt.Errorf("ingest: %w", err)
+		return fmt.Errorf("inbound: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -42,14 +43,20 @@ type Processor struct {
 	// them out; nil leaves every message in its direct thread.
 	Relay   Relayer
 	dropped *prometheus.CounterVec
+	stages  stages
 }
+
+// DefaultBatch bounds the raw webhooks one transaction claims. A batch is
+// whatever is pending when a worker looks: one payload at low load, up to
+// this under a backlog.
+const DefaultBatch = 512
 
 // NewProcessor processes up to batch raw webhooks per transaction.
 func NewProcessor(store *models.Store, log *slog.Logger, batch int) *Processor {
 	if batch <= 0 {
-		batch = 32
+		batch = DefaultBatch
 	}
-	return &Processor{store: store, log: log, wake: make(chan struct{}, 1), batch: batch,
+	return &Processor{store: store, log: log, wake: make(chan struct{}, 1), batch: batch, stages: newStages(),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Name: "webhook_entries_dropped_total",
 			Help: "Webhook entries not applied, by app and reason (foreign_signature: signed by a secret that does not own the entry).",
@@ -57,7 +64,14 @@ func NewProcessor(store *models.Store, log *slog.Logger, batch int) *Processor {
 }
 
 // Register adds the processor's metrics to reg.
-func (p *Processor) Register(reg prometheus.Registerer) error { return reg.Register(p.dropped) }
+func (p *Processor) Register(reg prometheus.Registerer) error {
+	for _, c := range append(p.stages.collectors(), p.dropped) {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Wake tells the processor new payloads are stored.
 func (p *Processor) Wake() {
@@ -67,13 +81,19 @@ func (p *Processor) Wake() {
 	}
 }
 
-// Run processes with p.Workers loops until ctx ends.
+// Run processes with p.Workers loops until ctx ends. Workers wait for a
+// wake: from this process's journal, or a NOTIFY from any replica's.
 func (p *Processor) Run(ctx context.Context) error {
 	workers := p.Workers
 	if workers <= 0 {
 		workers = 3
 	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.listen(ctx)
+	}()
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -85,11 +105,27 @@ func (p *Processor) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop processes until ctx ends. It polls too, so payloads another replica
-// stored (or one that crashed before processing) are not left behind.
+// listen wakes the workers whenever any replica journals payloads; it
+// reconnects after a failure (and wakes them then, for what it missed).
+func (p *Processor) listen(ctx context.Context) {
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		err := p.store.ListenRawWebhooks(ctx, p.Wake)
+		if ctx.Err() != nil {
+			return
+		}
+		backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+		p.log.Warn("inbound: listening for webhooks failed; reconnecting", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// loop processes until ctx ends: a batch as soon as it is woken, and at
+// once again while batches come back full.
 func (p *Processor) loop(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	backoff := time.Duration(0)
 	for {
 		n, err := p.ProcessPending(ctx)
@@ -98,7 +134,7 @@ func (p *Processor) loop(ctx context.Context) {
 			return
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
-			p.log.Error("ingest: processing failed; retrying", "error", err, "in", backoff)
+			p.log.Error("inbound: processing failed; retrying", "error", err, "in", backoff)
 			select {
 			case <-ctx.Done():
 				return
@@ -107,14 +143,14 @@ func (p *Processor) loop(ctx context.Context) {
 			continue
 		case n == p.batch:
 			backoff = 0
-			continue // more may be waiting
+			p.Wake() // more may be waiting: another worker may help
+			continue
 		}
 		backoff = 0
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
-		case <-tick.C:
 		}
 	}
 }
@@ -147,12 +183,13 @@ func transient(err error) bool {
 	return false
 }
 
-var errEventFailed = errors.New("ingest: an event failed")
+var errEventFailed = errors.New("inbound: an event failed")
 
 func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error) {
 	var (
-		n       int
-		dropped []*payload
+		n        int
+		payloads []*payload
+		applied  time.Time
 	)
 	err := p.store.InTx(ctx, func(tx *models.Store) error {
 		// Rows derived from durable raw payloads: a crash that loses the last
@@ -169,14 +206,18 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 			return nil
 		}
 		a := &applier{p: p, ctx: ctx, channels: map[string]*models.Channel{}}
-		payloads := make([]*payload, n)
-		for i := range rows {
-			payloads[i] = parsePayload(&rows[i])
+		payloads = parseAll(rows)
+		items, err := a.routeAll(tx, payloads)
+		if err != nil {
+			return err
+		}
+		if err := tx.LockCustomers(ctx, lockKeys(items)); err != nil {
+			return err
 		}
 		if careful {
-			err = a.applyEach(tx, payloads)
+			err = a.applyEach(tx, items)
 		} else {
-			err = a.applyInLockOrder(tx, payloads)
+			err = a.applyBatch(tx, items)
 		}
 		if err != nil {
 			return err
@@ -185,15 +226,17 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 		for i, pl := range payloads {
 			outs[i] = pl.outcome()
 		}
-		dropped = payloads
-		return tx.FinishWebhooks(ctx, outs)
-	})
-	if err == nil {
-		for _, pl := range dropped {
-			if pl.foreign > 0 {
-				p.dropped.WithLabelValues(pl.row.App, models.ProblemForeignSignature).Add(float64(pl.foreign))
-			}
+		if err := tx.FinishWebhooks(ctx, outs); err != nil {
+			return err
 		}
+		if err := tx.NotifyEvents(ctx, a.events); err != nil {
+			return err
+		}
+		applied = time.Now()
+		return nil
+	})
+	if err == nil && n > 0 {
+		p.observe(payloads, applied)
 	}
 	return n, err
 }
@@ -210,6 +253,31 @@ type payload struct {
 	unknown    int
 	businesses []int64
 	problems   []models.WebhookProblem
+}
+
+// parseAll parses a batch's payloads on every core: under load parsing is
+// much of a batch's own CPU.
+func parseAll(rows []models.PendingWebhook) []*payload {
+	out := make([]*payload, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), (len(rows)+63)/64)
+	if workers <= 1 {
+		for i := range rows {
+			out[i] = parsePayload(&rows[i])
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(rows); i += workers {
+				out[i] = parsePayload(&rows[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func parsePayload(row *models.PendingWebhook) *payload {
@@ -309,9 +377,10 @@ func (pl *payload) unknownAccounts() []string {
 
 // event is one event of a payload, routed to its channel.
 type event struct {
-	pl *payload
-	ev *adapters.Event
-	ch *models.Channel
+	pl    *payload
+	ev    *adapters.Event
+	ch    *models.Channel
+	index int // the event's place among its payload's routed events
 }
 
 // route finds each event's channel and keeps only those the payload's signer
@@ -333,11 +402,11 @@ func (a *applier) route(tx *models.Store, pl *payload) ([]event, error) {
 			pl.foreign++
 			pl.routed(ch.BusinessID)
 			pl.problem(models.ProblemForeignSignature, ch, ev, "signed by a secret that is neither the Meta app's nor this channel's")
-			a.p.log.Warn("ingest: entry signed by a foreign secret dropped", "raw_webhook", pl.row.ID, "app", ev.App,
+			a.p.log.Warn("inbound: entry signed by a foreign secret dropped", "raw_webhook", pl.row.ID, "app", ev.App,
 				"account", ev.AccountID, "signer_channels", pl.signer.Channels)
 		default:
 			pl.routed(ch.BusinessID)
-			out = append(out, event{pl: pl, ev: ev, ch: ch})
+			out = append(out, event{pl: pl, ev: ev, ch: ch, index: len(out)})
 		}
 	}
 	return out, nil
@@ -362,16 +431,14 @@ func (a *applier) routeTo(tx *models.Store, pl *payload, ev *adapters.Event) (*m
 	return &chs[0], nil
 }
 
-// applyInLockOrder applies every event of the batch in one order shared by
-// all workers — by account, group and customer, then Meta's time — so
-// concurrent batches take row locks in the same order and do not deadlock.
-// Any failure aborts the batch (the caller retries it event by event).
-func (a *applier) applyInLockOrder(tx *models.Store, payloads []*payload) error {
+// routeAll routes every payload's events, in the one order shared by all
+// workers — by account, group and customer, then Meta's time.
+func (a *applier) routeAll(tx *models.Store, payloads []*payload) ([]event, error) {
 	var items []event
 	for _, pl := range payloads {
 		evs, err := a.route(tx, pl)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		items = append(items, evs...)
 	}
@@ -389,12 +456,23 @@ func (a *applier) applyInLockOrder(tx *models.Store, payloads []*payload) error 
 		return x.Timestamp.Before(y.Timestamp)
 	})
 	for _, it := range items {
+		if it.ev.Timestamp.IsZero() {
+			it.ev.Timestamp = time.Now().UTC() // Meta always sends one; never leave a window fact at year 1
+		}
+	}
+	return items, nil
+}
+
+// applyInOrder applies events one at a time, in the batch's order. Any
+// failure aborts the batch (the caller retries it event by event).
+func (a *applier) applyInOrder(tx *models.Store, items []event) error {
+	for _, it := range items {
 		a.cur = it.pl
 		if err := a.apply(tx, it.ch, it.ev); err != nil {
 			if transient(err) {
 				return err
 			}
-			a.p.log.Warn("ingest: event failed; retrying its batch one event at a time", "raw_webhook", it.pl.row.ID, "error", err)
+			a.p.log.Warn("inbound: event failed; retrying its batch one event at a time", "raw_webhook", it.pl.row.ID, "error", err)
 			return errEventFailed
 		}
 		it.pl.applied++
@@ -404,26 +482,21 @@ func (a *applier) applyInLockOrder(tx *models.Store, payloads []*payload) error 
 
 // applyEach applies the events one by one, each in its own savepoint, so an
 // event that cannot be applied is parked alone without undoing the others.
-func (a *applier) applyEach(tx *models.Store, payloads []*payload) error {
-	for _, pl := range payloads {
+func (a *applier) applyEach(tx *models.Store, items []event) error {
+	for _, it := range items {
+		pl := it.pl
 		a.cur = pl
-		evs, err := a.route(tx, pl)
-		if err != nil {
+		err := tx.InTx(a.ctx, func(sp *models.Store) error { return a.apply(sp, it.ch, it.ev) })
+		if transient(err) {
 			return err
 		}
-		for i, it := range evs {
-			err := tx.InTx(a.ctx, func(sp *models.Store) error { return a.apply(sp, it.ch, it.ev) })
-			if transient(err) {
-				return err
-			}
-			if err != nil {
-				pl.failed++
-				pl.problem(models.ProblemFailed, it.ch, it.ev, fmt.Sprintf("%s event %d of %d: %v", it.ev.Type, i+1, len(evs), err))
-				a.p.log.Warn("ingest: event failed", "raw_webhook", pl.row.ID, "type", it.ev.Type, "error", err)
-				continue
-			}
-			pl.applied++
+		if err != nil {
+			pl.failed++
+			pl.problem(models.ProblemFailed, it.ch, it.ev, fmt.Sprintf("%s event %d of %d: %v", it.ev.Type, it.index+1, len(pl.events), err))
+			a.p.log.Warn("inbound: event failed", "raw_webhook", pl.row.ID, "type", it.ev.Type, "error", err)
+			continue
 		}
+		pl.applied++
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.
 	t.Cleanup(e.api.Close)
 
 	simCfg := metasim.Config{Now: e.clock, WebhookBase: e.api.URL, AppSecret: appSecret,
-		StatusDelay: 200 * time.Millisecond, HangLimit: 20 * time.Second}
+		StatusDelay: 200 * time.Millisecond, HangLimit: 20 * time.Second, FetchMediaFrom: e.api.URL}
 	if tuneSim != nil {
 		tuneSim(&simCfg)
 	}
@@ -89,7 +89,7 @@ func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.
 	t.Cleanup(func() { _ = e.sim.Close(); simSrv.Close() })
 
 	e.cfg = jobs.Config{
-		GraphURL: simSrv.URL, Now: e.clock, FetchPollInterval: 50 * time.Millisecond,
+		MediaBaseURL: e.api.URL, GraphURL: simSrv.URL, Now: e.clock, FetchPollInterval: 50 * time.Millisecond,
 		ReconcileAfter: 3 * time.Second, SendTimeout: 5 * time.Second, JobTimeout: 10 * time.Second,
 		ShutdownTimeout: 100 * time.Millisecond,
 		Backoff:         func(meta.Class, int, int) time.Duration { return 20 * time.Millisecond },
@@ -109,7 +109,7 @@ func newEnvWithSim(t *testing.T, tune func(*jobs.Config), tuneSim func(*metasim.
 	bg.Go(func() { _ = proc.Run(ctx) })
 	t.Cleanup(func() { cancel(); bg.Wait() })
 	handler = web.New(e.store, log, web.Options{MetaAppSecret: appSecret, Journal: journal, Outbox: e.pipe.Outbox(),
-		Groups: e.pipe.Relay(), Polls: e.pipe.Polls(),
+		Groups: e.pipe.Relay(), Polls: e.pipe.Polls(), Graph: &meta.Client{BaseURL: simSrv.URL},
 		Argon2: web.Argon2Params{Memory: 64, Time: 1, Threads: 1}}).Handler()
 
 	if e.biz, err = e.store.CreateBusiness(ctx, "Bottega"); err != nil {

@@ -442,7 +442,7 @@ func requestOf(m *models.Message) SendRequest {
 	s := specOf(m.Details)
 	req := SendRequest{BusinessID: m.BusinessID, ThreadID: m.ThreadID, AuthorUserID: m.AuthorUserID, Automated: !s.Human,
 		HumanAgent: s.HumanAgent, QuickReplies: s.QuickReplies, ChoiceIDs: s.ChoiceIDs, OTNRequest: s.OTNRequest, UseOTN: s.UseOTN,
-		ReplyToID: m.ReplyToID, List: s.List, Tag: s.Tag, Proactive: s.Proactive, Promotional: s.Promotional}
+		ReplyToID: m.ReplyToID, List: s.List, Tag: s.Tag, Proactive: s.Proactive, Promotional: s.Promotional, Leg: s.Leg}
 	if t := s.Template; t != nil {
 		req.Template = &TemplateRequest{Name: t.Name, Language: t.Language, Variables: t.Variables}
 	}

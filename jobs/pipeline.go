@@ -25,6 +25,9 @@ import (
 
 // Config tunes the outbound pipeline. The zero value works against Meta.
 type Config struct {
+	// MediaBaseURL is BASE_URL, under which relay groups re-send media by
+	// signed links (GET /relay-media/{ref}); empty, they are announced only.
+	MediaBaseURL string
 	GraphURL     string       // GRAPH_API_URL; default Meta's
 	GraphVersion string       // GRAPH_API_VERSION; default v25.0
 	HTTPClient   *http.Client // default: a pooled client sized for MaxInFlight

@@ -283,3 +283,46 @@ func TestPollAndGroupBadInput(t *testing.T) {
 		t.Fatalf("a refused poll was stored")
 	}
 }
+
+// A poll leg that failed and is sent again keeps its signed payloads: the tap
+// on the retried message counts (its buttons are not the option titles), and
+// the retry is still judged as a leg.
+func TestPollLegRetryKeepsSignedPayloads(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	gid := e.group("Wedding dress", bride, mother)
+	e.jobsDone()
+	e.sim.FailNext(2, 400, 100) // both legs fail for good
+	pid := e.poll(gid, "Which fitting day?", []string{"Saturday", "Sunday", "Monday"}, false)
+	var p models.Poll
+	e.store.Gorm(e.ctx).First(&p, pid)
+	legs, err := e.store.LegMessages(e.ctx, *p.MessageID)
+	if err != nil || len(legs) != 2 {
+		t.Fatalf("legs %v %v", legs, err)
+	}
+	for _, c := range []*customer{bride, mother} {
+		e.waitStatus(legs[c.identity.ID], models.StatusFailed)
+		if _, err := e.pipe.Outbox().Retry(e.ctx, e.biz.ID, legs[c.identity.ID]); err != nil {
+			t.Fatalf("retry the %s leg: %v", c.app, err)
+		}
+		e.waitStatus(legs[c.identity.ID], models.StatusSent, models.StatusDelivered, models.StatusRead)
+		m := e.message(legs[c.identity.ID])
+		if !strings.Contains(string(m.Details), `"leg"`) {
+			t.Fatalf("the retried %s leg lost its leg intent: %s", c.app, m.Details)
+		}
+	}
+	sb, sm := e.waitSend(bride, "Which fitting day?"), e.waitSend(mother, "Which fitting day?")
+	for _, s := range []metasim.Send{sb, sm} {
+		for _, c := range metasim.ChoicesOf(s) {
+			if !strings.HasPrefix(c.ID, "poll:") {
+				t.Fatalf("a retried leg offers %q, not a signed payload: %s", c.ID, s.Raw)
+			}
+		}
+	}
+	e.tap(bride, sb, 0)
+	e.tap(mother, sm, 0)
+	if votes, byApp, _ := e.tally(pid); votes[1] != 2 || byApp[1]["whatsapp"] != 1 || byApp[1]["messenger"] != 1 {
+		t.Fatalf("taps on retried legs: %v %v", votes, byApp)
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 
@@ -13,34 +16,39 @@ import (
 	"github.com/switchboard-inbox/switchboard/policy"
 )
 
-// DefaultLeaveWords are what a member writes to leave a relay group.
-var DefaultLeaveWords = []string{"leave", "esci"}
-
 // Relay runs relay groups: a group hosted by the business whose members each
 // write in their own chat with it, on their own app. Every message in the
 // group is re-sent to the other members as one leg each, queued through the
 // outbox on the member's direct thread and judged by the policy for that
 // member alone; a refused leg is recorded with its reason, never sent.
 type Relay struct {
-	o          *Outbox
-	LeaveWords []string // lower case; a member's message that is only one of them leaves the group
+	o *Outbox
+	// mediaBase is BASE_URL: relayed media go out as signed links under it
+	// (GET /relay-media/{ref}); empty, media are announced as text only.
+	mediaBase string
 }
+
+// relayMediaLifetime is how long a relayed photo's link works: Meta fetches
+// it when the leg is sent; a leg retried later than this cannot show it.
+const relayMediaLifetime = 24 * time.Hour
 
 // Relay is the pipeline's relay-group service (web.Groups, inbound.Relayer).
 func (p *Pipeline) Relay() *Relay {
-	return &Relay{o: p.outbox, LeaveWords: DefaultLeaveWords}
+	return &Relay{o: p.outbox, mediaBase: strings.TrimRight(p.cfg.MediaBaseURL, "/")}
 }
 
 // leg is one message to queue on one member's direct thread.
 type leg struct {
 	member    models.RelayMember
 	req       SendRequest
-	choiceIDs []string // payloads of the quick replies (poll options)
+	choiceIDs []string     // payloads of the quick replies (poll options)
+	then      *SendRequest // a second message right after (a relayed photo after its attribution), same policy
 }
 
 // legResult is what became of a leg: queued, or refused with its reason.
 type legResult struct {
 	msg     *models.Message
+	then    *models.Message // the leg's second message, when it has one
 	refusal string
 	err     error // the outbox's *RefusedError or *InvalidError, when refused
 }
@@ -72,6 +80,7 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 		return nil, err
 	}
 	var msgs []*models.Message
+	var plans []*plan
 	templates := newTemplateCache()
 	for i := range legs {
 		req := &legs[i].req
@@ -99,15 +108,41 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 			p.msg.Details = spec.details()
 		}
 		out[i].msg = p.msg
-		msgs = append(msgs, p.msg)
+		msgs, plans = append(msgs, p.msg), append(plans, p)
+		if then := legs[i].then; then != nil {
+			var tp *plan
+			err := then.validate()
+			if err == nil {
+				tp, err = o.plan(ctx, tx, then, scs[then.ThreadID], templates)
+			}
+			var refused *RefusedError
+			switch {
+			case err == nil:
+				out[i].then = tp.msg
+				msgs, plans = append(msgs, tp.msg), append(plans, tp)
+			case errors.As(err, &refused), isRequestError(err): // that app cannot take these media: the attribution alone went
+			default:
+				return nil, err
+			}
+		}
 	}
 	if err := tx.AddOutboundMessages(ctx, msgs); err != nil {
 		return nil, err
 	}
+	if err := o.recordCosts(ctx, tx, plans...); err != nil { // a WhatsApp leg is a service message with its price
+		return nil, err
+	}
 	var params []river.InsertManyParams
-	for _, m := range msgs { // one job per leg: legs go to different people on different channels
+	for _, r := range out { // one job per leg: legs go to different people on different channels
+		if r.msg == nil {
+			continue
+		}
+		ids := []int64{r.msg.ID}
+		if r.then != nil {
+			ids = append(ids, r.then.ID)
+		}
 		params = append(params, river.InsertManyParams{
-			Args:       sendArgs{BusinessID: businessID, ChannelID: *m.ChannelID, MessageIDs: []int64{m.ID}},
+			Args:       sendArgs{BusinessID: businessID, ChannelID: *r.msg.ChannelID, MessageIDs: ids},
 			InsertOpts: &river.InsertOpts{Queue: queueOutbound},
 		})
 	}
@@ -154,18 +189,21 @@ func (r *Relay) groupMessage(ctx context.Context, tx *models.Store, businessID, 
 // fanOut sends the group message's legs (built per member by text) and records them.
 func (r *Relay) fanOut(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
 	author policy.LegAuthor, text func(m *models.RelayMember) string) error {
-	return r.fanOutQuoting(ctx, tx, gm, members, author, text, nil)
+	return r.fanOutQuoting(ctx, tx, gm, members, author, text, nil, nil)
 }
 
 // fanOutQuoting is fanOut with each member's leg quoting their copy of an
 // earlier message (replyTo: member identity → their leg message).
 func (r *Relay) fanOutQuoting(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
-	author policy.LegAuthor, text func(m *models.RelayMember) string, replyTo map[int64]int64) error {
+	author policy.LegAuthor, text func(m *models.RelayMember) string, replyTo map[int64]int64, media *models.Attachment) error {
 	legs := make([]leg, 0, len(members))
 	for _, m := range members {
 		l := leg{member: m, req: legRequest(gm.BusinessID, m.DirectThreadID, author, gm.AuthorUserID, text(&m))}
 		if id, ok := replyTo[m.ID]; ok {
 			l.req.ReplyToID = &id
+		}
+		if media != nil {
+			r.withMedia(&l, gm, author, media)
 		}
 		legs = append(legs, l)
 	}
@@ -226,17 +264,21 @@ func (r *Relay) join(ctx context.Context, tx *models.Store, t *models.Thread, on
 	for i := range joined {
 		names[i] = joined[i].Name()
 	}
+	leave, err := tx.RelayLeaveWords(ctx, t.BusinessID)
+	if err != nil {
+		return err
+	}
 	gm, err := r.groupMessage(ctx, tx, t.BusinessID, t.ID, "system", strings.Join(names, ", ")+" joined", userID)
 	if err != nil {
 		return err
 	}
 	return r.fanOut(ctx, tx, gm, joined, policy.LegFromCustomer, func(m *models.RelayMember) string {
-		return joinText(t.Title, m, members, r.leaveWord())
+		return joinText(t.Title, m, members, leave)
 	})
 }
 
 // joinText tells a new member who is in the group and how to leave it.
-func joinText(title string, m *models.RelayMember, members []models.RelayMember, leave string) string {
+func joinText(title string, m *models.RelayMember, members []models.RelayMember, leave []string) string {
 	var others []string
 	for i := range members {
 		if members[i].ID != m.ID {
@@ -244,14 +286,7 @@ func joinText(title string, m *models.RelayMember, members []models.RelayMember,
 		}
 	}
 	return fmt.Sprintf("You joined the group “%s” with %s. What you write here is shared with them. Reply %s to leave.",
-		title, strings.Join(others, ", "), strings.ToUpper(leave))
-}
-
-func (r *Relay) leaveWord() string {
-	if len(r.LeaveWords) == 0 {
-		return "leave"
-	}
-	return r.LeaveWords[0]
+		title, strings.Join(others, ", "), strings.Join(upper(leave), " or "))
 }
 
 // RemoveMember takes a customer out of a relay group (an agent's action or
@@ -322,8 +357,14 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	if m.SenderIdentityID == nil {
 		return nil
 	}
-	if r.isLeave(m.Text) && m.Kind == "text" {
-		return r.remove(ctx, tx, m.BusinessID, m.ThreadID, *m.SenderIdentityID, nil)
+	if m.Kind == "text" {
+		leave, err := isLeave(ctx, tx, m.BusinessID, m.Text)
+		if err != nil {
+			return err
+		}
+		if leave {
+			return r.remove(ctx, tx, m.BusinessID, m.ThreadID, *m.SenderIdentityID, nil)
+		}
 	}
 	members, err := tx.RelayMembers(ctx, m.BusinessID, m.ThreadID)
 	if err != nil {
@@ -347,12 +388,17 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	}
 	// A quoted reply stays quoted: each leg quotes that member's own copy of
 	// the quoted message; a member without one (it was theirs) gets a short quote.
+	media := r.relayable(m)
+	same := func(*models.RelayMember) string { return text }
+	if m.ReplyToID == nil && m.ReplyToExternalID == "" { // quotes nothing: no lookup
+		return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, same, nil, media)
+	}
 	quoted, quotedText, err := tx.QuotedInGroup(ctx, m.ID)
 	if err != nil || quoted == 0 {
 		if err != nil {
 			return err
 		}
-		return r.fanOut(ctx, tx, m, others, policy.LegFromCustomer, func(*models.RelayMember) string { return text })
+		return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, same, nil, media)
 	}
 	copies, err := tx.LegMessages(ctx, quoted)
 	if err != nil {
@@ -363,21 +409,65 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 			return text
 		}
 		return "↩ “" + Shorten(quotedText, 40) + "”\n" + text
-	}, copies)
+	}, copies, media)
 }
 
-func (r *Relay) isLeave(text string) bool {
-	t := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!"))
-	for _, w := range r.LeaveWords {
-		if t == w {
-			return true
-		}
+// relayable is the message's media that go out again by a signed link, or
+// nil (no BASE_URL, no stored attachment, or a kind only announced: stickers).
+func (r *Relay) relayable(m *models.Message) *models.Attachment {
+	if r.mediaBase == "" || len(m.Attachments) == 0 {
+		return nil
 	}
-	return false
+	a := &m.Attachments[0]
+	switch {
+	case a.ID == 0 || (a.MediaID == "" && a.URL == ""):
+		return nil
+	case a.Kind == "image", a.Kind == "video", a.Kind == "audio", a.Kind == "file":
+		return a
+	}
+	return nil
+}
+
+// withMedia makes the leg re-send the media by a signed link under BASE_URL,
+// in the form the member's app takes: on WhatsApp a photo, video or document
+// carries the attribution as its caption (one message); elsewhere, and for
+// WhatsApp audio (no caption), the attribution goes first and the media
+// right after it, in the same job.
+func (r *Relay) withMedia(l *leg, gm *models.Message, author policy.LegAuthor, a *models.Attachment) {
+	link := r.mediaBase + "/relay-media/" + r.o.store.Cipher().MediaRef(gm.BusinessID, a.ID, time.Now().Add(relayMediaLifetime)) // real time: Meta fetches it now
+	media := AttachmentRequest{Kind: a.Kind, URL: link, Filename: a.Filename}
+	if l.member.App == models.AppWhatsApp && a.Kind != "audio" {
+		media.Caption = l.req.Text
+		l.req.Attachments = []AttachmentRequest{media}
+		return
+	}
+	then := legRequest(gm.BusinessID, l.member.DirectThreadID, author, gm.AuthorUserID, "")
+	then.Attachments = []AttachmentRequest{media}
+	l.then = &then
+}
+
+func upper(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = strings.ToUpper(w)
+	}
+	return out
+}
+
+// isLeave reports whether text is only one of the business's leave words;
+// only a one-word message costs the lookup.
+func isLeave(ctx context.Context, tx *models.Store, businessID int64, text string) (bool, error) {
+	t := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!"))
+	if t == "" || len([]rune(t)) > models.MaxLeaveWordLen || strings.ContainsFunc(t, unicode.IsSpace) {
+		return false, nil
+	}
+	words, err := tx.RelayLeaveWords(ctx, businessID)
+	return slices.Contains(words, t), err
 }
 
 // RelayText is a member's message as the others read it: attributed, in the
-// form every app can show (text). Media are announced, not re-sent.
+// form every app can show (text). Media are re-sent after it, or as its
+// caption, where BASE_URL is set (withMedia).
 func RelayText(sender string, m *models.Message) string {
 	what := strings.TrimSpace(m.Text)
 	switch m.Kind {

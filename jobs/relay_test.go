@@ -1,6 +1,10 @@
 package jobs_test
 
 import (
+	"errors"
+	"io"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -301,4 +305,131 @@ func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
 	if !strings.HasPrefix(m.Text, "↩ “Che bello il pizzo!”\n") || dig(m.Body(), "reply_to") != nil {
 		t.Errorf("mother's leg: %q %s", m.Text, m.Raw)
 	}
+}
+
+// Leave words are the business's setting: once changed, the new word leaves
+// (and the join message names it) and the old one is an ordinary message.
+func TestRelayLeaveWordsPerBusiness(t *testing.T) {
+	e := newEnv(t, nil)
+	if words, err := e.store.RelayLeaveWords(e.ctx, e.biz.ID); err != nil || !slices.Equal(words, []string{"esci", "leave"}) {
+		t.Fatalf("default leave words %v %v", words, err)
+	}
+	if err := e.store.SetRelayLeaveWords(e.ctx, e.biz.ID, []string{"two words"}); !errors.Is(err, models.ErrBadLeaveWords) {
+		t.Fatalf("a leave 'word' with a space: %v", err)
+	}
+	if err := e.store.SetRelayLeaveWords(e.ctx, e.biz.ID, []string{" Basta ", "STOP", "basta"}); err != nil {
+		t.Fatal(err)
+	}
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother)
+	if s := e.waitSend(mother, "You joined"); !strings.Contains(s.Text, "Reply BASTA or STOP to leave") {
+		t.Fatalf("join message %q", s.Text)
+	}
+	e.says(mother, "text", "esci", nil) // no longer a leave word: relayed
+	e.waitSend(bride, ": esci")
+	e.says(mother, "text", "Basta!", nil)
+	e.waitSend(mother, "You left the group “Wedding dress”")
+	if n := e.sendsTo(bride, "Basta"); n != 0 {
+		t.Fatal("the leave word was relayed")
+	}
+}
+
+// A member's photo is re-sent to the others by a signed, expiring link under
+// BASE_URL, in each app's media form: on WhatsApp the photo with the
+// attribution as its caption; on Messenger and Instagram the attribution,
+// then the photo. Meta (the simulator) fetches the link before accepting the
+// send; a forged link is 404 and an expired one 403.
+func TestRelayMediaBySignedLink(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	sister := e.customer(models.AppInstagram, users[models.AppInstagram], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother, sister)
+	e.waitSend(bride, "You joined")
+
+	photo := e.says(bride, "image", "", nil)
+	prefix := e.api.URL + "/relay-media/"
+	var link string
+	for _, c := range []*customer{mother, sister} {
+		e.waitSend(c, "sent a photo")
+		s := e.waitSend(c, prefix)
+		if link == "" {
+			link = s.Text
+		}
+	}
+	var fetched int
+	for _, f := range e.sim.Fetches() {
+		if strings.HasPrefix(f.URL, prefix) && f.Status == 200 {
+			fetched++
+		}
+	}
+	if fetched < 2 {
+		t.Fatalf("Meta fetched %d relayed media links: %+v", fetched, e.sim.Fetches())
+	}
+	// The link serves the photo's bytes, without a session.
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) == 0 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "image/") {
+		t.Fatalf("relay link: %d %q %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	// A forged link (another attachment, the same MAC) and an expired one.
+	ref := strings.TrimPrefix(link, prefix)
+	parts := strings.Split(ref, ".")
+	parts[1] = strconv.Itoa(mustAtoi(t, parts[1]) + 1)
+	if code := httpStatus(t, prefix+strings.Join(parts, ".")); code != http.StatusNotFound {
+		t.Fatalf("forged link: %d", code)
+	}
+	var atts []models.Attachment
+	e.store.Gorm(e.ctx).Where("message_id = ?", photo.ID).Find(&atts)
+	if len(atts) != 1 {
+		t.Fatalf("attachments of the photo: %+v", atts)
+	}
+	old := e.store.Cipher().MediaRef(e.biz.ID, atts[0].ID, time.Now().Add(-time.Minute))
+	if code := httpStatus(t, prefix+old); code != http.StatusForbidden {
+		t.Fatalf("expired link: %d", code)
+	}
+	other := e.store.Cipher().MediaRef(e.biz.ID+1, atts[0].ID, time.Now().Add(time.Hour)) // signed, but not this business's file
+	if code := httpStatus(t, prefix+other); code != http.StatusNotFound {
+		t.Fatalf("another business's link: %d", code)
+	}
+}
+
+// The other way: a Messenger photo reaches the WhatsApp member as an image
+// whose caption is the attribution, by a link that redirects to Meta's copy.
+func TestRelayMediaToWhatsAppCarriesTheCaption(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	e.group("Wedding dress", bride, mother)
+	e.waitSend(bride, "You joined")
+	e.says(mother, "image", "", nil)
+	s := e.waitSend(bride, "sent a photo")
+	if s.Type != "image" || !strings.HasPrefix(dig(s.Body(), "image.link").(string), e.api.URL+"/relay-media/") {
+		t.Fatalf("the WhatsApp leg: %s %s", s.Type, s.Raw)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -20,24 +20,19 @@ type CannedResponse struct {
 var shortcutPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // CannedResponses lists a business's saved replies by shortcut.
-// Every thread page and composer asks, so outside a transaction it runs on pgx.
+// Every thread page and composer asks: it runs on pgx.
 func (s *Store) CannedResponses(ctx context.Context, businessID int64) ([]CannedResponse, error) {
-	if pool := s.pool(); pool != nil {
-		rows, err := pool.Query(ctx, `SELECT id, business_id, shortcut, body FROM canned_responses
+	rows, err := s.pgx().Query(ctx, `SELECT id, business_id, shortcut, body FROM canned_responses
 			WHERE business_id = $1 ORDER BY shortcut`, businessID)
-		if err != nil {
-			return nil, wrapErr(err, "list canned responses")
-		}
-		cs := []CannedResponse{} // like gorm's Find: empty, not nil
-		var c CannedResponse
-		_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.BusinessID, &c.Shortcut, &c.Body}, func() error {
-			cs = append(cs, c)
-			return nil
-		})
-		return cs, wrapErr(err, "list canned responses")
+	if err != nil {
+		return nil, wrapErr(err, "list canned responses")
 	}
-	var cs []CannedResponse
-	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("shortcut").Find(&cs).Error
+	cs := []CannedResponse{} // empty, not nil
+	var c CannedResponse
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.BusinessID, &c.Shortcut, &c.Body}, func() error {
+		cs = append(cs, c)
+		return nil
+	})
 	return cs, wrapErr(err, "list canned responses")
 }
 

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -274,6 +275,69 @@ func (s *Store) BusinessLocale(ctx context.Context, businessID int64) (string, e
 		locale = "en"
 	}
 	return locale, wrapErr(err, "read language of business %d", businessID)
+}
+
+// ContactPhone is a business's phone number, for ContactsByPhone.
+type ContactPhone struct {
+	BusinessID int64
+	Phone      string
+}
+
+// ContactsByPhone finds, for each (business, phone), the business's oldest
+// unmerged contact with that number, as ContactByPhone does, in one statement.
+func (s *Store) ContactsByPhone(ctx context.Context, keys []ContactPhone) (map[ContactPhone]*Contact, error) {
+	biz, phones := make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		biz[i], phones[i] = k.BusinessID, k.Phone
+	}
+	var rows []Contact
+	err := s.Gorm(ctx).Raw(`SELECT DISTINCT ON (c.business_id, c.phone) c.* FROM unnest(?::bigint[], ?::text[]) AS v(b, p)
+		JOIN contacts c ON c.business_id = v.b AND c.phone = v.p AND c.merged_into_id IS NULL
+		ORDER BY c.business_id, c.phone, c.id`, Int64List(biz), StringArray(phones)).Scan(&rows).Error
+	if err != nil {
+		return nil, wrapErr(err, "fetch %d contacts by phone", len(keys))
+	}
+	out := make(map[ContactPhone]*Contact, len(rows))
+	for i := range rows {
+		out[ContactPhone{rows[i].BusinessID, rows[i].Phone}] = &rows[i]
+	}
+	return out, nil
+}
+
+// CreateContacts adds people in one statement, in order, setting their ids.
+func (s *Store) CreateContacts(ctx context.Context, cs []*Contact) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, $1)`, len(cs))
+	if err != nil {
+		return wrapErr(err, "allocate %d contact ids", len(cs))
+	}
+	i := 0
+	if err := scanRows(rows, func(r *sql.Rows) error { err := r.Scan(&cs[i].ID); i++; return err }); err != nil {
+		return wrapErr(err, "read contact ids")
+	}
+	n := len(cs)
+	ids, biz := make([]int64, n), make([]int64, n)
+	names, phones, countries := make([]string, n), make([]string, n), make([]string, n)
+	now := time.Now()
+	for i, c := range cs {
+		ids[i], biz[i], names[i], phones[i], countries[i] = c.ID, c.BusinessID, c.Name, c.Phone, c.Country
+		c.CreatedAt, c.UpdatedAt = now, now
+	}
+	_, err = s.sqlExec(ctx, `INSERT INTO contacts (id, business_id, name, phone, country, created_at, updated_at)
+		SELECT id, b, n, p, c, $6, $6 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS v(id, b, n, p, c)`,
+		ids, biz, names, phones, countries, now)
+	return wrapErr(err, "create %d contacts", n)
+}
+
+// DeleteContacts removes contacts created in a race another writer won.
+func (s *Store) DeleteContacts(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.sqlExec(ctx, `DELETE FROM contacts WHERE id = ANY($1::bigint[])`, ids)
+	return wrapErr(err, "delete %d contacts", len(ids))
 }
 
 // SearchContacts finds a business's live (not merged away) contacts by name

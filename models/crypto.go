@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Cipher seals channel secrets and OTN tokens at rest with AES-256-GCM. The
@@ -96,4 +97,45 @@ func (c *Cipher) callbackMAC(id string) string {
 	h := hmac.New(sha256.New, c.macKey)
 	h.Write([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// mediaRefPrefix is the MAC domain of relay media links, apart from callbacks.
+const mediaRefPrefix = "media:"
+
+// Errors of a relay media link that callers tell apart.
+var (
+	ErrForgedLink  = errors.New("models: not a link we made")
+	ErrExpiredLink = errors.New("models: the link has expired")
+)
+
+// MediaRef is the path token of a link to one of the business's stored
+// attachments, valid until exp: "<business>.<attachment>.<exp unix>.<mac>".
+// A relayed photo goes to the other members' apps by this link; the MAC
+// binds all three, so a link cannot be widened to another file or time.
+func (c *Cipher) MediaRef(businessID, attachmentID int64, exp time.Time) string {
+	body := strconv.FormatInt(businessID, 10) + "." + strconv.FormatInt(attachmentID, 10) + "." + strconv.FormatInt(exp.Unix(), 10)
+	return body + "." + c.callbackMAC(mediaRefPrefix+body)
+}
+
+// ParseMediaRef reads a token MediaRef made: ErrForgedLink when it is not
+// ours, ErrExpiredLink when its time has passed at now.
+func (c *Cipher) ParseMediaRef(ref string, now time.Time) (businessID, attachmentID int64, err error) {
+	i := strings.LastIndexByte(ref, '.')
+	if i < 0 || !hmac.Equal([]byte(ref[i+1:]), []byte(c.callbackMAC(mediaRefPrefix+ref[:i]))) {
+		return 0, 0, ErrForgedLink
+	}
+	parts := strings.Split(ref[:i], ".")
+	if len(parts) != 3 {
+		return 0, 0, ErrForgedLink
+	}
+	b, err1 := strconv.ParseInt(parts[0], 10, 64)
+	a, err2 := strconv.ParseInt(parts[1], 10, 64)
+	exp, err3 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, ErrForgedLink
+	}
+	if now.Unix() > exp {
+		return 0, 0, ErrExpiredLink
+	}
+	return b, a, nil
 }

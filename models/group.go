@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -161,19 +162,24 @@ func (s *Store) RelayGroupOf(ctx context.Context, identityID int64) (*Thread, er
 // RelayMembers lists a relay group's active members in the order they
 // joined, each with their direct thread (created if they never wrote).
 func (s *Store) RelayMembers(ctx context.Context, businessID, threadID int64) ([]RelayMember, error) {
-	if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
-		return nil, err
-	}
 	var rows []struct {
 		Identity
 		DirectThreadID *int64
 	}
-	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM thread_participants p
-		JOIN identities i ON i.id = p.identity_id
+	// One round trip on the relay's hot path: the group is checked by the
+	// join; only an empty answer asks why (not a group, or no members).
+	if err := s.Gorm(ctx).Raw(`SELECT i.*, d.id AS direct_thread_id FROM threads g
+		JOIN thread_participants p ON p.thread_id = g.id AND p.relay AND p.left_at IS NULL
+		JOIN identities i ON i.id = p.identity_id AND i.business_id = g.business_id
 		LEFT JOIN threads d ON d.channel_id = i.channel_id AND d.direct_identity_id = i.id AND d.kind = 'direct'
-		WHERE p.thread_id = ? AND p.relay AND p.left_at IS NULL AND i.business_id = ?
+		WHERE g.id = ? AND g.business_id = ? AND g.origin = 'relay'
 		ORDER BY p.joined_at, i.id`, threadID, businessID).Scan(&rows).Error; err != nil {
 		return nil, wrapErr(err, "load members of relay group %d", threadID)
+	}
+	if len(rows) == 0 {
+		if _, err := s.relayGroup(ctx, businessID, threadID); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]RelayMember, 0, len(rows))
 	for _, r := range rows {
@@ -311,4 +317,52 @@ func distinct(ids []int64) []int64 {
 		}
 	}
 	return out
+}
+
+// MaxLeaveWords bounds a business's relay leave words; MaxLeaveWordLen each.
+const (
+	MaxLeaveWords   = 5
+	MaxLeaveWordLen = 20 // characters
+)
+
+// ErrBadLeaveWords: leave words must be 1 to MaxLeaveWords single words.
+var ErrBadLeaveWords = errors.New("models: leave words must be 1 to 5 single words of at most 20 characters")
+
+// RelayLeaveWords are the words (lower case) with which the business's relay
+// group members leave a group.
+func (s *Store) RelayLeaveWords(ctx context.Context, businessID int64) ([]string, error) {
+	var words StringList
+	err := s.Gorm(ctx).Raw(`SELECT relay_leave_words FROM businesses WHERE id = ?`, businessID).Row().Scan(&words)
+	return words, wrapErr(err, "fetch leave words of business %d", businessID)
+}
+
+// SetRelayLeaveWords replaces the business's leave words (trimmed, lower
+// case, repeats dropped); ErrBadLeaveWords when they are not 1 to 5 single words.
+func (s *Store) SetRelayLeaveWords(ctx context.Context, businessID int64, words []string) error {
+	clean, err := CleanLeaveWords(words)
+	if err != nil {
+		return err
+	}
+	err = s.Gorm(ctx).Exec(`UPDATE businesses SET relay_leave_words = ? WHERE id = ?`, StringList(clean), businessID).Error
+	return wrapErr(err, "set leave words of business %d", businessID)
+}
+
+// CleanLeaveWords normalises leave words as they are stored.
+func CleanLeaveWords(words []string) ([]string, error) {
+	var out []string
+	for _, w := range words {
+		w = strings.ToLower(strings.TrimSpace(w))
+		switch {
+		case w == "":
+			continue
+		case strings.ContainsFunc(w, unicode.IsSpace) || len([]rune(w)) > MaxLeaveWordLen:
+			return nil, ErrBadLeaveWords
+		case !slices.Contains(out, w):
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 || len(out) > MaxLeaveWords {
+		return nil, ErrBadLeaveWords
+	}
+	return out, nil
 }

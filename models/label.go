@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Label tags threads.
@@ -82,22 +84,17 @@ func (s *Store) LoadThreadLabels(ctx context.Context, businessID int64, threads 
 		index[t.ID] = i
 		threads[i].Labels = nil
 	}
-	if pool := s.pool(); pool != nil {
-		return wrapErr(loadThreadLabelsFast(ctx, pool, businessID, threads, index), "load thread labels")
-	}
-	var rows []struct {
-		ThreadID int64
-		Label
-	}
-	err := s.Gorm(ctx).Table("thread_labels tl").Select("tl.thread_id, l.id, l.business_id, l.name, l.color").
-		Joins("JOIN labels l ON l.id = tl.label_id").
-		Where("tl.thread_id IN ? AND l.business_id = ?", ids, businessID).Order("l.name").Scan(&rows).Error
+	rows, err := s.pgx().Query(ctx, `SELECT tl.thread_id, l.id, l.name, l.color FROM thread_labels tl
+		JOIN labels l ON l.id = tl.label_id WHERE tl.thread_id = ANY($1) AND l.business_id = $2 ORDER BY l.name`, ids, businessID)
 	if err != nil {
 		return wrapErr(err, "load thread labels")
 	}
-	for _, r := range rows {
-		i := index[r.ThreadID]
-		threads[i].Labels = append(threads[i].Labels, r.Label)
-	}
-	return nil
+	var threadID int64
+	l := Label{BusinessID: businessID}
+	_, err = pgx.ForEachRow(rows, []any{&threadID, &l.ID, &l.Name, &l.Color}, func() error {
+		t := &threads[index[threadID]]
+		t.Labels = append(t.Labels, l)
+		return nil
+	})
+	return wrapErr(err, "load thread labels")
 }

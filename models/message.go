@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm/clause"
 )
 
@@ -126,94 +128,23 @@ type MessagePage struct {
 	NextCursor string    `json:"next_cursor,omitempty"`
 }
 
-// Messages returns the latest limit messages of a thread before cursor.
-func (s *Store) Messages(ctx context.Context, businessID, threadID int64, cursor string, limit int) (*MessagePage, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	if s.pool() != nil {
-		rb := s.NewReadBatch()
-		page := rb.Messages(businessID, threadID, cursor, limit)
-		if err := rb.Send(ctx); err != nil {
-			return nil, err
-		}
-		return page, nil
-	}
-	q := s.Gorm(ctx).Where("business_id = ? AND thread_id = ?", businessID, threadID)
-	if cursor != "" {
-		at, id, err := DecodeCursor(cursor)
-		if err != nil {
-			return nil, err
-		}
-		q = q.Where("(sent_at, id) < (?, ?)", at, id)
-	}
-	var msgs []Message
-	if err := q.Order("sent_at DESC, id DESC").Limit(limit + 1).Find(&msgs).Error; err != nil {
-		return nil, wrapErr(err, "list messages of thread %d", threadID)
-	}
-	page := &MessagePage{}
-	if len(msgs) > limit {
-		msgs = msgs[:limit]
-		last := msgs[limit-1]
-		page.NextCursor = EncodeCursor(last.SentAt, last.ID)
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	if err := s.loadMessageParts(ctx, msgs); err != nil {
+// Messages returns the latest limit messages of a thread before cursor
+// (limit: 50 when 0 or above 500).
+func (s *Store) Messages(ctx context.Context, businessID, threadID int64, cursor string, limit int) (page *MessagePage, err error) {
+	if err := s.read(ctx, func(rb *ReadBatch) { page = rb.Messages(businessID, threadID, cursor, limit) }); err != nil {
 		return nil, err
 	}
-	page.Messages = msgs
 	return page, nil
 }
 
-// Message loads one of the business's messages, or nil.
+// Message loads one of the business's messages with its parts, or nil.
 func (s *Store) Message(ctx context.Context, businessID, id int64) (*Message, error) {
-	if pool := s.pool(); pool != nil {
-		return s.messageFast(ctx, pool, businessID, id)
-	}
-	var m Message
-	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id), &m)
-	if err != nil || !ok {
+	var msgs *[]Message
+	err := s.read(ctx, func(rb *ReadBatch) { msgs = rb.MessagesByID(businessID, []int64{id}) })
+	if err != nil || len(*msgs) == 0 {
 		return nil, wrapErr(err, "fetch message %d", id)
 	}
-	ms := []Message{m}
-	if err := s.loadMessageParts(ctx, ms); err != nil {
-		return nil, err
-	}
-	return &ms[0], nil
-}
-
-func (s *Store) loadMessageParts(ctx context.Context, msgs []Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	ids := make([]int64, len(msgs))
-	index := make(map[int64]int, len(msgs))
-	for i := range msgs {
-		ids[i] = msgs[i].ID
-		index[msgs[i].ID] = i
-	}
-	var atts []Attachment
-	if err := s.Gorm(ctx).Where("message_id IN ?", ids).Order("id").Find(&atts).Error; err != nil {
-		return wrapErr(err, "load attachments")
-	}
-	for _, a := range atts {
-		m := &msgs[index[a.MessageID]]
-		m.Attachments = append(m.Attachments, a)
-	}
-	var reacts []Reaction
-	if err := s.Gorm(ctx).Where("message_id IN ?", ids).Order("reacted_at, id").Find(&reacts).Error; err != nil {
-		return wrapErr(err, "load reactions")
-	}
-	for _, r := range reacts {
-		m := &msgs[index[r.MessageID]]
-		m.Reactions = append(m.Reactions, r)
-	}
-	for i := range msgs {
-		msgs[i].Finish()
-	}
-	return nil
+	return &(*msgs)[0], nil
 }
 
 // StatusUpdate is a delivery fact about an outbound message, from Meta's
@@ -346,6 +277,190 @@ func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text
 	err := s.Gorm(ctx).Exec(`UPDATE messages SET text = ?, edited_at = ?, edit_count = ?
 		WHERE channel_id = ? AND external_id = ? AND edit_count < ?`, text, at, n, channelID, externalID, n).Error
 	return wrapErr(err, "edit message %s", externalID)
+}
+
+// UnmatchedSendLike is our oldest send in the thread on the channel that Meta
+// may hold without our knowing its id — queued with its request gone, or
+// unknown — with this kind and text, or 0.
+func (s *Store) UnmatchedSendLike(ctx context.Context, channelID, threadID int64, kind, text string) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT m.id FROM messages m LEFT JOIN outbox_sends o ON o.message_id = m.id
+		WHERE m.thread_id = ? AND m.channel_id = ? AND m.direction = 'out' AND m.external_id IS NULL
+			AND ((m.status = 'queued' AND o.started_at IS NOT NULL) OR m.status = 'unknown')
+			AND m.kind = ? AND m.text = ?
+		ORDER BY m.id LIMIT 1`, threadID, channelID, kind, text).Scan(&id).Error
+	return id, wrapErr(err, "find a send an echo matches")
+}
+
+// messageColumns are the messages columns in the order messageDest reads them.
+const messageColumns = `m.id, m.business_id, m.thread_id, m.channel_id, m.direction, m.app, m.kind, m.external_id, m.text,
+	m.details, m.reply_to_id, m.reply_to_external_id, m.sender_identity_id, m.author_user_id, m.sent_at, m.status,
+	m.status_at, m.error_code, m.error_title, m.messaging_type, m.tag, m.policy_reason, m.attempts, m.deleted_at,
+	m.edited_at, m.edit_count, m.created_at`
+
+func messageDest(m *Message, details *[]byte) []any {
+	return []any{&m.ID, &m.BusinessID, &m.ThreadID, &m.ChannelID, &m.Direction, &m.App, &m.Kind, &m.ExternalID, &m.Text,
+		details, &m.ReplyToID, &m.ReplyToExternalID, &m.SenderIdentityID, &m.AuthorUserID, &m.SentAt, &m.Status,
+		&m.StatusAt, &m.ErrorCode, &m.ErrorTitle, &m.MessagingType, &m.Tag, &m.PolicyReason, &m.Attempts, &m.DeletedAt,
+		&m.EditedAt, &m.EditCount, &m.CreatedAt}
+}
+
+// The page of messages, its attachments and its reactions go in one
+// batch (one round trip); the two part queries repeat the page's index
+// scan instead of waiting for its ids.
+const (
+	messagesPageSQL = `SELECT ` + messageColumns + ` FROM messages m
+		WHERE m.business_id = $1 AND m.thread_id = $2 ORDER BY m.sent_at DESC, m.id DESC LIMIT $3`
+	messagesPageIDs = `SELECT m.id FROM messages m
+		WHERE m.business_id = $1 AND m.thread_id = $2 ORDER BY m.sent_at DESC, m.id DESC LIMIT $3`
+	olderMessagesPageSQL = `SELECT ` + messageColumns + ` FROM messages m
+		WHERE m.business_id = $1 AND m.thread_id = $2 AND (m.sent_at, m.id) < ($4, $5)
+		ORDER BY m.sent_at DESC, m.id DESC LIMIT $3`
+	olderMessagesPageIDs = `SELECT m.id FROM messages m
+		WHERE m.business_id = $1 AND m.thread_id = $2 AND (m.sent_at, m.id) < ($4, $5)
+		ORDER BY m.sent_at DESC, m.id DESC LIMIT $3`
+	attachmentColumns = `a.id, a.message_id, a.kind, a.url, a.media_id, a.mime_type, a.sha256, a.filename, a.caption,
+		a.size_bytes, a.cached_url, a.cached_at`
+	reactionColumns = `r.id, r.message_id, r.identity_id, r.user_id, r.emoji, r.reacted_at`
+)
+
+// Messages queues Store.Messages.
+// The page is read newest first with limit+1 rows to learn whether an
+// older page exists; its attachments and reactions come from two more
+// statements of the batch that repeat the page's index scan rather than
+// wait for its ids.
+func (rb *ReadBatch) Messages(businessID, threadID int64, cursor string, limit int) *MessagePage {
+	page := &MessagePage{Messages: []Message{}}
+	limit = pageLimit(limit, maxMessagePage)
+	args := []any{businessID, threadID, limit + 1}
+	pageSQL, idsSQL := messagesPageSQL, messagesPageIDs
+	if cursor != "" {
+		at, id, err := DecodeCursor(cursor)
+		if err != nil {
+			rb.fail(err)
+			return page
+		}
+		args = append(args, at, id)
+		pageSQL, idsSQL = olderMessagesPageSQL, olderMessagesPageIDs
+	}
+	rb.batch.Queue(pageSQL, args...)
+	rb.batch.Queue(`SELECT `+attachmentColumns+` FROM attachments a WHERE a.message_id IN (`+idsSQL+`) ORDER BY a.id`, args...)
+	rb.batch.Queue(`SELECT `+reactionColumns+` FROM reactions r WHERE r.message_id IN (`+idsSQL+`) ORDER BY r.reacted_at, r.id`, args...)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		msgs, err := scanMessages(br)
+		if err != nil {
+			return wrapErr(err, "list messages of thread %d", threadID)
+		}
+		if len(msgs) > limit {
+			msgs = msgs[:limit]
+			last := msgs[limit-1]
+			page.NextCursor = EncodeCursor(last.SentAt, last.ID)
+		}
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+		page.Messages = msgs
+		return scanMessageParts(br, msgs)
+	})
+	return page
+}
+
+// MessagesByID queues Message for each of ids: those of the business's
+// messages among them, with their parts, by id.
+func (rb *ReadBatch) MessagesByID(businessID int64, ids []int64) *[]Message {
+	out := new([]Message)
+	cond, arg := idsCondition("m.id", ids)
+	rb.batch.Queue(`SELECT `+messageColumns+` FROM messages m WHERE m.business_id = $1 AND `+cond+` ORDER BY m.id`, businessID, arg)
+	rb.batch.Queue(`SELECT `+attachmentColumns+` FROM attachments a JOIN messages m ON m.id = a.message_id
+		WHERE m.business_id = $1 AND `+cond+` ORDER BY a.id`, businessID, arg)
+	rb.batch.Queue(`SELECT `+reactionColumns+` FROM reactions r JOIN messages m ON m.id = r.message_id
+		WHERE m.business_id = $1 AND `+cond+` ORDER BY r.reacted_at, r.id`, businessID, arg)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		msgs, err := scanMessages(br)
+		if err != nil {
+			return wrapErr(err, "fetch messages")
+		}
+		*out = msgs
+		return scanMessageParts(br, msgs)
+	})
+	return out
+}
+
+// scanMessages reads the batch's next result as messages.
+func scanMessages(br pgx.BatchResults) ([]Message, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	msgs := []Message{} // empty, not nil: the API writes []
+	var details []byte
+	for rows.Next() {
+		msgs = append(msgs, Message{})
+		m := &msgs[len(msgs)-1]
+		if err := rows.Scan(messageDest(m, &details)...); err != nil {
+			return nil, err
+		}
+		if details != nil {
+			m.Details = JSON(append([]byte(nil), details...))
+		}
+	}
+	return msgs, rows.Err()
+}
+
+// scanMessageParts reads the batch's next two results, attachments and
+// reactions, into msgs (parts of messages not in msgs are skipped), then
+// finishes each message as loadMessageParts does.
+func scanMessageParts(br pgx.BatchResults, msgs []Message) error {
+	index := make(map[int64]int, len(msgs))
+	for i := range msgs {
+		index[msgs[i].ID] = i
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return wrapErr(err, "load attachments")
+	}
+	var a Attachment
+	_, err = pgx.ForEachRow(rows, []any{&a.ID, &a.MessageID, &a.Kind, &a.URL, &a.MediaID, &a.MimeType, &a.SHA256,
+		&a.Filename, &a.Caption, &a.SizeBytes, &a.CachedURL, &a.CachedAt}, func() error {
+		if i, ok := index[a.MessageID]; ok {
+			msgs[i].Attachments = append(msgs[i].Attachments, a)
+		}
+		a.CachedAt = nil
+		return nil
+	})
+	if err != nil {
+		return wrapErr(err, "load attachments")
+	}
+	if rows, err = br.Query(); err != nil {
+		return wrapErr(err, "load reactions")
+	}
+	var r Reaction
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.MessageID, &r.IdentityID, &r.UserID, &r.Emoji, &r.ReactedAt}, func() error {
+		if i, ok := index[r.MessageID]; ok {
+			msgs[i].Reactions = append(msgs[i].Reactions, r)
+		}
+		r.IdentityID, r.UserID = nil, nil
+		return nil
+	})
+	if err != nil {
+		return wrapErr(err, "load reactions")
+	}
+	for i := range msgs {
+		msgs[i].Finish()
+	}
+	return nil
+}
+
+// idsCondition matches column against ids as $2. One id is compared as a
+// scalar: PostgreSQL plans "= ANY($2)" afresh on every call (its cost
+// depends on the array's length), which for a single row costs more than
+// running it; most reads by id (a message, a live event's thread) want one.
+func idsCondition(column string, ids []int64) (string, any) {
+	if len(ids) == 1 {
+		return column + " = $2", ids[0]
+	}
+	return column + " = ANY($2)", ids
 }
 
 // QuotedMessage is the little a quoted reply shows of the message it answers.
@@ -486,4 +601,145 @@ func (s *Store) ExternalIDCounts(ctx context.Context, businessID int64, prefix s
 		out[r.ExternalID] = r.N
 	}
 	return out, wrapErr(err, "count messages by external id")
+}
+
+// AddInboundMessages stores many messages once each (a repeated external id
+// on the channel changes nothing), as AddMessage does one: attachments, and
+// each thread's preview, time, unread count and reopening, one row per
+// thread. It returns the messages it inserted, in order; the caller notifies.
+// Each message must have an external id, unique within msgs.
+func (s *Store) AddInboundMessages(ctx context.Context, msgs []*Message) ([]*Message, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	for _, m := range msgs {
+		if m.Details == nil {
+			m.Details = JSON("{}")
+		}
+	}
+	if err := s.allocateMessageIDs(ctx, msgs); err != nil {
+		return nil, err
+	}
+	n := len(msgs)
+	var (
+		ids, biz, threads, chs, senders = make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+		dirs, apps, kinds, texts, exts  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+		details, statuses, replyExts    = make([]string, n), make([]string, n), make([]string, n)
+		sentAt, statusAt                = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, m := range msgs {
+		ids[i], biz[i], threads[i], chs[i], senders[i] = m.ID, m.BusinessID, m.ThreadID, m.ChannelID, m.SenderIdentityID
+		dirs[i], apps[i], kinds[i], texts[i], exts[i] = m.Direction, m.App, m.Kind, m.Text, m.ExternalID
+		details[i], statuses[i], replyExts[i], sentAt[i], statusAt[i] = string(m.Details), m.Status, m.ReplyToExternalID, m.SentAt, m.StatusAt
+	}
+	rows, err := s.sqlQuery(ctx, `INSERT INTO messages (id, business_id, thread_id, channel_id, sender_identity_id,
+			direction, app, kind, text, external_id, details, status, reply_to_external_id, sent_at, status_at)
+		SELECT id, b, t, c, si, dir, app, kind, text, ext, d::jsonb, st, rx, sa, sta
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+			$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::timestamptz[], $15::timestamptz[]) WITH ORDINALITY
+			AS v(id, b, t, c, si, dir, app, kind, text, ext, d, st, rx, sa, sta, ord)
+		ORDER BY ord
+		ON CONFLICT (channel_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+		RETURNING id`,
+		ids, biz, threads, chs, senders, dirs, apps, kinds, texts, exts, details, statuses, replyExts, sentAt, statusAt)
+	if err != nil {
+		return nil, wrapErr(err, "add %d messages", n)
+	}
+	inserted := map[int64]bool{}
+	if err := scanRows(rows, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		inserted[id] = true
+		return err
+	}); err != nil {
+		return nil, wrapErr(err, "read added messages")
+	}
+	var out []*Message
+	var atts []Attachment
+	for _, m := range msgs {
+		if !inserted[m.ID] {
+			continue
+		}
+		out = append(out, m)
+		for i := range m.Attachments {
+			m.Attachments[i].MessageID = m.ID
+			atts = append(atts, m.Attachments[i])
+		}
+	}
+	if len(atts) > 0 {
+		if err := s.Gorm(ctx).Create(&atts).Error; err != nil {
+			return nil, wrapErr(err, "add attachments of %d messages", len(out))
+		}
+		k := 0
+		for _, m := range out { // ids back onto the messages' own attachments
+			for i := range m.Attachments {
+				m.Attachments[i] = atts[k]
+				k++
+			}
+		}
+	}
+	return out, s.touchThreads(ctx, out)
+}
+
+// touchThreads moves each thread's preview, time, unread count and status
+// for its new messages (in order), one row per thread in thread id order.
+func (s *Store) touchThreads(ctx context.Context, msgs []*Message) error {
+	type touch struct {
+		latest *Message
+		unread int
+		cust   *time.Time
+	}
+	byThread := map[int64]*touch{}
+	var order []int64
+	for _, m := range msgs {
+		t := byThread[m.ThreadID]
+		if t == nil {
+			t = &touch{}
+			byThread[m.ThreadID] = t
+			order = append(order, m.ThreadID)
+		}
+		if t.latest == nil || !m.SentAt.Before(t.latest.SentAt) {
+			t.latest = m
+		}
+		if m.Direction == DirectionIn {
+			t.unread++
+			if t.cust == nil || m.SentAt.After(*t.cust) {
+				at := m.SentAt
+				t.cust = &at
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	slices.Sort(order)
+	n := len(order)
+	previews, dirs, ats, custs, unread := make([]string, n), make([]string, n), make([]time.Time, n), make([]*time.Time, n), make([]int64, n)
+	for i, id := range order {
+		t := byThread[id]
+		previews[i], dirs[i], ats[i], custs[i], unread[i] = Preview(t.latest), t.latest.Direction, t.latest.SentAt, t.cust, int64(t.unread)
+	}
+	_, err := s.sqlExec(ctx, `UPDATE threads t SET
+			last_message_preview = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.preview ELSE t.last_message_preview END,
+			last_message_direction = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.dir ELSE t.last_message_direction END,
+			last_message_at = GREATEST(t.last_message_at, v.at),
+			last_customer_at = CASE WHEN v.cust IS NULL THEN t.last_customer_at ELSE GREATEST(t.last_customer_at, v.cust) END,
+			unread_count = t.unread_count + v.unread,
+			status = CASE WHEN v.unread > 0 AND t.status = 'closed' THEN 'open' ELSE t.status END,
+			updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) AS v(id, preview, dir, at, cust, unread)
+		WHERE t.id = v.id`, order, previews, dirs, ats, custs, unread)
+	return wrapErr(err, "update %d threads", n)
+}
+
+// allocateMessageIDs takes the messages' ids from the sequence, in order.
+func (s *Store) allocateMessageIDs(ctx context.Context, msgs []*Message) error {
+	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`, len(msgs))
+	if err != nil {
+		return wrapErr(err, "allocate %d message ids", len(msgs))
+	}
+	i := 0
+	err = scanRows(rows, func(r *sql.Rows) error { err := r.Scan(&msgs[i].ID); i++; return err })
+	return wrapErr(err, "read message ids")
 }

@@ -3,7 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -17,9 +17,11 @@ func (s *Store) sqlQuery(ctx context.Context, q string, args ...any) (*sql.Rows,
 	return s.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
 }
 
-// AddOutboundMessages queues many outbound messages at once (campaigns and
-// other bulk sends): one multi-row INSERT, one UPDATE of their threads and one
-// round of notifications. Call it inside InTx; ids are set on msgs.
+// AddOutboundMessages queues many outbound messages at once (campaigns, relay
+// legs and other bulk sends): one statement allocates their ids, inserts the
+// rows, moves their threads' previews and queues their notifications (and one
+// more adds attachments, when they have any). Call it inside InTx; ids are set
+// on msgs.
 func (s *Store) AddOutboundMessages(ctx context.Context, msgs []*Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -48,6 +50,27 @@ func (s *Store) AddOutboundMessages(ctx context.Context, msgs []*Message) error 
 			return wrapErr(err, "add attachments of queued messages")
 		}
 	}
+	return nil
+}
+
+// insertMessages writes the rows, their threads' previews and their NOTIFYs
+// with one statement of arrays (no per-row reflection, one round trip), and
+// reads back the ids it took from the sequence, in the order of msgs.
+func (s *Store) insertMessages(ctx context.Context, msgs []*Message) error {
+	n := len(msgs)
+	var (
+		biz, threads               = make([]int64, n), make([]int64, n)
+		channels, replies, authors = make([]*int64, n), make([]*int64, n), make([]*int64, n)
+		dirs, apps, kinds, texts   = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		details, statuses, types   = make([]string, n), make([]string, n), make([]string, n)
+		tags, reasons              = make([]string, n), make([]string, n)
+		sentAt, statusAt           = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, m := range msgs {
+		biz[i], threads[i], channels[i], replies[i], authors[i] = m.BusinessID, m.ThreadID, m.ChannelID, m.ReplyToID, m.AuthorUserID
+		dirs[i], apps[i], kinds[i], texts[i], details[i] = m.Direction, m.App, m.Kind, m.Text, string(m.Details)
+		statuses[i], types[i], tags[i], reasons[i], sentAt[i], statusAt[i] = m.Status, m.MessagingType, m.Tag, m.PolicyReason, m.SentAt, m.StatusAt
+	}
 	// The latest message per thread sets its preview; one row per thread, as
 	// UPDATE … FROM applies only one source row to each target.
 	latest := make(map[int64]*Message, len(msgs))
@@ -62,69 +85,47 @@ func (s *Store) AddOutboundMessages(ctx context.Context, msgs []*Message) error 
 	for id, m := range latest {
 		threadIDs, previews, ats = append(threadIDs, id), append(previews, Preview(m)), append(ats, m.SentAt)
 	}
-	if _, err := s.sqlExec(ctx, `UPDATE threads t SET last_message_preview = v.preview, last_message_direction = 'out',
-			last_message_at = GREATEST(t.last_message_at, v.at), updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(id, preview, at)
-		WHERE t.id = v.id AND (t.last_message_preview = '' OR v.at >= t.last_message_at)`,
-		threadIDs, previews, ats); err != nil {
-		return wrapErr(err, "update threads of queued messages")
-	}
-	events := make([]string, len(msgs))
-	for i, m := range msgs {
-		b, _ := json.Marshal(Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
-		events[i] = string(b)
-	}
-	return s.notifyAll(ctx, events)
-}
-
-// insertMessages writes the rows with one statement of arrays (no per-row
-// reflection), taking their ids from the sequence first.
-func (s *Store) insertMessages(ctx context.Context, msgs []*Message) error {
-	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`, len(msgs))
+	// v is referenced several times and calls nextval, so PostgreSQL
+	// materialises it once: the inserted rows, the notifications and the
+	// returned ids agree. The final SELECT reads n so that its NOTIFYs run.
+	rows, err := s.sqlQuery(ctx, `WITH v AS (
+			SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, x.*
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+				$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+				$15::timestamptz[], $16::timestamptz[])
+				WITH ORDINALITY AS x(b, t, c, r, a, dir, app, kind, text, d, st, mt, tag, pr, sa, sta, ord)
+		), ins AS (
+			INSERT INTO messages (id, business_id, thread_id, channel_id, reply_to_id, author_user_id,
+				direction, app, kind, text, details, status, messaging_type, tag, policy_reason, sent_at, status_at)
+			SELECT id, b, t, c, r, a, dir, app, kind, text, d::jsonb, st, mt, tag, pr, sa, sta FROM v
+		), upd AS (
+			UPDATE threads th SET last_message_preview = u.preview, last_message_direction = 'out',
+				last_message_at = GREATEST(th.last_message_at, u.at), updated_at = now()
+			FROM unnest($17::bigint[], $18::text[], $19::timestamptz[]) AS u(id, preview, at)
+			WHERE th.id = u.id AND (th.last_message_preview = '' OR u.at >= th.last_message_at)
+		), n AS (
+			SELECT pg_notify($20, json_build_object('t', 'message', 'b', b, 'th', t, 'm', id)::text) FROM v
+		)
+		SELECT v.id, (SELECT count(*) FROM n) FROM v ORDER BY v.ord`,
+		biz, threads, channels, replies, authors, dirs, apps, kinds, texts, details, statuses, types, tags, reasons, sentAt, statusAt,
+		threadIDs, previews, ats, InboxChannel)
 	if err != nil {
-		return wrapErr(err, "allocate %d message ids", len(msgs))
+		return wrapErr(err, "queue %d messages", n)
 	}
 	i := 0
 	err = scanRows(rows, func(r *sql.Rows) error {
-		err := r.Scan(&msgs[i].ID)
+		var notified int64
+		if i >= n {
+			return fmt.Errorf("models: %d ids for %d messages", i+1, n)
+		}
+		err := r.Scan(&msgs[i].ID, &notified)
 		i++
 		return err
 	})
-	if err != nil {
-		return wrapErr(err, "read message ids")
+	if err == nil && i != n {
+		err = fmt.Errorf("models: %d ids for %d messages", i, n)
 	}
-	n := len(msgs)
-	var (
-		ids, biz, threads          = make([]int64, n), make([]int64, n), make([]int64, n)
-		channels, replies, authors = make([]*int64, n), make([]*int64, n), make([]*int64, n)
-		dirs, apps, kinds, texts   = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		details, statuses, types   = make([]string, n), make([]string, n), make([]string, n)
-		tags, reasons              = make([]string, n), make([]string, n)
-		sentAt, statusAt           = make([]time.Time, n), make([]time.Time, n)
-	)
-	for i, m := range msgs {
-		ids[i], biz[i], threads[i], channels[i], replies[i], authors[i] = m.ID, m.BusinessID, m.ThreadID, m.ChannelID, m.ReplyToID, m.AuthorUserID
-		dirs[i], apps[i], kinds[i], texts[i], details[i] = m.Direction, m.App, m.Kind, m.Text, string(m.Details)
-		statuses[i], types[i], tags[i], reasons[i], sentAt[i], statusAt[i] = m.Status, m.MessagingType, m.Tag, m.PolicyReason, m.SentAt, m.StatusAt
-	}
-	_, err = s.sqlExec(ctx, `INSERT INTO messages (id, business_id, thread_id, channel_id, reply_to_id, author_user_id,
-			direction, app, kind, text, details, status, messaging_type, tag, policy_reason, sent_at, status_at)
-		SELECT id, b, t, c, r, a, dir, app, kind, text, d::jsonb, st, mt, tag, pr, sa, sta
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-			$16::timestamptz[], $17::timestamptz[])
-			AS v(id, b, t, c, r, a, dir, app, kind, text, d, st, mt, tag, pr, sa, sta)`,
-		ids, biz, threads, channels, replies, authors, dirs, apps, kinds, texts, details, statuses, types, tags, reasons, sentAt, statusAt)
 	return wrapErr(err, "queue %d messages", n)
-}
-
-// notifyAll queues many NOTIFY payloads in one statement.
-func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
-	if len(payloads) == 0 {
-		return nil
-	}
-	_, err := s.sqlExec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
-	return wrapErr(err, "notify %d events", len(payloads))
 }
 
 // ReserveOTNToken promises an unused token to a queued message; false means

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/hmac"
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -131,18 +132,28 @@ func (s *Store) tally(ctx context.Context, polls []Poll) ([]*PollTally, error) {
 		t.Counts = append(t.Counts, 0)
 		t.ByApp = append(t.ByApp, map[string]int{})
 	}
-	var votes []PollVote
-	if err := s.Gorm(ctx).Where("poll_id IN ?", ids).Find(&votes).Error; err != nil {
-		return nil, wrapErr(err, "load poll votes")
+	// The counts are aggregated by the database (one row per option and
+	// app), so a frame of a poll with many votes reads a handful of rows.
+	var counts []struct {
+		PollID, OptionID int64
+		App              string
+		N                int
 	}
-	for _, v := range votes {
-		t := byID[v.PollID]
-		t.Voters++
-		for _, oid := range v.OptionIDs {
-			if i, ok := index[oid]; ok && t.Options[i].PollID == v.PollID {
-				t.Counts[i]++
-				t.ByApp[i][v.App]++
-			}
+	if err := s.Gorm(ctx).Raw(`SELECT v.poll_id, o.option_id, v.app, count(*) AS n
+		FROM poll_votes v CROSS JOIN LATERAL unnest(v.option_ids) AS o(option_id) WHERE v.poll_id IN ? GROUP BY 1, 2, 3
+		UNION ALL SELECT poll_id, 0, '', count(*) FROM poll_votes WHERE poll_id IN ? GROUP BY poll_id`, ids, ids).
+		Scan(&counts).Error; err != nil {
+		return nil, wrapErr(err, "count poll votes")
+	}
+	for _, c := range counts {
+		t := byID[c.PollID]
+		if c.OptionID == 0 {
+			t.Voters = c.N
+			continue
+		}
+		if i, ok := index[c.OptionID]; ok && t.Options[i].PollID == c.PollID {
+			t.Counts[i] += c.N
+			t.ByApp[i][c.App] += c.N
 		}
 	}
 	return out, nil
@@ -167,43 +178,55 @@ type Vote struct {
 	At         time.Time // Meta's time of the tap or text
 }
 
+// EventTally says a poll's tally changed (MessageID is the poll's message):
+// the live path paces these to a few frames a second per poll.
+const EventTally = "tally"
+
 // CastVote counts a vote: the customer's one current vote moves to the
 // option, or (Multiple) the option joins their choices. A vote older than the
 // current one changes nothing (webhooks arrive out of order). ErrNotFound: no
-// such poll or option of the business; ErrPollClosed: not counted.
+// such poll or option of the business; ErrPollClosed: not counted. One
+// statement checks the poll, records the vote and, when it changed the tally,
+// queues an EventTally: a vote is one round trip.
 func (s *Store) CastVote(ctx context.Context, v Vote) error {
-	var p Poll
-	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND id = ? AND NOT opaque", v.BusinessID, v.PollID), &p)
+	rows, err := s.sqlQuery(ctx, `WITH p AS (
+			SELECT id, multiple, closed_at IS NOT NULL AS closed, thread_id, message_id FROM polls
+			WHERE business_id = $1 AND id = $2 AND NOT opaque
+		), o AS (
+			SELECT po.id FROM poll_options po JOIN p ON po.poll_id = p.id AND NOT p.closed WHERE po.position = $3
+		), v AS (
+			INSERT INTO poll_votes AS pv (poll_id, identity_id, option_ids, app, voted_at)
+			SELECT p.id, $4, ARRAY[o.id], $5, $6 FROM p, o
+			ON CONFLICT (poll_id, identity_id) DO UPDATE SET
+				option_ids = CASE WHEN NOT (SELECT multiple FROM p) THEN EXCLUDED.option_ids
+					WHEN EXCLUDED.option_ids[1] = ANY(pv.option_ids) THEN pv.option_ids
+					ELSE pv.option_ids || EXCLUDED.option_ids END,
+				app = EXCLUDED.app, voted_at = GREATEST(pv.voted_at, EXCLUDED.voted_at)
+			WHERE pv.voted_at <= EXCLUDED.voted_at
+			RETURNING 1
+		), n AS (
+			SELECT pg_notify($7, json_build_object('t', $8::text, 'b', $1::bigint, 'th', p.thread_id, 'm', p.message_id)::text)
+			FROM p WHERE p.message_id IS NOT NULL AND EXISTS (SELECT 1 FROM v)
+		)
+		SELECT (SELECT count(*) FROM p), COALESCE((SELECT closed FROM p), false), (SELECT count(*) FROM o), (SELECT count(*) FROM n)`,
+		v.BusinessID, v.PollID, v.Position, v.IdentityID, v.App, v.At, InboxChannel, EventTally)
+	if err != nil {
+		return wrapErr(err, "record vote on poll %d", v.PollID)
+	}
+	var polls, options, notified int64
+	var closed bool
+	err = scanRows(rows, func(r *sql.Rows) error { return r.Scan(&polls, &closed, &options, &notified) })
 	switch {
 	case err != nil:
-		return wrapErr(err, "fetch poll %d", v.PollID)
-	case !ok:
+		return wrapErr(err, "record vote on poll %d", v.PollID)
+	case polls == 0:
 		return ErrNotFound
-	}
-	if p.Closed() {
+	case closed:
 		return ErrPollClosed
-	}
-	var optionID int64
-	if err := s.Gorm(ctx).Raw(`SELECT id FROM poll_options WHERE poll_id = ? AND position = ?`, p.ID, v.Position).
-		Scan(&optionID).Error; err != nil {
-		return wrapErr(err, "fetch option %d of poll %d", v.Position, p.ID)
-	}
-	if optionID == 0 {
+	case options == 0:
 		return ErrNotFound
 	}
-	set := `option_ids = EXCLUDED.option_ids`
-	if p.Multiple {
-		set = `option_ids = CASE WHEN EXCLUDED.option_ids[1] = ANY(poll_votes.option_ids) THEN poll_votes.option_ids
-			ELSE poll_votes.option_ids || EXCLUDED.option_ids END`
-	}
-	err = s.Gorm(ctx).Exec(`INSERT INTO poll_votes (poll_id, identity_id, option_ids, app, voted_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (poll_id, identity_id) DO UPDATE SET `+set+`, app = EXCLUDED.app,
-			voted_at = GREATEST(poll_votes.voted_at, EXCLUDED.voted_at)
-		WHERE poll_votes.voted_at <= EXCLUDED.voted_at`, p.ID, v.IdentityID, Int64List{optionID}, v.App, v.At).Error
-	if err != nil {
-		return wrapErr(err, "record vote on poll %d", p.ID)
-	}
-	return s.notifyPoll(ctx, v.BusinessID, p.ID)
+	return nil
 }
 
 // notifyPoll tells the live thread its poll's tally changed: a status event

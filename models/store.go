@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
@@ -14,6 +16,7 @@ import (
 type Store struct {
 	DB     *DB
 	g      *gorm.DB
+	tx     *pgx.Conn // inside InTx: the transaction's connection, which the pgx reads use
 	cipher *Cipher
 }
 
@@ -28,11 +31,60 @@ func (s *Store) Gorm(ctx context.Context) *gorm.DB { return s.g.WithContext(ctx)
 // Cipher returns the cipher that seals secrets.
 func (s *Store) Cipher() *Cipher { return s.cipher }
 
-// InTx runs fn with a Store bound to one transaction.
+// InTx runs fn with a Store bound to one transaction. gorm runs it on one
+// database/sql connection, and the Store's pgx reads (Queries) run on the
+// same connection's pgx.Conn, so every read and write of fn sees the
+// transaction. Nested, it is a savepoint on the same connection.
+//
+// database/sql asks that a driver connection taken with Raw be used only
+// inside Raw's callback (so that it never runs alongside database/sql's own
+// use of it). Here the sql.Conn stays held by this call until the
+// transaction ends, and fn's gorm statements and pgx reads take turns on
+// it, never at once — the rule's reason holds. fn must not use the Store
+// from several goroutines at once (neither can it with a plain sql.Tx).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.g.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&Store{DB: s.DB, g: g, cipher: s.cipher})
+	if s.tx != nil {
+		return s.g.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(&Store{DB: s.DB, g: g, tx: s.tx, cipher: s.cipher})
+		})
+	}
+	conn, err := s.DB.SQL.Conn(ctx)
+	if err != nil {
+		return wrapErr(err, "begin transaction")
+	}
+	defer func() { _ = conn.Close() }()
+	var pc *pgx.Conn
+	if err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("models: a %T is not a pgx connection", dc)
+		}
+		pc = c.Conn()
+		return nil
+	}); err != nil {
+		return err
+	}
+	g := s.g.WithContext(ctx) // a session with its own statement
+	g.Statement.ConnPool = conn
+	return g.Transaction(func(g *gorm.DB) error {
+		return fn(&Store{DB: s.DB, g: g, tx: pc, cipher: s.cipher})
 	})
+}
+
+// querier is what the store's pgx reads run on: the pool, or inside InTx
+// the transaction's connection.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pgx is where the store's reads run (see querier).
+func (s *Store) pgx() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.DB.Pool
 }
 
 // first loads one row into dst, turning "no row" into (false, nil).
@@ -84,4 +136,30 @@ func (s *Store) Notify(ctx context.Context, ev Event) error {
 // WAL flush: for rows derived from durable input that a crash simply redoes.
 func (s *Store) RelaxCommit(ctx context.Context) error {
 	return wrapErr(s.g.WithContext(ctx).Exec(`SET LOCAL synchronous_commit = off`).Error, "relax commit")
+}
+
+// NotifyEvents queues many events for listeners in one statement; inside
+// InTx they are delivered on commit.
+func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	payloads := make([]string, len(evs))
+	for i, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		payloads[i] = string(b)
+	}
+	return s.notifyAll(ctx, payloads)
+}
+
+// notifyAll queues many NOTIFY payloads in one statement.
+func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	_, err := s.sqlExec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
+	return wrapErr(err, "notify %d events", len(payloads))
 }

@@ -71,19 +71,52 @@ func (s *Store) AppendRawWebhooks(ctx context.Context, batch []NewRawWebhook) er
 		v, _ := Int64List(r.Signer.Channels).Value()
 		signers[i] = v.(string) // one bigint[] literal per row: unnest cannot take a 2-D ragged array
 	}
-	_, err := s.DB.Pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
-		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)`,
-		apps, sigs, signedBy, signers, bodies)
+	// One NOTIFY per flush wakes the processors of every replica on commit.
+	_, err := s.DB.Pool.Exec(ctx, `WITH ins AS (INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
+		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)
+		RETURNING 1)
+		SELECT pg_notify($6, '') FROM (SELECT count(*) FROM ins) AS n`,
+		apps, sigs, signedBy, signers, bodies, RawWebhookChannel)
 	return wrapErr(err, "store webhooks")
+}
+
+// RawWebhookChannel is the NOTIFY channel that says raw webhooks are pending.
+const RawWebhookChannel = "switchboard_raw_webhooks"
+
+// ListenRawWebhooks calls wake once listening and then on every notification
+// that raw webhooks were stored (by any replica), until ctx ends or the
+// connection fails.
+func (s *Store) ListenRawWebhooks(ctx context.Context, wake func()) error {
+	conn, err := s.DB.Pool.Acquire(ctx)
+	if err != nil {
+		return wrapErr(err, "acquire a listening connection")
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+RawWebhookChannel); err != nil {
+		return wrapErr(err, "listen for raw webhooks")
+	}
+	// A listening session is not given back to the pool: it is closed.
+	defer func() { _ = conn.Conn().Close(context.WithoutCancel(ctx)) }()
+	wake() // what was stored before we listened
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return wrapErr(err, "wait for raw webhooks")
+		}
+		wake()
+	}
 }
 
 // PendingWebhook is a stored payload waiting to be applied.
 type PendingWebhook struct {
-	ID       int64
-	App      string
-	Body     []byte
-	SignedBy string
-	Signers  Int64List `gorm:"column:signer_channel_ids"`
+	ID         int64
+	App        string
+	Body       []byte
+	SignedBy   string
+	Signers    Int64List `gorm:"column:signer_channel_ids"`
+	ReceivedAt time.Time // when the journal stored it
 }
 
 // Signer is the secret that verified the payload.
@@ -95,7 +128,7 @@ func (p *PendingWebhook) Signer() WebhookSigner {
 // the calling transaction; concurrent workers and replicas skip them.
 func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingWebhook, error) {
 	var rows []PendingWebhook
-	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids FROM raw_webhooks WHERE outcome = 'pending'
+	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks WHERE outcome = 'pending'
 		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).Scan(&rows).Error
 	return rows, wrapErr(err, "claim pending webhooks")
 }

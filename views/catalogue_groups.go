@@ -48,6 +48,10 @@ var groupsCatalogue = map[string]map[string]string{
 		"poll.close":                   "Close poll",
 		"poll.announce":                "send the results",
 		"poll.bad":                     "The poll cannot be sent: %s",
+		"settings.groups":              "Groups",
+		"groups.leave_words":           "Leave words",
+		"groups.leave_help":            "A member who writes only one of these words (any case) leaves their relay group. One to five single words, separated by commas.",
+		"groups.leave_bad":             "Write one to five single words of at most 20 characters, separated by commas.",
 	},
 	"it": {
 		"nav.new_group":                "Nuovo gruppo",
@@ -94,6 +98,10 @@ var groupsCatalogue = map[string]map[string]string{
 		"poll.close":                   "Chiudi sondaggio",
 		"poll.announce":                "invia i risultati",
 		"poll.bad":                     "Il sondaggio non può essere inviato: %s",
+		"settings.groups":              "Gruppi",
+		"groups.leave_words":           "Parole per uscire",
+		"groups.leave_help":            "Un membro che scrive solo una di queste parole (maiuscole o minuscole) esce dal gruppo inoltrato. Da una a cinque parole singole, separate da virgole.",
+		"groups.leave_bad":             "Scrivi da una a cinque parole singole di al massimo 20 caratteri, separate da virgole.",
 	},
 }
 

@@ -118,27 +118,61 @@ func (s *Server) apiGroupPost(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	biz := apiBusiness(r.Context())
-	m, err := s.opts.Groups.Post(r.Context(), biz, groupID, nil, body.Text)
+	m, legs, ok := s.postToGroup(w, r, apiBusiness(r.Context()), groupID, body.Text)
+	if ok {
+		writeJSON(w, http.StatusCreated, map[string]any{"message": m, "legs": legs})
+	}
+}
+
+// apiLeg is one leg of a group message in the API: queued (status) or refused.
+type apiLeg struct {
+	IdentityID int64  `json:"identity_id"`
+	App        string `json:"app"`
+	Status     string `json:"status"`
+	Refusal    string `json:"refusal"`
+}
+
+// postToGroup sends text to every member of a relay group and loads its
+// legs; on false the error has been written.
+func (s *Server) postToGroup(w http.ResponseWriter, r *http.Request, biz, groupID int64, text string) (*models.Message, []apiLeg, bool) {
+	m, err := s.opts.Groups.Post(r.Context(), biz, groupID, nil, text)
 	var invalid *jobs.InvalidError
 	switch {
 	case errors.As(err, &invalid):
 		writeFieldError(w, "text", "invalid_request", invalid.Message)
-		return
+		return nil, nil, false
 	case err != nil:
 		s.groupError(w, r, err)
-		return
+		return nil, nil, false
 	}
 	legs, err := s.store.RelayLegsFor(r.Context(), biz, []int64{m.ID})
 	if err != nil {
 		s.serverError(w, r, err)
+		return nil, nil, false
+	}
+	out := []apiLeg{}
+	for _, l := range legs[m.ID] {
+		out = append(out, apiLeg{IdentityID: l.IdentityID, App: l.App, Status: l.Status, Refusal: l.Refusal})
+	}
+	return m, out, true
+}
+
+// apiThreadGroupSend is POST /api/v1/threads/{id}/messages on a relay group:
+// the group's own send (text only), answered with the Message and its legs.
+func (s *Server) apiThreadGroupSend(w http.ResponseWriter, r *http.Request, biz, groupID int64, body *apiSendBody) {
+	if body.Template != nil || len(body.Attachments) > 0 || len(body.QuickReplies) > 0 || body.OTNRequest != nil ||
+		body.UseOTN || body.List != nil || body.Tag != "" || body.HumanAgent || body.ReplyToID != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request",
+			"a relay group takes text only: each member's leg is judged and sent on their own app")
 		return
 	}
-	out := []map[string]any{}
-	for _, l := range legs[m.ID] {
-		out = append(out, map[string]any{"identity_id": l.IdentityID, "app": l.App, "status": l.Status, "refusal": l.Refusal})
+	m, legs, ok := s.postToGroup(w, r, biz, groupID, body.Text)
+	if ok {
+		writeJSON(w, http.StatusCreated, struct {
+			*models.Message
+			Legs []apiLeg `json:"legs"`
+		}{m, legs})
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": m, "legs": out})
 }
 
 func (s *Server) writeThread(w http.ResponseWriter, r *http.Request, businessID, id int64, status int) {

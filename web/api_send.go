@@ -64,6 +64,17 @@ func (s *Server) apiSendMessage(w http.ResponseWriter, r *http.Request) {
 			"HUMAN_AGENT is only for a reply a person typed: this token is software or the send is automated (an admin can create a person token in Settings → API tokens)")
 		return
 	}
+	if s.opts.Groups != nil {
+		t, err := s.store.Thread(r.Context(), apiBusiness(r.Context()), threadID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if t != nil && t.Origin == "relay" {
+			s.apiThreadGroupSend(w, r, t.BusinessID, t.ID, &body) // api_groups.go
+			return
+		}
+	}
 	msg, err := s.outbox.Send(r.Context(), jobs.SendRequest{
 		BusinessID: apiBusiness(r.Context()), ThreadID: threadID, Automated: automated,
 		Text: body.Text, HumanAgent: body.HumanAgent, Template: body.Template, Attachments: body.Attachments,

@@ -35,7 +35,6 @@ func viewerFrom(ctx context.Context) *Viewer {
 
 // requireUser loads the session's user and membership, or sends them to sign in.
 func (s *Server) requireUser(next http.Handler) http.Handler {
-	s.coalesceSessionTouches()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.sessionViewer(r)
 		if err != nil {

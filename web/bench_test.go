@@ -27,12 +27,15 @@ import (
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
-// benchSize reads SWITCHBOARD_BENCH_THREADS (default 100,000 threads, ten
-// messages each: 1M messages).
+// benchSize reads SWITCHBOARD_BENCH_THREADS (default 100,000 threads) and
+// SWITCHBOARD_BENCH_PER_THREAD (messages each, default ten: 1M messages).
 func benchSize() (threads, perThread int) {
 	threads, perThread = 100_000, 10
 	if n, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_THREADS")); err == nil && n > 0 {
 		threads = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_PER_THREAD")); err == nil && n > 0 {
+		perThread = n
 	}
 	return threads, perThread
 }

@@ -205,7 +205,7 @@ func formIDs(r *http.Request, name string) []int64 {
 // message whose leg changed, when that group is open on a socket (one query,
 // none without open threads).
 func (s *Server) legEvents(ctx context.Context, businessID int64, events []models.Event) ([]models.Event, error) {
-	events = lastStatusOnly(events)
+	events = lastStatusOnly(s.paceTallies(businessID, events))
 	if s.opts.Groups == nil {
 		return events, nil
 	}

@@ -216,3 +216,70 @@ func TestLegStatusIsLive(t *testing.T) {
 		t.Fatalf("group message frame without the leg's tick: %s", frame)
 	}
 }
+
+// POST /api/v1/threads/{id}/messages on a relay group is the group's send:
+// stored in the group, one leg per member; anything but text is refused.
+func TestThreadSendAPIOnARelayGroup(t *testing.T) {
+	e := newUIEnv(t, true)
+	withGroups(t, e)
+	ctx := context.Background()
+	giulia, marco := member(t, e, e.a, "Giulia"), member(t, e, e.a, "Marco")
+	g, err := e.srv.opts.Groups.CreateGroup(ctx, e.a.biz.ID, nil, "Abito", []int64{giulia.ID, marco.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := apiToken(t, e, e.a)
+	status, body := apiCall(t, e, token, "POST", "/api/v1/threads/"+id(g.ID)+"/messages", []byte(`{"text":"Ciao a tutte"}`))
+	if status != http.StatusCreated || body["text"] != "Ciao a tutte" || body["thread_id"] != float64(g.ID) {
+		t.Fatalf("send to the group: %d %v", status, body)
+	}
+	legs, _ := body["legs"].([]any)
+	if len(legs) != 2 {
+		t.Fatalf("legs %v", body["legs"])
+	}
+	for _, l := range legs {
+		if l := l.(map[string]any); l["status"] != models.StatusQueued || l["refusal"] != "" {
+			t.Fatalf("leg %v", l)
+		}
+	}
+	if len(e.outbox.sent) != 0 {
+		t.Fatalf("the group send went to the outbox as a thread send: %+v", e.outbox.sent)
+	}
+	status, body = apiCall(t, e, token, "POST", "/api/v1/threads/"+id(g.ID)+"/messages",
+		[]byte(`{"text":"Ciao","quick_replies":["Sì","No"]}`))
+	if status != http.StatusBadRequest {
+		t.Fatalf("quick replies to a group: %d %v", status, body)
+	}
+	// Another business's token does not find the group: its send is an
+	// ordinary one (the outbox scopes it and finds no thread).
+	apiCall(t, e, apiToken(t, e, e.b), "POST", "/api/v1/threads/"+id(g.ID)+"/messages", []byte(`{"text":"Ciao"}`))
+	if len(e.outbox.sent) != 1 {
+		t.Fatalf("business B's send took the group path")
+	}
+}
+
+// The leave words are a per-business setting on the Settings page (admins).
+func TestLeaveWordsSetting(t *testing.T) {
+	e := newUIEnv(t, false)
+	admin := e.signIn(t, e.a.admin)
+	resp, page := admin.get("/settings/groups")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="esci, leave"`) || !strings.Contains(page, `href="/settings/groups"`) {
+		t.Fatalf("groups settings: %d", resp.StatusCode)
+	}
+	if resp := admin.post("/settings/groups", url.Values{"leave_words": {"Basta, STOP ,basta"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	if words, _ := e.store.RelayLeaveWords(context.Background(), e.a.biz.ID); strings.Join(words, ",") != "basta,stop" {
+		t.Fatalf("saved words %v", words)
+	}
+	if words, _ := e.store.RelayLeaveWords(context.Background(), e.b.biz.ID); strings.Join(words, ",") != "esci,leave" {
+		t.Fatalf("business B's words changed: %v", words)
+	}
+	resp, body := admin.postBody("/settings/groups", url.Values{"leave_words": {"two words"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="settings-error"`) {
+		t.Fatalf("a phrase as a leave word: %d", resp.StatusCode)
+	}
+	if resp := e.signIn(t, e.a.agent).post("/settings/groups", url.Values{"leave_words": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent changed the leave words: %d", resp.StatusCode)
+	}
+}

@@ -41,8 +41,8 @@ type clientView struct {
 }
 
 // wsClient is one agent's socket. An idle socket costs one goroutine (its
-// reader): a writer goroutine runs only while frames are queued, and pings
-// come from a timer.
+// reader): a writer goroutine runs only while frames are queued, and the
+// hub's one pinger pings every socket in turn.
 type wsClient struct {
 	conn       *websocket.Conn
 	businessID int64
@@ -51,18 +51,24 @@ type wsClient struct {
 	locale     string
 	admin      bool
 	view       clientView
+	pingSlot   int // the second of each ping period in which the pinger pings it
 
 	mu      sync.Mutex
-	queue   []*websocket.PreparedMessage // waiting frames; a nil entry is a ping
-	writing bool                         // a writer goroutine is running
+	queue   []frame // waiting frames
+	writing bool    // a writer goroutine is running
 	closed  bool
-	ping    *time.Timer
 }
 
-// enqueue hands a frame (nil: a ping) to the client's writer, starting one
-// if none runs, without ever blocking; false means its queue is full (a
-// slow client).
-func (h *hub) enqueue(c *wsClient, pm *websocket.PreparedMessage) bool {
+// frame is a queued frame: nil pm is a ping; at, when set, is when the
+// earliest event it carries arrived from NOTIFY.
+type frame struct {
+	pm *websocket.PreparedMessage
+	at time.Time
+}
+
+// enqueue hands a frame to the client's writer, starting one if none
+// runs, without ever blocking; false means its queue is full (a slow client).
+func (h *hub) enqueue(c *wsClient, f frame) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -71,7 +77,7 @@ func (h *hub) enqueue(c *wsClient, pm *websocket.PreparedMessage) bool {
 	case len(c.queue) >= wsSendQueue:
 		return false
 	}
-	c.queue = append(c.queue, pm)
+	c.queue = append(c.queue, f)
 	if !c.writing {
 		c.writing = true
 		go h.write(c)
@@ -94,12 +100,15 @@ func (h *hub) write(c *wsClient) {
 		c.mu.Unlock()
 		deadline := time.Now().Add(wsWriteWait)
 		_ = c.conn.SetWriteDeadline(deadline)
-		for _, pm := range frames {
+		for _, f := range frames {
 			var err error
-			if pm == nil {
+			if f.pm == nil {
 				err = c.conn.WriteControl(websocket.PingMessage, nil, deadline)
 			} else {
-				err = c.conn.WritePreparedMessage(pm)
+				err = c.conn.WritePreparedMessage(f.pm)
+			}
+			if err == nil && !f.at.IsZero() {
+				h.written.Observe(time.Since(f.at).Seconds())
 			}
 			if err != nil {
 				c.mu.Lock()
@@ -112,22 +121,37 @@ func (h *hub) write(c *wsClient) {
 	}
 }
 
-// startPings sends the client a ping every wsPingPeriod until it closes.
-func (h *hub) startPings(c *wsClient) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ping = time.AfterFunc(wsPingPeriod, func() {
-		if !h.enqueue(c, nil) {
-			h.dropped.Inc()
-			h.remove(c)
+// pingLoop pings every socket once per wsPingPeriod, a slice of them each
+// second (one timer for the hub, not one per socket), and ends when the
+// hub has no socket left; add starts it again.
+func (h *hub) pingLoop() {
+	const slots = int(wsPingPeriod / time.Second)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		<-tick.C
+		h.mu.Lock()
+		if h.countLocked() == 0 {
+			h.pinging = false
+			h.mu.Unlock()
 			return
 		}
-		c.mu.Lock()
-		if !c.closed {
-			c.ping.Reset(wsPingPeriod)
+		var due []*wsClient
+		for _, set := range h.clients {
+			for c := range set {
+				if c.pingSlot == n%slots {
+					due = append(due, c)
+				}
+			}
 		}
-		c.mu.Unlock()
-	})
+		h.mu.Unlock()
+		for _, c := range due {
+			if !h.enqueue(c, frame{}) {
+				h.dropped.Inc()
+				h.remove(c)
+			}
+		}
+	}
 }
 
 // shutdown stops the client's pings and writes, says goodbye and closes
@@ -140,9 +164,6 @@ func (c *wsClient) shutdown() {
 	}
 	c.closed = true
 	c.queue = nil
-	if c.ping != nil {
-		c.ping.Stop()
-	}
 	c.mu.Unlock()
 	go func() { // never block the caller (a fan-out dropping a slow client) on this socket
 		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
@@ -159,12 +180,18 @@ type hub struct {
 	lastEvent map[int64]time.Time
 	listening time.Time // since when events have flowed without a gap; zero when not listening
 	cache     *businessCache
+	pinging   bool // pingLoop runs
+	added     int  // sockets ever added: spreads them over the ping slots
 
 	conns    prometheus.Gauge
 	dropped  prometheus.Counter
 	events   prometheus.Counter
 	dispatch prometheus.Histogram // from an event's arrival to its frames being queued
+	written  prometheus.Histogram // from an event's arrival to its frame written on a socket
 }
+
+// liveBuckets are the live path's histogram bounds (seconds).
+var liveBuckets = []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2, 5}
 
 func newHub(m *Metrics) *hub {
 	h := &hub{
@@ -178,10 +205,13 @@ func newHub(m *Metrics) *hub {
 		events: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Name: "live_events_total",
 			Help: "Inbox events received from PostgreSQL NOTIFY."}),
 		dispatch: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "switchboard", Name: "live_dispatch_seconds",
-			Help:    "Time from an inbox event's arrival from NOTIFY to its frames being queued on the sockets.",
-			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2, 5}}),
+			Help:    "Time from an inbox event's arrival from NOTIFY to its frames being queued on the sockets (NOTIFY → frame queued).",
+			Buckets: liveBuckets}),
+		written: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "switchboard", Name: "live_written_seconds",
+			Help:    "Time from an inbox event's arrival from NOTIFY to its frame written on each socket (NOTIFY → frame written); a frame carrying several events counts from the earliest.",
+			Buckets: liveBuckets}),
 	}
-	m.Registry.MustRegister(h.conns, h.dropped, h.events, h.dispatch)
+	m.Registry.MustRegister(h.conns, h.dropped, h.events, h.dispatch, h.written)
 	return h
 }
 
@@ -195,6 +225,12 @@ func (h *hub) add(c *wsClient) {
 	}
 	set[c] = struct{}{}
 	h.conns.Inc()
+	c.pingSlot = h.added % int(wsPingPeriod/time.Second)
+	h.added++
+	if !h.pinging {
+		h.pinging = true
+		go h.pingLoop()
+	}
 }
 
 func (h *hub) remove(c *wsClient) {
@@ -263,6 +299,11 @@ func (h *hub) all() []*wsClient {
 func (h *hub) count() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	return h.countLocked()
+}
+
+// countLocked is count with h.mu held.
+func (h *hub) countLocked() int {
 	n := 0
 	for _, set := range h.clients {
 		n += len(set)
@@ -296,9 +337,10 @@ func (h *hub) missed(businessID int64, since time.Time) bool {
 
 // deliver queues pm for each client; a client whose queue is full is
 // dropped (its page resyncs when the socket reconnects), never waited for.
-func (h *hub) deliver(pm *websocket.PreparedMessage, clients []*wsClient) {
+// at is when the earliest event pm carries arrived (zero: none, a resync).
+func (h *hub) deliver(pm *websocket.PreparedMessage, at time.Time, clients []*wsClient) {
 	for _, c := range clients {
-		if !h.enqueue(c, pm) {
+		if !h.enqueue(c, frame{pm, at}) {
 			h.dropped.Inc()
 			h.remove(c)
 		}

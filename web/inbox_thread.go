@@ -33,6 +33,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 	if f.Cursor == "" || cursorErr == nil {
 		page = rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
 		load = queueThreadView(rb, v.BusinessID, id, f.Cursor)
+		load.restock = rb.RestockOptions(v.BusinessID, id, restockPicker)
 	}
 	if err := rb.Send(r.Context()); err != nil {
 		s.serverError(w, r, err)
@@ -101,6 +102,7 @@ func (s *Server) renderThreadPage(w http.ResponseWriter, r *http.Request, t *mod
 	rb := s.store.NewReadBatch()
 	page := rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
 	load := queueThreadView(rb, v.BusinessID, t.ID, f.Cursor)
+	load.restock = rb.RestockOptions(v.BusinessID, t.ID, restockPicker)
 	if err := rb.Send(r.Context()); err != nil {
 		s.badCursorOrError(w, r, err) // only the messages' cursor can be bad: the list's is cleared
 		return
@@ -118,10 +120,7 @@ func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *mo
 		s.serverError(w, r, err)
 		return
 	}
-	if tv.Restock, err = s.restockAction(r.Context(), v, t); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+	tv.Restock = s.restockAction(t, load.restock)
 	if composer != nil {
 		tv.Composer = *composer
 	} else if r.Method == http.MethodGet {
@@ -140,6 +139,9 @@ func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *mo
 		WSURL: wsURL(listF, t.ID, false, rendered), ListEmpty: emptyKey(listF),
 	})))
 }
+
+// restockPicker is how many products the thread page's restock picker lists.
+const restockPicker = 200
 
 // loadThread loads the {id} thread of the viewer's business with its
 // participants and labels, or answers 404.

@@ -120,10 +120,9 @@ const maxBurst = 512
 // each business one set of queries) per burst instead of per event, and
 // no event ever waits for a timer.
 func (s *Server) dispatchLoop(ctx context.Context, events <-chan liveEvent) {
-	burst := make([]models.Event, 0, maxBurst)
-	arrived := make([]time.Time, 0, maxBurst)
+	burst := make([]liveEvent, 0, maxBurst)
 	for ev := range events {
-		burst, arrived = append(burst[:0], ev.Event), append(arrived[:0], ev.at)
+		burst = append(burst[:0], ev)
 	more:
 		for len(burst) < maxBurst {
 			select {
@@ -131,15 +130,15 @@ func (s *Server) dispatchLoop(ctx context.Context, events <-chan liveEvent) {
 				if !ok {
 					break more
 				}
-				burst, arrived = append(burst, ev.Event), append(arrived, ev.at)
+				burst = append(burst, ev)
 			default:
 				break more
 			}
 		}
 		if ctx.Err() == nil {
 			s.dispatch(ctx, burst)
-			for _, at := range arrived {
-				s.hub.dispatch.Observe(time.Since(at).Seconds())
+			for _, ev := range burst {
+				s.hub.dispatch.Observe(time.Since(ev.at).Seconds())
 			}
 		}
 	}
@@ -153,14 +152,16 @@ type liveEvent struct {
 
 // dispatch renders a burst of events for the sockets of their businesses
 // only; nothing is loaded for a business with no socket here.
-func (s *Server) dispatch(ctx context.Context, burst []models.Event) {
+func (s *Server) dispatch(ctx context.Context, burst []liveEvent) {
 	var order []int64
 	byBusiness := map[int64][]models.Event{}
+	first := map[int64]time.Time{} // the earliest arrival of each business's events
 	for _, ev := range burst {
 		if _, ok := byBusiness[ev.BusinessID]; !ok {
 			order = append(order, ev.BusinessID)
+			first[ev.BusinessID] = ev.at
 		}
-		byBusiness[ev.BusinessID] = append(byBusiness[ev.BusinessID], ev)
+		byBusiness[ev.BusinessID] = append(byBusiness[ev.BusinessID], ev.Event)
 	}
 	// Businesses are independent: their loads (a round trip each) overlap.
 	// One business's events stay in order: they are all in one call.
@@ -176,7 +177,7 @@ func (s *Server) dispatch(ctx context.Context, burst []models.Event) {
 		go func(businessID int64, events []models.Event) {
 			defer func() { <-sem; wg.Done() }()
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := s.pushBusiness(pctx, businessID, events, clients)
+			err := s.pushBusiness(pctx, businessID, events, clients, first[businessID])
 			cancel()
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("live: unable to push events", "business", businessID, "events", len(events), "error", err)
@@ -189,29 +190,34 @@ func (s *Server) dispatch(ctx context.Context, burst []models.Event) {
 // livePushers bounds the businesses of one burst pushed at once.
 const livePushers = 8
 
-// fanout renders once per distinct variant and sends the same prepared
-// frame to every client of that variant.
+// fanout renders once per distinct frame and sends the same prepared
+// frame to every client that gets it; at is when the earliest event of
+// the frames arrived.
 type fanout struct {
+	at     time.Time
+	order  []string
 	groups map[string][]*wsClient
 	render map[string]func(ctx context.Context, buf *bytes.Buffer) error
 	locale map[string]string
 }
 
-func newFanout() *fanout {
-	return &fanout{groups: map[string][]*wsClient{}, render: map[string]func(context.Context, *bytes.Buffer) error{}, locale: map[string]string{}}
+func newFanout(at time.Time) *fanout {
+	return &fanout{at: at, groups: map[string][]*wsClient{}, render: map[string]func(context.Context, *bytes.Buffer) error{}, locale: map[string]string{}}
 }
 
-func (f *fanout) add(key string, c *wsClient, render func(ctx context.Context, buf *bytes.Buffer) error) {
-	key = c.locale + "|" + key
+// add sends the frame render makes (in locale) to clients.
+func (f *fanout) add(key, locale string, clients []*wsClient, render func(ctx context.Context, buf *bytes.Buffer) error) {
+	key = locale + "|" + key
 	if _, ok := f.render[key]; !ok {
-		f.render[key], f.locale[key] = render, c.locale
+		f.render[key], f.locale[key] = render, locale
+		f.order = append(f.order, key)
 	}
-	f.groups[key] = append(f.groups[key], c)
+	f.groups[key] = append(f.groups[key], clients...)
 }
 
 func (s *Server) send(ctx context.Context, f *fanout) error {
 	var buf bytes.Buffer
-	for key, clients := range f.groups {
+	for _, key := range f.order {
 		buf.Reset()
 		if err := f.render[key](views.WithLocale(ctx, f.locale[key]), &buf); err != nil {
 			return err
@@ -223,7 +229,7 @@ func (s *Server) send(ctx context.Context, f *fanout) error {
 		if err != nil {
 			return err
 		}
-		s.hub.deliver(pm, clients)
+		s.hub.deliver(pm, f.at, f.groups[key])
 	}
 	return nil
 }
@@ -252,11 +258,21 @@ type burst struct {
 	basics    *businessBasics
 }
 
+// audience is what decides a socket's frame: sockets alike get one.
+type audience struct {
+	view   clientView
+	locale string
+	admin  bool
+}
+
 // pushBusiness sends one business's events: each socket gets one frame
 // with what changed for its page — the rows its list shows (once per
 // thread, however many events it had), and with a thread open, each new
-// message, note and tick, its header and policy.
-func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []models.Event, clients []*wsClient) error {
+// message, note and tick (once per message, however many events it had),
+// its header and policy. Sockets showing the same page in the same locale
+// and role are one audience: their frame is worked out and rendered once.
+// at is when the earliest of events arrived.
+func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []models.Event, clients []*wsClient, at time.Time) error {
 	events, err := s.legEvents(ctx, businessID, events) // groups.go: a leg's tick refreshes its group message
 	if err != nil {
 		return err
@@ -265,7 +281,7 @@ func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []mo
 	if err != nil {
 		return err
 	}
-	at := now()
+	now := now()
 	var alerts []views.ChannelAlert
 	if b.alerts {
 		if alerts, err = s.channelAlerts(ctx, businessID); err != nil {
@@ -273,50 +289,59 @@ func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []mo
 		}
 	}
 	if len(b.row) > 0 && slices.ContainsFunc(clients, func(c *wsClient) bool { return c.view.closing }) {
-		if b.closing, err = s.closingRows(ctx, businessID, b.basics, at); err != nil {
+		if b.closing, err = s.closingRows(ctx, businessID, b.basics, now); err != nil {
 			return err
 		}
 	}
-	// Each socket's frame is a list of pieces; sockets with the same list
-	// share one render and one prepared frame.
+	var order []audience
+	audiences := map[audience][]*wsClient{}
+	for _, c := range clients {
+		a := audience{view: c.view, locale: c.locale, admin: c.admin}
+		if _, ok := audiences[a]; !ok {
+			order = append(order, a)
+		}
+		audiences[a] = append(audiences[a], c)
+	}
+	// Each audience's frame is a list of pieces; audiences with the same
+	// list share one render and one prepared frame.
 	type piece struct {
 		key    string
 		render func(ctx context.Context, buf *bytes.Buffer) error
 	}
-	f := newFanout()
+	f := newFanout(at)
 	rendered := map[string][]byte{}
 	var pieces []piece
 	var key strings.Builder
-	for _, c := range clients {
-		c := c
+	for _, a := range order {
+		view := a.view
 		pieces = pieces[:0]
 		if b.alerts {
-			admin := c.admin
+			admin := a.admin
 			pieces = append(pieces, piece{"alerts" + boolKey(admin), func(ctx context.Context, buf *bytes.Buffer) error {
 				return views.ChannelAlertsOOB(alerts, admin).Render(ctx, buf)
 			}})
 		}
-		if c.view.closing && len(b.row) > 0 {
+		if view.closing && len(b.row) > 0 {
 			pieces = append(pieces, piece{"closing", func(ctx context.Context, buf *bytes.Buffer) error {
 				return views.ThreadListOOB(b.closing, views.T(ctx, "list.label")).Render(ctx, buf)
 			}})
 		}
-		q, qDone := "", false // the socket's list filter, as its rows link it
+		q, qDone := "", false // the audience's list filter, as its rows link it
 		for i, ev := range b.events {
 			t := b.threads[ev.ThreadID]
 			if t == nil {
 				continue
 			}
-			if last, ok := b.row[t.ID]; ok && last == i && !c.view.closing {
+			if last, ok := b.row[t.ID]; ok && last == i && !view.closing {
 				if !qDone {
-					q, qDone = c.view.filter.Values(false).Encode(), true
+					q, qDone = view.filter.Values(false).Encode(), true
 				}
-				action := rowAction(t, b.top[t.ID], c.view)
-				row := threadRow(t, b.basics.names, c.view.threadID, q, at)
+				action := rowAction(t, b.top[t.ID], view)
+				row := threadRow(t, b.basics.names, view.threadID, q, now)
 				pieces = append(pieces, piece{"row" + views.Itoa(t.ID) + "|" + action + "|" + q + "|" + boolKey(row.Current),
 					func(ctx context.Context, buf *bytes.Buffer) error { return renderRow(ctx, buf, action, row) }})
 			}
-			if c.view.threadID == t.ID {
+			if view.threadID == t.ID {
 				if td := b.details[i]; td != nil {
 					pieces = append(pieces, piece{"detail" + strconv.Itoa(i), func(ctx context.Context, buf *bytes.Buffer) error {
 						return td.render(ctx, buf, b.basics.names)
@@ -324,7 +349,7 @@ func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []mo
 				}
 			}
 		}
-		if composer := b.composers[c.view.threadID]; composer != nil {
+		if composer := b.composers[view.threadID]; composer != nil {
 			pieces = append(pieces, piece{"policy", func(ctx context.Context, buf *bytes.Buffer) error {
 				return views.PolicyBox(*composer).Render(ctx, buf)
 			}})
@@ -338,9 +363,9 @@ func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []mo
 			key.WriteByte(0)
 		}
 		own := slices.Clone(pieces)
-		f.add(key.String(), c, func(ctx context.Context, buf *bytes.Buffer) error {
+		f.add(key.String(), a.locale, audiences[a], func(ctx context.Context, buf *bytes.Buffer) error {
 			for _, p := range own {
-				// A piece shared by frames of several groups is rendered once.
+				// A piece shared by frames of several audiences is rendered once.
 				k := views.Locale(ctx) + "|" + p.key
 				if b, ok := rendered[k]; ok {
 					buf.Write(b)
@@ -424,9 +449,10 @@ func (s *Server) loadBurst(ctx context.Context, businessID int64, events []model
 	// What sockets with a thread open need, loaded once per event (and one
 	// composer per thread) only when such a socket exists.
 	open := s.hub.openThreads(businessID)
+	shown := detailEvents(events)
 	for i, ev := range events {
 		t := b.threads[ev.ThreadID]
-		if t == nil || !open[t.ID] {
+		if t == nil || !open[t.ID] || !shown[i] {
 			continue
 		}
 		msg := b.messages[ev.MessageID]
@@ -449,6 +475,40 @@ func (s *Server) loadBurst(ctx context.Context, businessID int64, events []model
 		b.composers[threadID] = &c
 	}
 	return b, nil
+}
+
+// detailEvents picks, of a burst's events, those whose fragments an open
+// thread shows: one per message (its arrival if the burst has it, since
+// the message is loaded once, as it is now: later ticks add nothing),
+// one per note and the last header change of each thread.
+func detailEvents(events []models.Event) map[int]bool {
+	type target struct {
+		kind byte
+		id   int64
+	}
+	pick := map[target]int{}
+	for i, ev := range events {
+		var k target
+		switch ev.Type {
+		case "message", "status":
+			k = target{'m', ev.MessageID}
+		case "note":
+			k = target{'n', ev.MessageID}
+		case "thread", "assignment":
+			k = target{'h', ev.ThreadID}
+		default:
+			continue
+		}
+		if j, ok := pick[k]; ok && events[j].Type == "message" {
+			continue // the arrival renders the message whole: it stays the one
+		}
+		pick[k] = i
+	}
+	out := make(map[int]bool, len(pick))
+	for _, i := range pick {
+		out[i] = true
+	}
+	return out
 }
 
 // rowAction says what a list with view does with thread t: remove it, move
@@ -609,7 +669,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 	if err != nil {
 		return err
 	}
-	s.hub.deliver(pm, []*wsClient{c})
+	s.hub.deliver(pm, time.Time{}, []*wsClient{c})
 	return nil
 }
 

@@ -57,9 +57,20 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	att, ch, err := s.store.AttachmentWithChannel(r.Context(), v.BusinessID, id)
+	s.streamAttachment(w, r, v.BusinessID, id, false)
+}
+
+// streamAttachment streams one of the business's WhatsApp attachments from
+// Meta; with linked, an attachment Meta gave as a link (Messenger,
+// Instagram) is a redirect to it.
+func (s *Server) streamAttachment(w http.ResponseWriter, r *http.Request, businessID, id int64, linked bool) {
+	att, ch, err := s.store.AttachmentWithChannel(r.Context(), businessID, id)
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if linked && att != nil && att.MediaID == "" && att.URL != "" {
+		http.Redirect(w, r, att.URL, http.StatusFound)
 		return
 	}
 	if att == nil || ch == nil || att.MediaID == "" || s.graph == nil {

@@ -17,7 +17,10 @@ import (
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
-var benchVotes = flag.Int("poll.votes", 1000, "votes cast in the live-tally benchmark")
+var (
+	benchVotes     = flag.Int("poll.votes", 1000, "votes cast in the live-tally benchmark")
+	benchVoteBatch = flag.Int("poll.batch", 1, "most votes committed in one transaction in the live-tally benchmark")
+)
 
 var votersRe = regexp.MustCompile(`(\d+) people voted`)
 
@@ -105,16 +108,38 @@ func BenchmarkVoteTally(b *testing.B) {
 	for w := 0; w < 8; w++ {
 		wg.Go(func() {
 			for i := range work {
+				// With -poll.batch > 1, a transaction takes the votes already
+				// waiting (up to the batch), as a batching inbound apply would.
+				votes := []int{i}
+			more:
+				for len(votes) < *benchVoteBatch {
+					select {
+					case j, ok := <-work:
+						if !ok {
+							break more
+						}
+						votes = append(votes, j)
+					default:
+						break more
+					}
+				}
 				err := e.store.InTx(ctx, func(tx *models.Store) error {
-					return tx.CastVote(ctx, models.Vote{BusinessID: e.a.biz.ID, PollID: poll.ID, Position: 1 + i%3,
-						IdentityID: voters[i], App: models.AppMessenger, At: time.Now()})
+					for _, i := range votes {
+						if err := tx.CastVote(ctx, models.Vote{BusinessID: e.a.biz.ID, PollID: poll.ID, Position: 1 + i%3,
+							IdentityID: voters[i], App: models.AppMessenger, At: time.Now()}); err != nil {
+							return err
+						}
+					}
+					return nil
 				})
 				if err != nil {
 					b.Error(err)
-					return
+					continue
 				}
 				mu.Lock()
-				commits = append(commits, time.Now())
+				for range votes {
+					commits = append(commits, time.Now())
+				}
 				mu.Unlock()
 			}
 		})
@@ -141,6 +166,38 @@ func BenchmarkVoteTally(b *testing.B) {
 	if len(lat) < n {
 		b.Fatalf("only %d of %d votes reached a tally frame", len(lat), n)
 	}
+	// The raw limits of the same run, from the same 8 connections as fast as
+	// they go: transactions of one indexed read, and transactions of a
+	// one-row upsert and a NOTIFY (what a vote is at the least).
+	raw := func(fn func(tx *models.Store, i int) error) float64 {
+		work := make(chan int)
+		start := time.Now()
+		for w := 0; w < 8; w++ {
+			wg.Go(func() {
+				for i := range work {
+					if err := e.store.InTx(ctx, func(tx *models.Store) error { return fn(tx, i) }); err != nil {
+						b.Error(err) // and go on: the feeder must not block
+					}
+				}
+			})
+		}
+		for i := 0; i < n; i++ {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+		return float64(n) / time.Since(start).Seconds()
+	}
+	b.ReportMetric(raw(func(tx *models.Store, _ int) error {
+		_, err := tx.Thread(ctx, e.a.biz.ID, e.a.thread.ID)
+		return err
+	}), "raw-read-tx/s")
+	b.ReportMetric(raw(func(tx *models.Store, i int) error {
+		if err := tx.RecordCustomerEvent(ctx, voters[i], "message", time.Now()); err != nil {
+			return err
+		}
+		return tx.Notify(ctx, models.Event{Type: "bench", BusinessID: 1 << 40}) // a business no socket has
+	}), "raw-write-tx/s")
 	slices.Sort(lat)
 	b.ReportMetric(float64(n)/recorded.Seconds(), "votes/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")

@@ -14,23 +14,11 @@ import (
 
 // restockAction is the side panel's "Notify me when it's back" for a direct
 // thread; nil for groups and relays.
-func (s *Server) restockAction(ctx context.Context, v *Viewer, t *models.Thread) (*views.RestockAction, error) {
-	if t.Kind != "direct" || t.DirectIdentityID == nil || t.ChannelID == nil {
-		return nil, nil
+func (s *Server) restockAction(t *models.Thread, o *models.RestockOptions) *views.RestockAction {
+	if t.Kind != "direct" || t.DirectIdentityID == nil || t.ChannelID == nil || o == nil {
+		return nil
 	}
-	ps, err := s.store.Products(ctx, v.BusinessID, 200)
-	if err != nil {
-		return nil, err
-	}
-	waiting, err := s.store.IdentityWaiting(ctx, v.BusinessID, *t.DirectIdentityID)
-	if err != nil {
-		return nil, err
-	}
-	ask, err := s.restockAsk(ctx, v.BusinessID, t)
-	if err != nil {
-		return nil, err
-	}
-	return &views.RestockAction{ThreadID: t.ID, Products: ps, Waiting: waiting, Ask: ask}, nil
+	return &views.RestockAction{ThreadID: t.ID, Products: o.Products, Waiting: o.Waiting, Ask: restockAskOn(o.App, o.OTN)}
 }
 
 // restockAsk is how the customer can be asked on this thread's app: the OTN
@@ -42,20 +30,28 @@ func (s *Server) restockAsk(ctx context.Context, businessID int64, t *models.Thr
 	if err != nil || ch == nil {
 		return "", err
 	}
-	switch ch.App {
-	case models.AppMessenger:
-		on, err := s.store.ChannelOTN(ctx, businessID, ch.ID)
-		if err != nil {
+	on := false
+	if ch.App == models.AppMessenger {
+		if on, err = s.store.ChannelOTN(ctx, businessID, ch.ID); err != nil {
 			return "", err
 		}
-		if on {
-			return views.AskOTN, nil
-		}
-		return views.AskQuickReply, nil
-	case models.AppInstagram, models.AppWhatsApp:
-		return views.AskQuickReply, nil
 	}
-	return "", nil
+	return restockAskOn(ch.App, on), nil
+}
+
+// restockAskOn is restockAsk for a channel of app with (Messenger) or
+// without One-Time Notifications.
+func restockAskOn(app string, otn bool) string {
+	switch app {
+	case models.AppMessenger:
+		if otn {
+			return views.AskOTN
+		}
+		return views.AskQuickReply
+	case models.AppInstagram, models.AppWhatsApp:
+		return views.AskQuickReply
+	}
+	return ""
 }
 
 // threadRestock is the agent's "Notify me when it's back": ask the customer

@@ -35,6 +35,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Inbox (agents and admins).
 	mux.Handle("GET /inbox", agent(s.inboxPage))
 	mux.Handle("GET /media/{id}", agent(s.media))
+	mux.HandleFunc("GET /relay-media/{ref}", s.relayMedia) // signed link for Meta's fetcher (media_relay.go)
 	mux.Handle("GET /inbox/closing", agent(s.closingPage))
 	mux.Handle("GET /inbox/threads/{id}", agent(s.threadPage))
 	mux.Handle("GET /inbox/threads/{id}/composer", agent(s.composerFragment))
@@ -94,6 +95,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/replies/{id}/delete", admin(s.cannedDelete))
 	mux.Handle("POST /settings/labels", admin(s.labelCreate))
 	mux.Handle("POST /settings/labels/{id}/delete", admin(s.labelDelete))
+	mux.Handle("GET /settings/groups", admin(s.settingsGroups))
+	mux.Handle("POST /settings/groups", admin(s.leaveWordsSave))
 	mux.Handle("GET /settings/webhooks", admin(s.settingsWebhooks))
 	mux.Handle("POST /settings/webhooks/{id}/replay", admin(s.webhookReplay))
 

@@ -68,6 +68,7 @@ type Server struct {
 	restockLive   restockWatchers
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
+	tallies       tallyGate  // paces live poll tallies (poll_live.go)
 }
 
 // New builds the server; Handler returns its routes wrapped in middleware.
@@ -76,7 +77,8 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		opts.Argon2 = DefaultArgon2
 	}
 	sm := scs.New()
-	sm.Store = pgxstore.NewWithCleanupInterval(store.DB.Pool, 30*time.Minute)
+	// scs's idle-timeout refresh would write the session row on every page; see touchCoalescingStore.
+	sm.Store = newTouchCoalescingStore(pgxstore.NewWithCleanupInterval(store.DB.Pool, 30*time.Minute), sm.Codec)
 	sm.Lifetime = 14 * 24 * time.Hour
 	sm.IdleTimeout = 3 * 24 * time.Hour
 	sm.Cookie.Name = "switchboard_session"
@@ -105,6 +107,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		webhookBodies: &bodyBudget{limit: cmp.Or(opts.WebhookBodyBudget, DefaultWebhookBodyBudget)},
 		templates:     opts.Templates,
 		prices:        opts.Prices,
+		graph:         opts.Graph,
 		quietPatterns: map[string]bool{
 			"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /static/{hash}/{path...}": true,
 		},

@@ -11,16 +11,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 )
 
-// coalesceSessionTouches wraps the session store (once: it runs while the
-// routes are built, before any request) so that scs's idle-timeout
-// refresh stops writing the session row on every page; see
-// touchCoalescingStore.
-func (s *Server) coalesceSessionTouches() {
-	if _, ok := s.sessions.Store.(*touchCoalescingStore); !ok {
-		s.sessions.Store = newTouchCoalescingStore(s.sessions.Store, s.sessions.Codec)
-	}
-}
-
 // sessionTouchEvery is how often an unchanged session's expiry is pushed
 // forward in the store; the idle timeout (days) loses at most this much.
 const sessionTouchEvery = time.Minute

@@ -65,6 +65,7 @@ type threadViewLoad struct {
 	page     *models.MessagePage
 	notes    *[]models.Note // nil on an older page: notes go with the latest
 	contacts *[]*models.Contact
+	restock  *models.RestockOptions // the thread page's "Notify me when it's back" (queued by the page)
 }
 
 // queueThreadView adds what the view of a thread reads to rb.

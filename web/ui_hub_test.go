@@ -136,7 +136,7 @@ func TestHubDropsSlowClientWithoutStallingOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 400; i++ {
-		e.srv.hub.deliver(pm, e.srv.hub.business(e.a.biz.ID)) // never blocks, whoever is slow
+		e.srv.hub.deliver(pm, time.Time{}, e.srv.hub.business(e.a.biz.ID)) // never blocks, whoever is slow
 		_ = fast.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, _, err := fast.ReadMessage(); err != nil {
 			t.Fatalf("fast client lost frame %d: %v", i, err)

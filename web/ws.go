@@ -47,7 +47,6 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 		session: sessionDigest(s.sessions.Token(r.Context())),
 	}
 	s.hub.add(c)
-	s.hub.startPings(c)
 	go s.readPump(c)
 	if s.hub.missed(v.BusinessID, since) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)

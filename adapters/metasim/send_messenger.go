@@ -109,6 +109,9 @@ func (s *Sim) sendMessaging(acct *account, version string, raw []byte) (*sendRes
 	if merr := checkMessagingRequest(acct.App, &req); merr != nil {
 		return nil, merr
 	}
+	if merr := s.fetchLink(acct.App, messengerLink(req.Message)); merr != nil {
+		return nil, merr
+	}
 	wall := s.wall()
 	if !acct.throughput.allow(wall) {
 		return nil, errRate(acct.App, s.cfg.RateLimitStatus)

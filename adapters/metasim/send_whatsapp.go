@@ -209,6 +209,11 @@ func (s *Sim) sendWhatsApp(acct *account, version string, raw []byte) (*sendResu
 	if merr := checkWhatsApp(&req); merr != nil {
 		return nil, merr
 	}
+	if m := req.media(); m != nil && m.Link != "" {
+		if merr := s.fetchLink(WhatsApp, m.Link); merr != nil {
+			return nil, merr
+		}
+	}
 	if !acct.throughput.allow(s.wall()) {
 		return nil, errRate(WhatsApp, s.cfg.RateLimitStatus)
 	}

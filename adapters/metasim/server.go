@@ -89,6 +89,9 @@ type Config struct {
 	ReengagementAsync bool
 	// HangLimit bounds how long a "time out" drop holds a request; default 60s.
 	HangLimit time.Duration
+	// FetchMediaFrom is a URL prefix (e.g. the app's BASE_URL): media links
+	// under it are fetched before a send is accepted, as Meta does; empty, none are.
+	FetchMediaFrom string
 	// MaxRecorded caps how many accepted sends are kept for Received and Sends; default 1<<20.
 	MaxRecorded int
 	// Logger receives webhook delivery failures; nil discards.
@@ -150,6 +153,7 @@ type Sim struct {
 	pop  []Customer
 
 	mu       sync.Mutex // guards everything below it
+	fetches  []Fetch    // media links fetched (media_fetch.go)
 	accounts map[string]*account
 	order    []string // account ids in the order they were added
 	tokens   map[string]int

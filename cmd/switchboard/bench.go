@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/bench"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/embeddedpg"
+	"github.com/switchboard-inbox/switchboard/web"
 )
 
 func cmdBench(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
@@ -21,11 +25,11 @@ func cmdBench(ctx context.Context, cfg *Config, log *slog.Logger, args []string,
 	case "ingest":
 		return benchIngest(ctx, cfg, args[1:], stdout)
 	case "ws":
-		return benchWS(ctx, cfg, args[1:], stdout)
+		return bench.WS(ctx, wsEnv(cfg), args[1:], stdout)
 	case "reliability":
 		return bench.Reliability(ctx, args[1:], stdout)
 	case "ws-load": // the child process of "bench ws"
-		return benchWSLoad(ctx, os.Stdin, stdout)
+		return bench.WSLoad(ctx, os.Stdin, stdout)
 	}
 	return fmt.Errorf("bench: unknown benchmark %q", args[0])
 }
@@ -70,4 +74,45 @@ func benchDatabase(ctx context.Context, cfg *Config, log *slog.Logger) (*models.
 			_ = cluster.Stop()
 		}
 	}, nil
+}
+
+// wsEnv wires the websocket benchmark: its own database, and the app
+// started on it as serve starts it, with the Graph API pointed nowhere
+// (nothing there calls Meta; never reach the real one).
+func wsEnv(cfg *Config) bench.WSEnv {
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	benchCfg := *cfg
+	benchCfg.GraphAPIURL = "http://127.0.0.1:9"
+	return bench.WSEnv{
+		Database: func(ctx context.Context) (*models.DB, func(), error) { return benchDatabase(ctx, cfg, quiet) },
+		Start: func(ctx context.Context, store *models.Store) (*web.Server, string, error) {
+			return startBenchApp(ctx, &benchCfg, quiet, store)
+		},
+	}
+}
+
+// startBenchApp runs the app as runApp does, keeping the web server at hand.
+func startBenchApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*web.Server, string, error) {
+	app, err := buildApp(ctx, cfg, log, store)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, w := range append(app.workers, app.webWorkers...) {
+		go func() {
+			if err := w(ctx); err != nil && ctx.Err() == nil {
+				log.Error("bench ws: worker stopped", "error", err)
+			}
+		}()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	hs := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	return app.server, listenURL(ln), nil
 }

@@ -1,252 +1,31 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/metasim"
+	"github.com/switchboard-inbox/switchboard/bench"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
-// benchIngest: the simulator posts signed WhatsApp webhooks (one event per
-// POST) to the real server on loopback for a bounded time; it reports durable
-// events/s, ack latency, duplicates and losses, beside the raw single-row
-// INSERT rate measured in the same run.
+// benchIngest wires `switchboard bench ingest` (the harness is bench.Ingest):
+// a fresh database and the real app on loopback.
 func benchIngest(ctx context.Context, cfg *Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
-	duration := fs.Duration("duration", 20*time.Second, "how long to post")
-	concurrency := fs.Int("concurrency", 64, "concurrent webhook POSTs")
-	replay := fs.Float64("replay", 0.10, "fraction of POSTs that replay an earlier payload (Meta's retries)")
-	pregen := fs.Int("events", 400_000, "payloads generated before the run (upper bound on unique events)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, stop, err := benchDatabase(ctx, cfg, quiet)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	cipher, _ := models.NewCipher("bench-secret-key-0123456789")
-	store := models.NewStore(db, cipher)
-
-	fmt.Fprintf(stdout, "raw single-row INSERT probe (8 clients, 5s)... ")
-	rawRate, err := rawInsertRate(ctx, db, 8, 5*time.Second)
-	if err != nil {
-		return err
+	serve := func(ctx context.Context, store *models.Store, ready func(string)) error {
+		benchCfg := *cfg
+		benchCfg.ListenAddr = "127.0.0.1:0"
+		return runApp(ctx, &benchCfg, quiet, store, "all", ready)
 	}
-	fmt.Fprintf(stdout, "%.0f rows/s\n", rawRate)
-
-	const secret = "bench-app-secret"
-	sim := metasim.New(metasim.Config{AppSecret: secret, Seed: 7, Customers: 5000, DisableStatusWebhooks: true})
-	acct := metasim.Account{App: metasim.WhatsApp, ID: "100200300", WABAID: "900800700", AccessToken: "bench-token", DisplayPhone: "390200000001"}
-	if err := sim.AddAccount(acct); err != nil {
-		return err
-	}
-	biz, err := store.CreateBusiness(ctx, "Bench")
-	if err != nil {
-		return err
-	}
-	if _, err := store.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: "whatsapp", AccountID: acct.ID,
-		AccessToken: acct.AccessToken, AppSecret: secret}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "generating %d signed payloads... ", *pregen)
-	bodies := make([]metasim.Inbound, *pregen)
-	for i := range bodies {
-		if bodies[i], err = sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text"}); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(stdout, "done")
-
-	appCtx, cancelApp := context.WithCancel(ctx)
-	defer cancelApp()
-	benchCfg := *cfg
-	benchCfg.ListenAddr = "127.0.0.1:0"
-	ready := make(chan string, 1)
-	appDone := make(chan error, 1)
-	go func() { appDone <- runApp(appCtx, &benchCfg, quiet, store, "all", func(u string) { ready <- u }) }()
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-appDone:
-		return err
-	}
-	target := base + "/webhooks/whatsapp"
-
-	res := postLoad(ctx, target, bodies, *concurrency, *duration, *replay)
-	fmt.Fprintf(stdout, "posted for %s: %d acknowledged (%d unique, %d replays), %d refused\n",
-		*duration, res.acked, res.unique, res.replays, res.refused)
-
-	// Durable: every acknowledged POST has its raw row.
-	var raw int64
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM raw_webhooks`).Scan(&raw); err != nil {
-		return err
-	}
-	drainStart := time.Now()
-	var pending int64 = 1
-	for i := 0; i < 1200 && pending > 0; i++ { // bounded: at most 2 minutes
-		_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM raw_webhooks WHERE outcome = 'pending'`).Scan(&pending)
-		if pending > 0 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	var stored, distinct int64
-	var firstAt, lastAt float64
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT external_id) FROM messages`).Scan(&stored, &distinct); err != nil {
-		return err
-	}
-	_ = db.Pool.QueryRow(ctx, `SELECT extract(epoch FROM min(received_at))*1000, extract(epoch FROM max(processed_at))*1000 FROM raw_webhooks`).Scan(&firstAt, &lastAt)
-	cancelApp()
-	<-appDone
-
-	lost := res.unique - stored
-	if raw < res.acked {
-		lost += res.acked - raw
-	}
-	rate := float64(res.acked) / duration.Seconds()
-	fmt.Fprintf(stdout, "\n| durable events/s | ack p50 | ack p99 | ack max | raw INSERT rows/s | ratio | duplicates | lost | processed/s |\n")
-	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(stdout, "| %.0f | %.2f ms | %.2f ms | %.1f ms | %.0f | %.2f× | %d | %d | %.0f |\n",
-		rate, ms(res.p50), ms(res.p99), ms(res.max), rawRate, rate/rawRate, stored-distinct, lost,
-		float64(stored)/((lastAt-firstAt)/1000))
-	fmt.Fprintf(stdout, "(still pending after %s of draining: %d)\n", time.Since(drainStart).Round(time.Millisecond), pending)
-	if lost != 0 || stored != distinct {
-		return fmt.Errorf("bench: %d lost, %d duplicated", lost, stored-distinct)
-	}
-	return nil
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-type loadResult struct {
-	acked, unique, replays, refused int64
-	p50, p99, max                   time.Duration
-}
-
-// postLoad posts payloads from concurrency workers until duration passes or
-// the payloads run out; a fraction replay a payload already acknowledged.
-func postLoad(ctx context.Context, target string, bodies []metasim.Inbound, concurrency int, duration time.Duration, replay float64) loadResult {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 30 * time.Second}
-	var (
-		next               atomic.Int64
-		acked, unique, rep atomic.Int64
-		refused            atomic.Int64
-		mu                 sync.Mutex
-		latencies          []time.Duration
-	)
-	deadline := time.Now().Add(duration)
-	var wg sync.WaitGroup
-	for w := 0; w < concurrency; w++ {
-		wg.Add(1)
-		go func(seed uint64) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, 42))
-			local := make([]time.Duration, 0, 4096)
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				isReplay := false
-				var in metasim.Inbound
-				if n := next.Load(); n > 0 && rng.Float64() < replay {
-					in, isReplay = bodies[rng.Int64N(n)], true
-				} else {
-					i := next.Add(1) - 1
-					if i >= int64(len(bodies)) {
-						return
-					}
-					in = bodies[i]
-				}
-				req, _ := http.NewRequestWithContext(ctx, "POST", target, bytes.NewReader(in.Body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Hub-Signature-256", in.Signature)
-				start := time.Now()
-				resp, err := client.Do(req)
-				d := time.Since(start)
-				if err != nil {
-					if refused.Add(1) == 1 {
-						slog.Warn("bench: first refused POST", "error", err)
-					}
-					continue
-				}
-				msg, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					if refused.Add(1) == 1 {
-						slog.Warn("bench: first refused POST", "status", resp.StatusCode, "body", string(msg))
-					}
-					continue
-				}
-				local = append(local, d)
-				acked.Add(1)
-				if isReplay {
-					rep.Add(1)
-				} else {
-					unique.Add(1)
-				}
-			}
-			mu.Lock()
-			latencies = append(latencies, local...)
-			mu.Unlock()
-		}(uint64(w))
-	}
-	wg.Wait()
-	slices.Sort(latencies)
-	pct := func(p float64) time.Duration {
-		if len(latencies) == 0 {
-			return 0
-		}
-		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
-	}
-	r := loadResult{acked: acked.Load(), unique: unique.Load(), replays: rep.Load(), refused: refused.Load(), p50: pct(0.50), p99: pct(0.99)}
-	if len(latencies) > 0 {
-		r.max = latencies[len(latencies)-1]
-	}
-	return r
-}
-
-// rawInsertRate measures single-row INSERT transactions/s into a table shaped
-// like raw_webhooks: the ceiling one-commit-per-webhook would have.
-func rawInsertRate(ctx context.Context, db *models.DB, clients int, d time.Duration) (float64, error) {
-	if _, err := db.Pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, app text NOT NULL,
-		body bytea NOT NULL, signature text NOT NULL, received_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return 0, err
-	}
-	body := bytes.Repeat([]byte("x"), 600)
-	var n atomic.Int64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				if _, err := db.Pool.Exec(ctx, `INSERT INTO bench_raw (app, body, signature) VALUES ($1, $2, $3)`, "whatsapp", body, "sha256=x"); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return 0, err
-	}
-	_, _ = db.Pool.Exec(ctx, `DROP TABLE bench_raw`)
-	return float64(n.Load()) / d.Seconds(), nil
+	return bench.Ingest(ctx, db, serve, args, stdout)
 }
 
 // replaceDatabase points a PostgreSQL URL at another database.

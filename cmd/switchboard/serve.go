@@ -127,7 +127,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	profiles := inbound.NewProfiles(store, graph, log)
 	journal := inbound.NewJournal(store, 4, processor.Wake)
 	prices := pricing.NewBook(store, 0) // one quote book: an import through the web is seen by the send path at once
-	pipeline, err := jobs.New(store, log, jobs.Config{GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion, Prices: prices,
+	pipeline, err := jobs.New(store, log, jobs.Config{MediaBaseURL: cfg.BaseURL, GraphURL: cfg.GraphAPIURL, GraphVersion: cfg.GraphAPIVersion, Prices: prices,
 		ReconcileAfter: cfg.reconcileAfter()})
 	if err != nil {
 		return nil, err
@@ -154,6 +154,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 		return nil, err
 	}
 	if err := processor.Register(srv.Metrics().Registry); err != nil {
+		return nil, err
+	}
+	if err := journal.Register(srv.Metrics().Registry); err != nil {
 		return nil, err
 	}
 	return &app{

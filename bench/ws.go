@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -36,21 +35,33 @@ import (
 	"github.com/switchboard-inbox/switchboard/web"
 )
 
-// benchWS measures the live inbox on loopback, against the app wired as
-// serve wires it (journal, ingest processor, listener, websocket hub):
+// WSEnv is what cmd wires for the websocket benchmark.
+type WSEnv struct {
+	// Database creates the benchmark's own fresh, migrated database.
+	Database func(ctx context.Context) (*models.DB, func(), error)
+	// Start runs the app on store as serve does (journal, inbound
+	// processor, listener, websocket hub, HTTP) until ctx ends, and
+	// returns its web server and base URL.
+	Start func(ctx context.Context, store *models.Store) (*web.Server, string, error)
+}
+
+// WS measures the live inbox on loopback, against the app wired as serve
+// wires it, through its real hub:
 //
 //   - idle capacity: the RSS each of -idle authenticated sockets costs the
-//     server, next to a bare tuned gorilla server measured the same way, and
-//     one broadcast to all of them;
+//     server, next to the floor any server with a goroutine per socket
+//     pays (a loopback TCP connection and one goroutine blocked reading it,
+//     measured the same way), and one broadcast to all of them;
 //   - webhook to browser: signed webhooks POSTed at -rate while -agents
 //     sockets (spread over -businesses) are connected, timed from the POST's
 //     start to the new row's frame at each socket of its business, next to
-//     the bare commit+NOTIFY round trip at the same rate.
+//     the bare commit+NOTIFY round trip at the same rate, and the server's
+//     own live-path histograms (NOTIFY → frames queued, NOTIFY → frame written).
 //
 // The sockets and the webhook load live in a child process (this binary,
-// "bench ws-load"), so the server's RSS is its own and each side gets its
-// own file descriptor limit.
-func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) error {
+// "bench ws-load", WSLoad), so the server's RSS is its own and each side
+// gets its own file descriptor limit.
+func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench ws", flag.ContinueOnError)
 	idle := fs.Int("idle", 10_000, "idle sockets for the capacity measurement (0 skips it)")
 	agents := fs.Int("agents", 500, "connected sockets during the webhook load")
@@ -67,8 +78,7 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, stop, err := benchDatabase(ctx, cfg, quiet)
+	db, stop, err := env.Database(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,11 +103,9 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		load.Businesses = append(load.Businesses, b)
 	}
 
-	benchCfg := *cfg
-	benchCfg.GraphAPIURL = "http://127.0.0.1:9" // nothing here calls Meta; never reach the real one
 	appCtx, cancelApp := context.WithCancel(ctx)
 	defer cancelApp()
-	srv, base, err := startBenchApp(appCtx, &benchCfg, quiet, store)
+	srv, base, err := env.Start(appCtx, store)
 	if err != nil {
 		return err
 	}
@@ -116,7 +124,7 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 
 	fmt.Fprintf(stdout, "\n## websockets (GOMAXPROCS %d, server and load in separate processes)\n", runtime.GOMAXPROCS(0))
 	if *idle > 0 {
-		if err := benchIdle(ctx, stdout, child, srv, *idle); err != nil {
+		if err := benchIdle(ctx, stdout, child, srv, db, *idle); err != nil {
 			return err
 		}
 	}
@@ -135,8 +143,8 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 	}
 	fmt.Fprintf(stdout, "\n%d threads warmed; %d agents connected, %d per business; each webhook is a customer's text in an existing thread.\n",
 		warm.Delivered, *agents, *agents / *businesses)
-	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | NOTIFY → frames queued p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
-	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "\n| webhooks/s asked | sent | frames timed | POST → frame p50 | p99 | max | POST ack p99 | ingest lag p50 / p99 | NOTIFY → frames queued p50 / p99 | NOTIFY → frame written p50 / p99 | raw commit+NOTIFY p50 / p99 | p99 ratio | CPU cores: server / load / PostgreSQL / machine |\n")
+	fmt.Fprintf(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range rateList {
 		raw, err := notifyRoundTrip(ctx, db, rate, 5*time.Second)
 		if err != nil {
@@ -148,7 +156,7 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		}
 		var res wsReply
 		from := time.Now()
-		dispatch0 := dispatchBuckets(srv)
+		dispatch0, written0 := histBuckets(srv, "switchboard_live_dispatch_seconds"), histBuckets(srv, "switchboard_live_written_seconds")
 		cpu0 := sampleCPU(child.cmd.Process.Pid, db)
 		err = child.call(fmt.Sprintf("load %d", rate), &res)
 		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
@@ -160,10 +168,11 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 		if err != nil {
 			return err
 		}
-		d50, d99 := bucketQuantiles(dispatch0, dispatchBuckets(srv))
-		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | ≤%s / ≤%s ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
+		d50, d99 := bucketQuantiles(dispatch0, histBuckets(srv, "switchboard_live_dispatch_seconds"))
+		w50, w99 := bucketQuantiles(written0, histBuckets(srv, "switchboard_live_written_seconds"))
+		fmt.Fprintf(stdout, "| %d | %.0f | %d of %d | %.2f ms | %.2f ms | %.1f ms | %.2f ms | %.1f / %.1f ms | ≤%s / ≤%s ms | ≤%s / ≤%s ms | %.2f / %.2f ms | %.1f× | %.2f / %.2f / %.2f / %.2f |\n",
 			rate, res.Rate, res.Delivered, res.Expected, res.P50, res.P99, res.Max, res.AckP99, ms(lag.p50), ms(lag.p99),
-			d50, d99, ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
+			d50, d99, w50, w99, ms(raw.p50), ms(raw.p99), res.P99/ms(raw.p99), cpu.server, cpu.load, cpu.postgres, cpu.machine)
 		if res.Refused > 0 {
 			fmt.Fprintf(stdout, "(%d webhooks refused)\n", res.Refused)
 		}
@@ -174,13 +183,14 @@ func benchWS(ctx context.Context, cfg *Config, args []string, stdout io.Writer) 
 	return nil
 }
 
-// dispatchBuckets reads the server's switchboard_live_dispatch_seconds
-// histogram: cumulative counts by upper bound (seconds).
-func dispatchBuckets(srv *web.Server) map[float64]uint64 {
+// histBuckets reads one of the server's histograms (the live path's:
+// switchboard_live_dispatch_seconds, switchboard_live_written_seconds):
+// cumulative counts by upper bound (seconds).
+func histBuckets(srv *web.Server, name string) map[float64]uint64 {
 	out := map[float64]uint64{}
 	mfs, _ := srv.Metrics().Registry.Gather()
 	for _, mf := range mfs {
-		if mf.GetName() != "switchboard_live_dispatch_seconds" || len(mf.GetMetric()) == 0 {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
 			continue
 		}
 		h := mf.GetMetric()[0].GetHistogram()
@@ -220,13 +230,13 @@ func bucketQuantiles(before, after map[float64]uint64) (p50, p99 string) {
 
 // ingestLag is how long the webhooks received since from waited between
 // their durable write and the transaction that applied them.
-func ingestLag(ctx context.Context, db *models.DB, from time.Time) (loadResult, error) {
+func ingestLag(ctx context.Context, db *models.DB, from time.Time) (latency, error) {
 	var p50, p99 float64
 	err := db.Pool.QueryRow(ctx, `SELECT
 			coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)), 0),
 			coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)), 0)
 		FROM raw_webhooks WHERE received_at >= $1 AND processed_at IS NOT NULL`, from).Scan(&p50, &p99)
-	return loadResult{p50: time.Duration(p50 * float64(time.Second)), p99: time.Duration(p99 * float64(time.Second))}, err
+	return latency{p50: time.Duration(p50 * float64(time.Second)), p99: time.Duration(p99 * float64(time.Second))}, err
 }
 
 // cpuSample is CPU time used so far: this process (the server), the load
@@ -321,17 +331,15 @@ func startProfile(path string, rate int) (func(), error) {
 	}, nil
 }
 
-// benchIdle opens n idle sockets to a bare tuned gorilla server and then
-// to the app, measuring the server's RSS for each, and broadcasts once.
-func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Server, n int) error {
-	bare := newBareWSServer()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// benchIdle opens n idle TCP connections to the floor (tcpFloor) and then
+// n sockets to the app, measuring the server's RSS for each, and
+// broadcasts once to the app's.
+func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Server, db *models.DB, n int) error {
+	floor, err := newTCPFloor()
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: bare}
-	go func() { _ = hs.Serve(ln) }()
-	defer hs.Close()
+	defer floor.ln.Close()
 
 	measure := func(label, cmd string, count func() int) error {
 		before := settledMemory()
@@ -353,24 +361,31 @@ func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Se
 		return nil
 	}
 	fmt.Fprintf(stdout, "\n| server | idle sockets | RSS per socket | heap / stacks per socket | connections/s |\n|---|---|---|---|---|\n")
-	if err := measure("bare tuned gorilla (raw limit)", fmt.Sprintf("open-bare %d ws://%s/", n, ln.Addr()), func() int { return int(bare.count.Load()) }); err != nil {
+	if err := measure("TCP connection + reading goroutine (raw limit)", fmt.Sprintf("open-tcp %d %s", n, floor.ln.Addr()), func() int { return int(floor.count.Load()) }); err != nil {
 		return err
 	}
 	if err := child.call("close", nil); err != nil {
 		return err
 	}
-	for i := 0; i < 300 && bare.count.Load() > 0; i++ {
+	for i := 0; i < 300 && floor.count.Load() > 0; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := measure("switchboard /ws", fmt.Sprintf("open-app %d", n), func() int { return wsConnections(srv) }); err != nil {
 		return err
 	}
 	var bc wsReply
+	written0 := histBuckets(srv, "switchboard_live_written_seconds")
+	raw, err := notifyRoundTrip(ctx, db, 10, 3*time.Second)
+	if err != nil {
+		return err
+	}
 	if err := child.call("broadcast", &bc); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d)\n",
-		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected)
+	w50, w99 := bucketQuantiles(written0, histBuckets(srv, "switchboard_live_written_seconds"))
+	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d); "+
+		"NOTIFY → frame written p50 ≤%s ms, p99 ≤%s ms; raw commit+NOTIFY p50 %.2f ms, p99 %.2f ms\n",
+		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected, w50, w99, ms(raw.p50), ms(raw.p99))
 	if err := child.call("close", nil); err != nil {
 		return err
 	}
@@ -414,34 +429,45 @@ func wsConnections(srv *web.Server) int {
 	return 0
 }
 
-// bareWSServer is the raw limit: gorilla tuned as web/hub.go tunes
-// it (1 KiB read buffer, pooled write buffers, one reading goroutine per
-// connection, the handler returns).
-type bareWSServer struct {
-	upgrader websocket.Upgrader
-	count    atomic.Int64
+// tcpFloor is the raw limit of an idle socket: a loopback TCP connection
+// accepted and one goroutine blocked reading it into a 1 KiB buffer, what
+// any Go server with a reading goroutine per socket pays before its own
+// state. It speaks no websocket: the only websocket server measured is the app's.
+type tcpFloor struct {
+	ln    net.Listener
+	count atomic.Int64
 }
 
-func newBareWSServer() *bareWSServer {
-	return &bareWSServer{upgrader: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}}}
-}
-
-func (b *bareWSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, err := b.upgrader.Upgrade(w, r, nil)
+func newTCPFloor() (*tcpFloor, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return
+		return nil, err
 	}
-	b.count.Add(1)
+	f := &tcpFloor{ln: ln}
 	go func() {
-		defer b.count.Add(-1)
-		defer conn.Close()
 		for {
-			if _, _, err := conn.NextReader(); err != nil {
+			c, err := ln.Accept()
+			if err != nil {
 				return
 			}
+			f.count.Add(1)
+			go func() {
+				defer f.count.Add(-1)
+				defer c.Close()
+				buf := make([]byte, 1024)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
 		}
 	}()
+	return f, nil
 }
+
+// latency is a run's percentiles.
+type latency struct{ p50, p99, max time.Duration }
 
 // wsBusiness is one business of the load: its WhatsApp number and the agent whose session the sockets use.
 type wsBusiness struct {
@@ -496,46 +522,20 @@ func signIn(base, email string) (string, error) {
 	return "", fmt.Errorf("bench ws: sign-in of %s answered %d without a session", email, res.StatusCode)
 }
 
-// startBenchApp runs the app as runApp does, keeping the web server at hand.
-func startBenchApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.Store) (*web.Server, string, error) {
-	app, err := buildApp(ctx, cfg, log, store)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, w := range append(app.workers, app.webWorkers...) {
-		go func() {
-			if err := w(ctx); err != nil && ctx.Err() == nil {
-				log.Error("bench ws: worker stopped", "error", err)
-			}
-		}()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	hs := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = hs.Close()
-	}()
-	return app.server, listenURL(ln), nil
-}
-
 // notifyRoundTrip is the raw limit of the live path: a one-row INSERT and
 // pg_notify committed together, timed to its arrival at a listener, at rate.
-func notifyRoundTrip(ctx context.Context, db *models.DB, rate int, d time.Duration) (loadResult, error) {
+func notifyRoundTrip(ctx context.Context, db *models.DB, rate int, d time.Duration) (latency, error) {
 	if _, err := db.Pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_notify (id bigserial PRIMARY KEY, body text NOT NULL)`); err != nil {
-		return loadResult{}, err
+		return latency{}, err
 	}
 	defer func() { _, _ = db.Pool.Exec(context.Background(), `DROP TABLE IF EXISTS bench_notify`) }()
 	conn, err := pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return loadResult{}, err
+		return latency{}, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, `LISTEN bench_notify`); err != nil {
-		return loadResult{}, err
+		return latency{}, err
 	}
 	total := int(float64(rate) * d.Seconds())
 	starts := make([]int64, total)
@@ -566,9 +566,9 @@ func notifyRoundTrip(ctx context.Context, db *models.DB, rate int, d time.Durati
 	}
 	slices.Sort(lat)
 	if len(lat) == 0 {
-		return loadResult{}, errors.New("bench ws: no notification arrived")
+		return latency{}, errors.New("bench ws: no notification arrived")
 	}
-	return loadResult{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], max: lat[len(lat)-1]}, nil
+	return latency{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], max: lat[len(lat)-1]}, nil
 }
 
 // pace calls fn(0..total-1) from workers, starting call i at i/rate seconds
@@ -686,9 +686,9 @@ func (c *wsLoad) close() {
 	}
 }
 
-// benchWSLoad is the child: it reads its configuration, then answers one
+// WSLoad is the child of WS ("bench ws-load"): it reads its configuration, then answers one
 // command per line on stdin with one JSON line on stdout.
-func benchWSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+func WSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
@@ -712,13 +712,12 @@ func benchWSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		switch f[0] {
 		case "quit":
 			return nil
-		case "open-bare", "open-app":
+		case "open-tcp":
 			n, _ := strconv.Atoi(f[1])
-			target := ""
-			if f[0] == "open-bare" {
-				target = f[2]
-			}
-			r.Rate, err = l.open(ctx, n, 1, target)
+			r.Rate, err = l.openTCP(ctx, n, f[2])
+		case "open-app":
+			n, _ := strconv.Atoi(f[1])
+			r.Rate, err = l.open(ctx, n, 1)
 		case "close":
 			l.closeAll()
 		case "broadcast":
@@ -727,7 +726,7 @@ func benchWSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			r, err = l.warm(ctx)
 		case "open-agents":
 			n, _ := strconv.Atoi(f[1])
-			r.Rate, err = l.open(ctx, n, len(cfg.Businesses), "")
+			r.Rate, err = l.open(ctx, n, len(cfg.Businesses))
 		case "load":
 			rate, _ := strconv.Atoi(f[1])
 			r, err = l.load(ctx, rate)
@@ -752,6 +751,7 @@ type loadClient struct {
 	sim   *metasim.Sim
 	next  int // the next marker
 	conns []*websocket.Conn
+	tcp   []net.Conn // the raw limit's connections
 	wg    sync.WaitGroup
 
 	mu       sync.Mutex
@@ -760,9 +760,23 @@ type loadClient struct {
 	count    atomic.Int64
 }
 
-// open dials n sockets spread over the first spread businesses (to target
-// when set: the bare server) from 64 dialers and returns connections/s.
-func (l *loadClient) open(ctx context.Context, n, spread int, target string) (float64, error) {
+// openTCP dials n plain TCP connections to addr and returns connections/s.
+func (l *loadClient) openTCP(ctx context.Context, n int, addr string) (float64, error) {
+	start := time.Now()
+	var d net.Dialer
+	for i := 0; i < n; i++ {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		l.tcp = append(l.tcp, c)
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// open dials n sockets to the app spread over the first spread businesses
+// from 64 dialers and returns connections/s.
+func (l *loadClient) open(ctx context.Context, n, spread int) (float64, error) {
 	dialer := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 256, HandshakeTimeout: 30 * time.Second}
 	since := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	conns := make([]*websocket.Conn, n)
@@ -780,11 +794,8 @@ func (l *loadClient) open(ctx context.Context, n, spread int, target string) (fl
 					return
 				}
 				b := l.cfg.Businesses[i%spread]
-				u, h := target, http.Header{}
-				if u == "" {
-					u = "ws" + strings.TrimPrefix(l.cfg.Base, "http") + "/ws?since=" + since
-					h.Set("Cookie", b.Cookie)
-				}
+				u, h := "ws"+strings.TrimPrefix(l.cfg.Base, "http")+"/ws?since="+since, http.Header{}
+				h.Set("Cookie", b.Cookie)
 				c, res, err := dialer.DialContext(ctx, u, h)
 				if err != nil {
 					if res != nil {
@@ -864,6 +875,10 @@ func (l *loadClient) read(c *websocket.Conn) {
 }
 
 func (l *loadClient) closeAll() {
+	for _, c := range l.tcp {
+		_ = c.Close()
+	}
+	l.tcp = nil
 	for _, c := range l.conns {
 		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		_ = c.Close()

@@ -2,50 +2,44 @@ package models
 
 import (
 	"context"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ReadBatch gathers reads a page needs so they reach PostgreSQL in one
 // round trip (a pgx batch): queue them, Send, then use what they returned.
-// Inside InTx it runs the same reads one by one through gorm, so they see
-// the transaction.
+// Inside InTx the batch runs on the transaction's connection.
 //
 //	rb := store.NewReadBatch()
 //	page := rb.Messages(businessID, threadID, "", 50)
 //	notes := rb.Notes(businessID, threadID)
 //	if err := rb.Send(ctx); err != nil { … }
 type ReadBatch struct {
-	s     *Store
-	pool  *pgxpool.Pool // nil inside a transaction
+	q     querier
 	batch pgx.Batch
 	reads []func(pgx.BatchResults) error // each consumes its own statements' results, in queue order
-	slow  []func(context.Context) error  // the same reads through gorm, when pool is nil
 	err   error                          // the first read that could not be queued
 }
 
 // NewReadBatch starts an empty batch of reads.
-func (s *Store) NewReadBatch() *ReadBatch { return &ReadBatch{s: s, pool: s.pool()} }
+func (s *Store) NewReadBatch() *ReadBatch { return &ReadBatch{q: s.pgx()} }
+
+// read runs one batch's worth of queued reads (what fill queues on it).
+func (s *Store) read(ctx context.Context, fill func(rb *ReadBatch)) error {
+	rb := s.NewReadBatch()
+	fill(rb)
+	return rb.Send(ctx)
+}
 
 // Send runs every queued read; their results are filled in when it returns nil.
 func (rb *ReadBatch) Send(ctx context.Context) error {
 	if rb.err != nil {
 		return rb.err
 	}
-	if rb.pool == nil {
-		for _, read := range rb.slow {
-			if err := read(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	if len(rb.reads) == 0 {
 		return nil
 	}
-	br := rb.pool.SendBatch(ctx, &rb.batch)
+	br := rb.q.SendBatch(ctx, &rb.batch)
 	for _, read := range rb.reads {
 		if err := read(br); err != nil {
 			_ = br.Close()
@@ -65,13 +59,6 @@ func (rb *ReadBatch) fail(err error) {
 // Notes queues Store.Notes.
 func (rb *ReadBatch) Notes(businessID, threadID int64) *[]Note {
 	out := new([]Note)
-	if rb.pool == nil {
-		rb.slow = append(rb.slow, func(ctx context.Context) (err error) {
-			*out, err = rb.s.Notes(ctx, businessID, threadID)
-			return err
-		})
-		return out
-	}
 	rb.batch.Queue(`SELECT id, business_id, thread_id, author_user_id, body, created_at FROM notes
 		WHERE business_id = $1 AND thread_id = $2 ORDER BY created_at, id`, businessID, threadID)
 	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
@@ -98,31 +85,6 @@ func (rb *ReadBatch) Notes(businessID, threadID int64) *[]Note {
 // re-planned on every call (its plan depends on the array's length).
 func (rb *ReadBatch) ThreadContacts(businessID, threadID int64) *[]*Contact {
 	out := new([]*Contact)
-	if rb.pool == nil {
-		rb.slow = append(rb.slow, func(ctx context.Context) error {
-			t, err := rb.s.Thread(ctx, businessID, threadID)
-			if err != nil || t == nil {
-				return err
-			}
-			var ids []int64
-			for _, p := range t.Participants {
-				if len(ids) < 8 && !slices.Contains(ids, p.ContactID) {
-					ids = append(ids, p.ContactID)
-				}
-			}
-			for _, id := range ids {
-				c, err := rb.s.Contact(ctx, businessID, id)
-				if err != nil {
-					return err
-				}
-				if c != nil {
-					*out = append(*out, c)
-				}
-			}
-			return nil
-		})
-		return out
-	}
 	const ids = `SELECT i.contact_id, min(p.n) AS n FROM (
 			SELECT tp.identity_id, row_number() OVER (ORDER BY tp.joined_at, tp.identity_id) AS n
 			FROM thread_participants tp JOIN threads t ON t.id = tp.thread_id
@@ -170,6 +132,62 @@ func (rb *ReadBatch) ThreadContacts(businessID, threadID int64) *[]*Contact {
 			}
 		}
 		return wrapErr(rows.Err(), "load identities of contacts")
+	})
+	return out
+}
+
+// RestockOptions is what a direct thread's "Notify me when it's back"
+// shows: the business's products, those the thread's customer waits for,
+// and how the thread's channel can ask (its app, and for Messenger
+// whether the Page has One-Time Notifications).
+type RestockOptions struct {
+	Products []Product
+	Waiting  []Product
+	App      string // "" when the thread is not a direct one with a channel
+	OTN      bool
+}
+
+const productColumns = `p.id, p.business_id, p.sku, p.name, p.url, p.image_url, p.stock, p.wa_template_name,
+	p.wa_template_language, p.created_at, p.updated_at`
+
+// RestockOptions queues a direct thread's RestockOptions (at most limit
+// products, by name) as Store.Products, Store.IdentityWaiting and the
+// thread's channel would give them, in the same round trip as the rest of
+// the thread page: the thread's identity and channel come from the thread.
+func (rb *ReadBatch) RestockOptions(businessID, threadID int64, limit int) *RestockOptions {
+	out := &RestockOptions{Products: []Product{}, Waiting: []Product{}}
+	rb.batch.Queue(`SELECT ch.app, ch.otn FROM threads t JOIN channels ch ON ch.id = t.channel_id AND ch.business_id = t.business_id
+		WHERE t.business_id = $1 AND t.id = $2 AND t.kind = 'direct' AND t.direct_identity_id IS NOT NULL`, businessID, threadID)
+	rb.batch.Queue(`SELECT `+productColumns+` FROM products p WHERE p.business_id = $1 ORDER BY p.name, p.id LIMIT $2`, businessID, limit)
+	rb.batch.Queue(`SELECT `+productColumns+` FROM products p JOIN restock_waitlist w ON w.product_id = p.id
+		WHERE w.business_id = $1 AND w.status IN ('waiting', 'skipped')
+			AND w.identity_id = (SELECT direct_identity_id FROM threads WHERE business_id = $1 AND id = $2)
+		ORDER BY w.created_at`, businessID, threadID)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return wrapErr(err, "read channel of thread %d", threadID)
+		}
+		_, err = pgx.ForEachRow(rows, []any{&out.App, &out.OTN}, func() error { return nil })
+		if err != nil {
+			return wrapErr(err, "read channel of thread %d", threadID)
+		}
+		for _, dst := range []*[]Product{&out.Products, &out.Waiting} {
+			rows, err := br.Query()
+			if err != nil {
+				return wrapErr(err, "list products")
+			}
+			var p Product
+			_, err = pgx.ForEachRow(rows, []any{&p.ID, &p.BusinessID, &p.SKU, &p.Name, &p.URL, &p.ImageURL, &p.Stock,
+				&p.WATemplateName, &p.WATemplateLanguage, &p.CreatedAt, &p.UpdatedAt}, func() error {
+				*dst = append(*dst, p)
+				return nil
+			})
+			if err != nil {
+				return wrapErr(err, "list products")
+			}
+		}
+		return nil
 	})
 	return out
 }

@@ -1,0 +1,386 @@
+package inbound
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/adapters"
+	"github.com/switchboard-inbox/switchboard/models"
+)
+
+// The set-based apply: a batch's plain customer messages and delivery
+// statuses — nearly all of Meta's traffic — are written with a few
+// statements per batch (identities, contacts, threads, messages, thread
+// touches, window facts, statuses), and everything else (postbacks, echoes,
+// reactions, opt-ins, edits, groups, relay members, polls, restock payloads,
+// reconciliations…) event by event in the batch's order, as before. A
+// customer's events all go one way or the other, so their order holds.
+
+// customerKey names whose rows an event touches: its channel and its group
+// or customer.
+func customerKey(it event) string {
+	who := it.ev.Customer.ExternalID
+	if it.ev.GroupID != "" {
+		who = "g:" + it.ev.GroupID
+	}
+	return strconv.FormatInt(it.ch.ID, 10) + "/" + who
+}
+
+// lockKeys are the batch's customer keys as sorted advisory lock ids (a
+// number change also names the customer's new number).
+func lockKeys(items []event) []int32 {
+	var keys []int32
+	add := func(k string) {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		keys = append(keys, int32(h.Sum32()))
+	}
+	for _, it := range items {
+		add(customerKey(it))
+		if nc := it.ev.NumberChange; nc != nil && nc.NewWaID != "" {
+			add(strconv.FormatInt(it.ch.ID, 10) + "/" + nc.NewWaID)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// applyBatch applies the batch: plain messages and statuses as sets, the
+// rest one at a time. Any failure aborts the batch (the caller retries it
+// event by event, so only the bad event is parked).
+func (a *applier) applyBatch(tx *models.Store, items []event) error {
+	slow := map[string]bool{}
+	for _, it := range items {
+		if !a.settable(tx, it) {
+			slow[customerKey(it)] = true
+		}
+		if nc := it.ev.NumberChange; nc != nil && nc.NewWaID != "" {
+			slow[strconv.FormatInt(it.ch.ID, 10)+"/"+nc.NewWaID] = true
+		}
+	}
+	// Runs of set-able customers, in the batch's order: rows are created in
+	// the same order as one event at a time would create them.
+	for start := 0; start < len(items); {
+		end, isSlow := start+1, slow[customerKey(items[start])]
+		for end < len(items) && slow[customerKey(items[end])] == isSlow {
+			end++
+		}
+		run := items[start:end]
+		start = end
+		if isSlow {
+			if err := a.applyInOrder(tx, run); err != nil {
+				return err
+			}
+			continue
+		}
+		var msgs, statuses []event
+		for _, it := range run {
+			if it.ev.Type == adapters.EventStatus {
+				statuses = append(statuses, it)
+			} else {
+				msgs = append(msgs, it)
+			}
+		}
+		demoted, err := a.messageSet(tx, msgs)
+		if err != nil {
+			return a.setFailed(err)
+		}
+		if err := a.statusSet(tx, statuses); err != nil {
+			return a.setFailed(err)
+		}
+		// Relay members: their messages land in the group, one at a time.
+		if err := a.applyInOrder(tx, demoted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) setFailed(err error) error {
+	if transient(err) {
+		return err
+	}
+	a.p.log.Warn("inbound: a set of events failed; retrying its batch one event at a time", "error", err)
+	return errEventFailed
+}
+
+// settable says whether an event may be applied as part of a set: a plain
+// customer message (no payload, referral, quote, group, poll or vote), or a
+// delivery status that does not name our message id and did not fail.
+func (a *applier) settable(tx *models.Store, it event) bool {
+	ev := it.ev
+	switch ev.Type {
+	case adapters.EventMessage:
+		m := ev.Message
+		if m == nil || m.ExternalID == "" || ev.Customer.ExternalID == "" || ev.GroupID != "" || ev.Referral != nil ||
+			m.ReplyToExternalID != "" || m.Details.Payload != "" || m.Details.Interactive != nil {
+			return false
+		}
+		switch m.Kind {
+		case adapters.KindPoll, adapters.KindSystem:
+			return false
+		}
+		_, vote := optionNumber(&models.Message{Kind: string(m.Kind), Text: m.Text})
+		return !vote
+	case adapters.EventStatus:
+		st := ev.Status
+		if st == nil || st.ExternalID == "" || len(st.Errors) > 0 {
+			return false
+		}
+		switch st.Status {
+		case adapters.StatusSent, adapters.StatusDelivered, adapters.StatusRead:
+		default:
+			return false
+		}
+		_, ours := tx.Cipher().ParseCallbackRef(st.CallbackData)
+		return !ours
+	}
+	return false
+}
+
+// messageSet applies plain customer messages as sets. It returns the events
+// of relay group members, which it leaves for the one-at-a-time path.
+func (a *applier) messageSet(tx *models.Store, items []event) (demoted []event, err error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids, created, err := a.identities(tx, items)
+	if err != nil {
+		return nil, err
+	}
+	if a.p.Relay != nil {
+		var known []int64
+		for _, id := range ids {
+			if !created[id.ID] {
+				known = append(known, id.ID)
+			}
+		}
+		members, err := tx.RelayMembersAmong(a.ctx, known)
+		if err != nil {
+			return nil, err
+		}
+		if len(members) > 0 {
+			kept := items[:0:0]
+			for _, it := range items {
+				if members[ids[identityKey(it)].ID] {
+					demoted = append(demoted, it)
+				} else {
+					kept = append(kept, it)
+				}
+			}
+			items = kept
+		}
+	}
+	// Each identity's direct thread, created at its first event of the batch.
+	var order []*models.Identity
+	var firstAt []time.Time
+	seen := map[int64]bool{}
+	for _, it := range items {
+		id := ids[identityKey(it)]
+		if !seen[id.ID] {
+			seen[id.ID] = true
+			order = append(order, id)
+			firstAt = append(firstAt, it.ev.Timestamp)
+		}
+	}
+	if len(order) == 0 {
+		return demoted, nil
+	}
+	threads, newThreads, err := tx.EnsureDirectThreads(a.ctx, order, firstAt)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range newThreads {
+		a.events = append(a.events, models.Event{Type: "thread", BusinessID: t.BusinessID, ThreadID: t.ID})
+	}
+	var msgs []*models.Message
+	dup := map[models.IdentityKey]bool{}
+	for _, it := range items {
+		it.pl.applied++
+		k := models.IdentityKey{ChannelID: it.ch.ID, ExternalID: it.ev.Message.ExternalID}
+		if dup[k] {
+			continue // a replay inside the batch changes nothing
+		}
+		dup[k] = true
+		id := ids[identityKey(it)]
+		m := a.messageRow(it.ch, threads[id.ID], it.ev, models.DirectionIn, models.StatusReceived)
+		m.SenderIdentityID = &id.ID
+		m.Attachments = attachments(it.ev.Message)
+		msgs = append(msgs, m)
+	}
+	inserted, err := tx.AddInboundMessages(a.ctx, msgs)
+	if err != nil {
+		return nil, err
+	}
+	facts := map[int64]int{} // identity → index in evs
+	var evs []models.IdentityEvent
+	for _, m := range inserted {
+		a.events = append(a.events, models.Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
+		i, ok := facts[*m.SenderIdentityID]
+		if !ok {
+			facts[*m.SenderIdentityID] = len(evs)
+			evs = append(evs, models.IdentityEvent{IdentityID: *m.SenderIdentityID, Kind: "message", LastAt: m.SentAt})
+		} else if m.SentAt.After(evs[i].LastAt) {
+			evs[i].LastAt = m.SentAt
+		}
+	}
+	return demoted, tx.RecordCustomerEvents(a.ctx, evs)
+}
+
+func identityKey(it event) models.IdentityKey {
+	return models.IdentityKey{ChannelID: it.ch.ID, ExternalID: it.ev.Customer.ExternalID}
+}
+
+// identities finds or creates the customers' identities, as identity() does
+// one at a time: WhatsApp identities join the business's contact with the
+// same phone; the name Meta sent last is kept. created marks new ones.
+func (a *applier) identities(tx *models.Store, items []event) (map[models.IdentityKey]*models.Identity, map[int64]bool, error) {
+	var keys []models.IdentityKey
+	first := map[models.IdentityKey]event{}
+	lastName := map[models.IdentityKey]string{}
+	for _, it := range items {
+		k := identityKey(it)
+		if _, ok := first[k]; !ok {
+			first[k] = it
+			keys = append(keys, k)
+		}
+		if n := it.ev.Customer.DisplayName; n != "" {
+			lastName[k] = n
+		}
+	}
+	ids, err := tx.IdentitiesByExternal(a.ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	var missing []models.IdentityKey
+	var phones []models.ContactPhone
+	for _, k := range keys {
+		if ids[k] != nil {
+			continue
+		}
+		missing = append(missing, k)
+		if it := first[k]; it.ch.App == models.AppWhatsApp && it.ev.Customer.Phone != "" {
+			phones = append(phones, models.ContactPhone{BusinessID: it.ch.BusinessID, Phone: it.ev.Customer.Phone})
+		}
+	}
+	created := map[int64]bool{}
+	if len(missing) > 0 {
+		if err := a.createIdentities(tx, missing, first, phones, ids, created); err != nil {
+			return nil, nil, err
+		}
+	}
+	var renameIDs []int64
+	var renames []string
+	for _, k := range keys {
+		id := ids[k]
+		if n := lastName[k]; n != "" && n != id.DisplayName {
+			renameIDs, renames = append(renameIDs, id.ID), append(renames, n)
+			id.DisplayName = n
+		}
+	}
+	return ids, created, tx.SetIdentityDisplayNames(a.ctx, renameIDs, renames)
+}
+
+func (a *applier) createIdentities(tx *models.Store, missing []models.IdentityKey, first map[models.IdentityKey]event,
+	phones []models.ContactPhone, ids map[models.IdentityKey]*models.Identity, created map[int64]bool) error {
+	byPhone := map[models.ContactPhone]*models.Contact{}
+	if len(phones) > 0 {
+		var err error
+		if byPhone, err = tx.ContactsByPhone(a.ctx, phones); err != nil {
+			return err
+		}
+	}
+	var newContacts []*models.Contact
+	contactOf := make([]*models.Contact, len(missing))
+	for i, k := range missing {
+		it := first[k]
+		p := it.ev.Customer
+		cp := models.ContactPhone{BusinessID: it.ch.BusinessID, Phone: p.Phone}
+		if it.ch.App == models.AppWhatsApp && p.Phone != "" {
+			if c := byPhone[cp]; c != nil {
+				contactOf[i] = c
+				continue
+			}
+		}
+		c := &models.Contact{BusinessID: it.ch.BusinessID, Name: p.DisplayName, Phone: p.Phone, Country: p.Country}
+		if c.Name == "" && p.Username != "" {
+			c.Name = "@" + p.Username
+		}
+		newContacts = append(newContacts, c)
+		contactOf[i] = c
+		if it.ch.App == models.AppWhatsApp && p.Phone != "" {
+			byPhone[cp] = c // a second number of the batch with this phone joins it
+		}
+	}
+	if err := tx.CreateContacts(a.ctx, newContacts); err != nil {
+		return err
+	}
+	rows := make([]*models.Identity, len(missing))
+	for i, k := range missing {
+		it := first[k]
+		p := it.ev.Customer
+		rows[i] = &models.Identity{BusinessID: it.ch.BusinessID, ContactID: contactOf[i].ID, ChannelID: it.ch.ID, App: it.ch.App,
+			ExternalID: p.ExternalID, Phone: p.Phone, BSUID: p.BSUID, Username: p.Username, Country: p.Country, DisplayName: p.DisplayName}
+	}
+	made, err := tx.CreateIdentitiesOnce(a.ctx, rows)
+	if err != nil {
+		return err
+	}
+	for _, id := range made {
+		created[id.ID] = true
+		ids[models.IdentityKey{ChannelID: id.ChannelID, ExternalID: id.ExternalID}] = id
+	}
+	if len(made) == len(rows) {
+		return nil
+	}
+	// Another writer created some first: use theirs, drop the contacts only they would have had.
+	used := map[int64]bool{}
+	for _, id := range made {
+		used[id.ContactID] = true
+	}
+	var drop []int64
+	var lost []models.IdentityKey
+	for i, k := range missing {
+		if ids[k] == nil {
+			lost = append(lost, k)
+			if c := contactOf[i]; slices.Contains(newContacts, c) && !used[c.ID] && !slices.Contains(drop, c.ID) {
+				drop = append(drop, c.ID)
+			}
+		}
+	}
+	if err := tx.DeleteContacts(a.ctx, drop); err != nil {
+		return err
+	}
+	theirs, err := tx.IdentitiesByExternal(a.ctx, lost)
+	if err != nil {
+		return err
+	}
+	for k, id := range theirs {
+		ids[k] = id
+	}
+	return nil
+}
+
+// statusSet applies delivery statuses of our messages as one set.
+func (a *applier) statusSet(tx *models.Store, items []event) error {
+	if len(items) == 0 {
+		return nil
+	}
+	us := make([]models.StatusUpdate, len(items))
+	for i, it := range items {
+		st := it.ev.Status
+		us[i] = models.StatusUpdate{ChannelID: it.ch.ID, ExternalID: st.ExternalID, Status: string(st.Status), At: it.ev.Timestamp}
+		if st.Pricing != nil {
+			us[i].Pricing, _ = json.Marshal(st.Pricing)
+		}
+		it.pl.applied++
+	}
+	moved, err := tx.AdvanceStatuses(a.ctx, us)
+	for _, r := range moved {
+		a.events = append(a.events, models.Event{Type: "status", BusinessID: r.BusinessID, ThreadID: r.ThreadID, MessageID: r.MessageID})
+	}
+	return err
+}

@@ -226,7 +226,13 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 		if spec.Template != nil {
 			category = spec.Template.Category
 		}
-		if p.cost, err = o.estimate(ctx, ch, v.customer, category); err != nil {
+		windowOpen, freeEntry := false, false
+		if v.customer != nil {
+			now := o.now()
+			windowOpen = policy.ForHumanReply(factsOf(ch, v.customer, policy.Send{}), now).Allowed
+			freeEntry = now.Before(v.Decision.FreeEntryPointUntil)
+		}
+		if p.cost, err = o.estimate(ctx, ch, v.customer, category, windowOpen, freeEntry); err != nil {
 			return nil, err
 		}
 	}
@@ -359,6 +365,21 @@ func (o *Outbox) Decisions(ctx context.Context, businessID, threadID int64) ([]p
 func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*models.Message, error) {
 	var msg *models.Message
 	err := o.store.InTx(ctx, func(tx *models.Store) error {
+		var err error
+		msg, err = o.retryTx(ctx, tx, businessID, messageID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// retryTx is Retry inside the caller's transaction (the restock cap retry
+// claims its entry in the same one).
+func (o *Outbox) retryTx(ctx context.Context, tx *models.Store, businessID, messageID int64) (*models.Message, error) {
+	var msg *models.Message
+	err := func() error {
 		m, err := tx.Message(ctx, businessID, messageID)
 		if err != nil {
 			return err
@@ -409,7 +430,7 @@ func (o *Outbox) Retry(ctx context.Context, businessID, messageID int64) (*model
 		}
 		msg, err = tx.Message(ctx, businessID, m.ID)
 		return err
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

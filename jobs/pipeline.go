@@ -172,6 +172,8 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	p.restock.UseTemplates(syncedTemplates{store})
 	p.restock.UsePrices(bookQuotes{cfg.Prices})
 	river.AddWorker(workers, &restockWorker{r: p.restock})
+	river.AddWorker(workers, &capSweepWorker{r: p.restock})
+	river.AddWorker(workers, &capRetryWorker{r: p.restock})
 	p.campaigns = newCampaigner(p.outbox)
 	p.campaigns.slice = min(p.campaigns.slice, cfg.JobTimeout/3) // a run of the job ends well inside its timeout
 	river.AddWorker(workers, &campaignWorker{c: p.campaigns})
@@ -214,7 +216,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return sweepArgs{}, &river.InsertOpts{Queue: queueOutbound}
-			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), campaignTickPeriodic(), campaignAttributionPeriodic()},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), templateSyncPeriodic(), capSweepPeriodic(), campaignTickPeriodic(), campaignAttributionPeriodic()},
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river worker client: %w", err)

@@ -263,12 +263,16 @@ func (r *Restocker) notify(ctx context.Context, tx *models.Store, p *models.Prod
 	if err != nil {
 		return nil, err
 	}
+	lang, err := tx.BusinessLocale(ctx, p.BusinessID)
+	if err != nil {
+		return nil, err
+	}
 	outs := make([]models.EntryOutcome, len(entries))
 	var reqs []SendRequest
 	var reqEntry []int
 	for i, e := range entries {
 		outs[i].EntryID = e.ID
-		req, reason, err := r.request(ctx, p, &e, scs)
+		req, reason, err := r.request(ctx, p, &e, scs, lang)
 		switch {
 		case err != nil:
 			return nil, err
@@ -307,7 +311,7 @@ func (r *Restocker) notify(ctx context.Context, tx *models.Store, p *models.Prod
 }
 
 // request is the alert for one entry, or the reason it cannot go now.
-func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.RestockWaitlist, scs map[int64]*models.SendContext) (SendRequest, policy.Reason, error) {
+func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.RestockWaitlist, scs map[int64]*models.SendContext, businessLang string) (SendRequest, policy.Reason, error) {
 	var sc *models.SendContext
 	if e.ThreadID != nil {
 		sc = scs[*e.ThreadID]
@@ -320,6 +324,7 @@ func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.Re
 		return SendRequest{}, policy.ReasonChannelUnauthorised, nil
 	}
 	rd := policy.Restock(factsOf(sc.Channel, cust, policy.Send{}), r.now())
+	lang := CustomerLanguage(&cust.Identity, businessLang)
 	req := SendRequest{BusinessID: p.BusinessID, ThreadID: sc.Thread.ID, Automated: true, Proactive: true, Promotional: true}
 	switch rd.Via {
 	case policy.RestockSkip:
@@ -335,11 +340,11 @@ func (r *Restocker) request(ctx context.Context, p *models.Product, e *models.Re
 		if name == "" || lang == "" {
 			return req, policy.ReasonTemplateRequired, nil
 		}
-		req.Template = &TemplateRequest{Name: name, Language: lang, Variables: restockVariables(params, firstName(cust), p)}
+		req.Template = &TemplateRequest{Name: name, Language: lang, Variables: restockVariables(params, firstName(cust, lang), p)}
 	case policy.RestockOTN:
-		req.UseOTN, req.Text = true, AlertText(p)
+		req.UseOTN, req.Text = true, AlertText(p, lang)
 	default:
-		req.Text = AlertText(p)
+		req.Text = AlertText(p, lang)
 	}
 	return req, "", nil
 }
@@ -370,20 +375,20 @@ func restockVariables(params models.TemplateParams, first string, p *models.Prod
 	return out
 }
 
-// AlertText is the free-form back-in-stock message.
-func AlertText(p *models.Product) string {
+// AlertText is the free-form back-in-stock message in the customer's language.
+func AlertText(p *models.Product, lang string) string {
 	if p.URL != "" {
-		return fmt.Sprintf("Good news: %s is back in stock! %s", p.Name, p.URL)
+		return RestockText(lang, "alert_url", p.Name, p.URL)
 	}
-	return fmt.Sprintf("Good news: %s is back in stock!", p.Name)
+	return RestockText(lang, "alert", p.Name)
 }
 
 // firstName is the template's first variable, with Meta's usual fallback.
-func firstName(c *models.SendCustomer) string {
+func firstName(c *models.SendCustomer, lang string) string {
 	if f := strings.Fields(c.Identity.DisplayName); len(f) > 0 && !strings.HasPrefix(f[0], "+") {
 		return f[0]
 	}
-	return "cliente"
+	return RestockText(lang, "first_name")
 }
 
 func customerOf(sc *models.SendContext, identityID int64) *models.SendCustomer {

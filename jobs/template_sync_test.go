@@ -239,8 +239,9 @@ func TestCostEstimatedWhenQueuedAndActualFromStatuses(t *testing.T) {
 	e.waitFor("Meta's pricing on the statuses", func() bool {
 		return cost(reply).ActualType != "" && cost(promo).ActualType != ""
 	})
-	if c := cost(reply); c.ActualType != "free_customer_service" || c.ActualCategory != "service" {
-		t.Errorf("reply actual %s/%s, want service/free_customer_service", c.ActualCategory, c.ActualType)
+	// From 1 Oct 2026 Meta bills a service reply inside the window (meta-platform.md §6.3).
+	if c := cost(reply); c.ActualType != "regular" || c.ActualCategory != "service" {
+		t.Errorf("reply actual %s/%s, want service/regular", c.ActualCategory, c.ActualType)
 	}
 	if c := cost(promo); c.ActualType != "regular" || c.ActualCategory != "marketing" || c.ActualMicros == nil || *c.ActualMicros != 59_200 {
 		t.Errorf("template actual %s/%s %v, want marketing/regular at 59200", c.ActualCategory, c.ActualType, c.ActualMicros)
@@ -256,8 +257,8 @@ func TestCostEstimatedWhenQueuedAndActualFromStatuses(t *testing.T) {
 	for _, r := range spend {
 		got[r.Market+"/"+r.Category] = r
 	}
-	if r := got["Italy/service"]; r.Messages != 1 || r.EstimatedMicros != 18_000 || r.Charged != 0 || r.ActualMicros != 0 {
-		t.Errorf("Italy service spend %+v: estimated, not charged (free customer service)", r)
+	if r := got["Italy/service"]; r.Messages != 1 || r.EstimatedMicros != 18_000 || r.Charged != 1 || r.ActualMicros != 18_000 {
+		t.Errorf("Italy service spend %+v: estimated and charged (billed since 1 Oct 2026)", r)
 	}
 	if r := got[pricing.RestOfWestEurope+"/marketing"]; r.Messages != 1 || r.EstimatedMicros != 59_200 || r.Charged != 1 || r.ActualMicros != 59_200 {
 		t.Errorf("marketing spend %+v", r)

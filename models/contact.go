@@ -37,6 +37,7 @@ type Identity struct {
 	Country            string     `json:"country"`
 	DisplayName        string     `json:"display_name"`
 	ProfilePicURL      string     `json:"profile_pic_url"`
+	Locale             string     `json:"locale"` // Meta's profile locale (it_IT), when known
 	BlockedAt          *time.Time `json:"blocked_at"`
 	ReportedAt         *time.Time `json:"reported_at"`
 	MarketingOptOutAt  *time.Time `json:"marketing_opt_out_at"`
@@ -254,6 +255,26 @@ func (s *Store) NamelessIdentities(ctx context.Context, limit int) ([]NamelessId
 		WHERE i.app IN ('messenger', 'instagram') AND i.display_name = '' AND c.state = 'active'
 		AND i.created_at > now() - interval '7 days' ORDER BY i.id DESC LIMIT ?`, limit).Scan(&rows).Error
 	return rows, wrapErr(err, "list nameless identities")
+}
+
+// SetIdentityLocale records the customer's language from Meta's profile
+// (Messenger/Instagram `locale`, e.g. it_IT).
+func (s *Store) SetIdentityLocale(ctx context.Context, businessID, identityID int64, locale string) error {
+	err := s.Gorm(ctx).Exec(`UPDATE identities SET locale = ?, updated_at = now() WHERE business_id = ? AND id = ?`,
+		locale, businessID, identityID).Error
+	return wrapErr(err, "set locale of identity %d", identityID)
+}
+
+// BusinessLocale is the business's language: its first admin's (else first
+// member's) UI language; "en" when it has none.
+func (s *Store) BusinessLocale(ctx context.Context, businessID int64) (string, error) {
+	var locale string
+	err := s.Gorm(ctx).Raw(`SELECT u.locale FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.business_id = ? ORDER BY (m.role = 'admin') DESC, m.created_at, u.id LIMIT 1`, businessID).Scan(&locale).Error
+	if locale == "" {
+		locale = "en"
+	}
+	return locale, wrapErr(err, "read language of business %d", businessID)
 }
 
 // ContactPhone is a business's phone number, for ContactsByPhone.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -54,13 +55,48 @@ type SpendRow struct {
 	ActualMicros    int64
 }
 
-// Spend sums the incrementally kept daily spend over [from, to).
+// Spend sums the incrementally kept spend over [from, to) (UTC days): whole
+// calendar months from spend_monthly, the days either side from spend_daily.
 func (s *Store) Spend(ctx context.Context, businessID int64, from, to time.Time) ([]SpendRow, error) {
+	fd, td := utcDay(from), utcDay(to)
+	m1 := fd
+	if m1.Day() != 1 {
+		m1 = time.Date(fd.Year(), fd.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	m2 := time.Date(td.Year(), td.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if !m1.Before(m2) { // no whole month inside: days only
+		m1, m2 = td, td
+	}
+	var rows []SpendRow
+	err := s.Gorm(ctx).Raw(`SELECT channel_id, market, category, currency, SUM(messages) AS messages,
+		SUM(estimated_micros) AS estimated_micros, SUM(charged) AS charged, SUM(actual_micros) AS actual_micros
+		FROM (
+			SELECT channel_id, market, category, currency, messages, estimated_micros, charged, actual_micros
+			FROM spend_monthly WHERE business_id = @biz AND month >= @m1 AND month < @m2
+			UNION ALL
+			SELECT channel_id, market, category, currency, messages, estimated_micros, charged, actual_micros
+			FROM spend_daily WHERE business_id = @biz AND ((day >= @fd AND day < @m1) OR (day >= @m2 AND day < @td))
+		) x
+		GROUP BY channel_id, market, category, currency ORDER BY channel_id, market, category, currency`,
+		sql.Named("biz", businessID), sql.Named("fd", day(fd)), sql.Named("td", day(td)), sql.Named("m1", day(m1)), sql.Named("m2", day(m2))).
+		Scan(&rows).Error
+	return rows, wrapErr(err, "sum spend")
+}
+
+// SpendDaily is Spend summed from the daily table only (the rollup's check
+// and the benchmark's comparison).
+func (s *Store) SpendDaily(ctx context.Context, businessID int64, from, to time.Time) ([]SpendRow, error) {
 	var rows []SpendRow
 	err := s.Gorm(ctx).Raw(`SELECT channel_id, market, category, currency, SUM(messages) AS messages,
 		SUM(estimated_micros) AS estimated_micros, SUM(charged) AS charged, SUM(actual_micros) AS actual_micros
 		FROM spend_daily WHERE business_id = ? AND day >= ? AND day < ?
 		GROUP BY channel_id, market, category, currency ORDER BY channel_id, market, category, currency`,
 		businessID, day(from), day(to)).Scan(&rows).Error
-	return rows, wrapErr(err, "sum spend")
+	return rows, wrapErr(err, "sum daily spend")
+}
+
+// utcDay is the UTC day t falls on, at midnight.
+func utcDay(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }

@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Price categories, as Meta's rate card names its columns.
@@ -115,7 +118,10 @@ func (s *Store) importPrices(ctx context.Context, businessID int64, userID *int6
 				return err
 			}
 		}
-		return tx.auditPrices(ctx, businessID, userID, action, changes)
+		if err := tx.auditPrices(ctx, businessID, userID, action, changes); err != nil {
+			return err
+		}
+		return tx.notifyPrices(ctx, businessID)
 	})
 	return changes, err
 }
@@ -130,8 +136,53 @@ func (s *Store) SetPrice(ctx context.Context, businessID int64, userID *int64, p
 		if err := tx.upsertPrice(ctx, businessID, p); err != nil {
 			return err
 		}
-		return tx.auditPrices(ctx, businessID, userID, "prices.edit", changes)
+		if err := tx.auditPrices(ctx, businessID, userID, "prices.edit", changes); err != nil {
+			return err
+		}
+		return tx.notifyPrices(ctx, businessID)
 	})
+}
+
+// PricesChannel is the PostgreSQL notification channel of price changes: the
+// payload is the business id. Every replica's quote book drops that
+// business's cached table when it hears one.
+const PricesChannel = "switchboard_prices"
+
+// notifyPrices tells every replica the business's prices changed (on commit).
+func (s *Store) notifyPrices(ctx context.Context, businessID int64) error {
+	err := s.Gorm(ctx).Exec(`SELECT pg_notify(?, ?)`, PricesChannel, strconv.FormatInt(businessID, 10)).Error
+	return wrapErr(err, "notify price change of business %d", businessID)
+}
+
+// ListenPriceChanges calls changed with each business whose prices another
+// replica (or this one) changed, until ctx ends or the connection fails;
+// ready is called once listening (before it, changes may have been missed:
+// the caller drops everything it cached then).
+func (s *Store) ListenPriceChanges(ctx context.Context, ready func(), changed func(businessID int64)) error {
+	cfg := s.DB.Pool.Config().ConnConfig.Copy()
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	cancel()
+	if err != nil {
+		return wrapErr(err, "connect to listen for price changes")
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{PricesChannel}.Sanitize()); err != nil {
+		return wrapErr(err, "listen for price changes")
+	}
+	ready()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return wrapErr(err, "wait for price changes")
+		}
+		if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+			changed(id)
+		}
+	}
 }
 
 func (s *Store) upsertPrice(ctx context.Context, businessID int64, p CountryPrice) error {

@@ -163,13 +163,15 @@ type RunSummary struct {
 	Notified  int            `json:"notified"`
 	Skipped   int            `json:"skipped"`
 	Failed    int            `json:"failed"`
+	Unknown   int            `json:"unknown"` // notified entries whose send ended unknown (may have reached Meta)
 	ByReason  map[string]int `gorm:"-" json:"by_reason"`
 	Started   time.Time      `json:"started_at"`
 	Finished  *time.Time     `json:"finished_at"`
 }
 
 // RunSummaries counts the outcomes of the business's runs (failed: notified
-// entries whose message failed at Meta).
+// entries whose message failed at Meta; unknown: whose send may or may not
+// have reached Meta).
 func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int64) ([]RunSummary, error) {
 	var rows []struct {
 		RunSummary
@@ -180,6 +182,7 @@ func (s *Store) RunSummaries(ctx context.Context, businessID int64, runIDs []int
 			r.finished_at AS finished, p.sku AS product_sku,
 			r.handled, r.notified, r.handled - r.notified AS skipped,
 			(SELECT count(*) FROM restock_outcomes o JOIN messages m ON m.id = o.message_id WHERE o.run_id = r.id AND m.status = 'failed') AS failed,
+			(SELECT count(*) FROM restock_outcomes o JOIN messages m ON m.id = o.message_id WHERE o.run_id = r.id AND m.status = 'unknown') AS unknown,
 			COALESCE((SELECT jsonb_object_agg(reason, n) FROM (SELECT o.reason, count(*) AS n FROM restock_outcomes o
 				WHERE o.run_id = r.id AND o.outcome = 'skipped' GROUP BY 1) x), '{}') AS reasons
 		FROM restock_runs r JOIN products p ON p.id = r.product_id
@@ -259,4 +262,47 @@ func (s *Store) AddOTNToken(ctx context.Context, businessID, identityID int64, t
 		return 0, wrapErr(err, "add OTN token")
 	}
 	return s.OTNTokenID(ctx, businessID, token)
+}
+
+// CodeMarketingCap is WhatsApp's 131049: Meta held a marketing template back
+// (its per-user marketing limit, or the US pause).
+const CodeMarketingCap = 131049
+
+// CappedAlert is a notified entry whose alert Meta held back with 131049.
+type CappedAlert struct {
+	EntryID    int64
+	BusinessID int64
+	MessageID  int64
+	FailedAt   time.Time // when Meta said so
+}
+
+// ClaimCappedAlerts marks at most n notified entries, of any business, whose
+// alert failed with 131049 and was never retried, as having their one retry
+// due after the failure (cap_retry_at); the caller queues the retries in the
+// same transaction.
+func (s *Store) ClaimCappedAlerts(ctx context.Context, n int, after time.Duration) ([]CappedAlert, error) {
+	var out []CappedAlert
+	err := s.Gorm(ctx).Raw(`WITH c AS (
+			SELECT w.id, m.status_at FROM restock_waitlist w JOIN messages m ON m.id = w.message_id
+			WHERE w.status = 'notified' AND w.cap_retry_at IS NULL AND w.message_id IS NOT NULL
+			  AND m.status = 'failed' AND m.error_code = ?
+			ORDER BY w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
+		UPDATE restock_waitlist w SET cap_retry_at = c.status_at + make_interval(secs => ?) FROM c WHERE w.id = c.id
+		RETURNING w.id AS entry_id, w.business_id, w.message_id, c.status_at AS failed_at`, CodeMarketingCap, n, after.Seconds()).Scan(&out).Error
+	return out, wrapErr(err, "claim capped restock alerts")
+}
+
+// ClaimCapRetry takes the entry's one cap retry; false when it was taken
+// (or the entry moved on): call in the transaction that requeues the alert.
+func (s *Store) ClaimCapRetry(ctx context.Context, businessID, entryID, messageID int64, at time.Time) (bool, error) {
+	res := s.Gorm(ctx).Exec(`UPDATE restock_waitlist SET cap_retried_at = ?
+		WHERE business_id = ? AND id = ? AND message_id = ? AND status = 'notified' AND cap_retry_at IS NOT NULL AND cap_retried_at IS NULL`,
+		at, businessID, entryID, messageID)
+	return res.RowsAffected == 1, wrapErr(res.Error, "claim cap retry of entry %d", entryID)
+}
+
+// SetEntryReason records why an entry's alert could not go again.
+func (s *Store) SetEntryReason(ctx context.Context, businessID, entryID int64, reason string) error {
+	err := s.Gorm(ctx).Exec(`UPDATE restock_waitlist SET reason = ? WHERE business_id = ? AND id = ?`, reason, businessID, entryID).Error
+	return wrapErr(err, "set reason of entry %d", entryID)
 }

@@ -108,6 +108,7 @@ type Event struct {
 	UserID     int64  `json:"u,omitempty"` // access: whose sockets end
 	Session    string `json:"s,omitempty"` // access: only this session's (a digest of its token)
 	RunID      int64  `json:"r,omitempty"` // a restock run's progress (EventRestock)
+	ProductID  int64  `json:"p,omitempty"` // whose waitlist changed (EventWaitlist)
 }
 
 // EventAccess ends a member's live sockets: signed out, role changed, removed.
@@ -115,6 +116,9 @@ const EventAccess = "access"
 
 // EventRestock is a restock run's progress: a few frames a second at most.
 const EventRestock = "restock"
+
+// EventWaitlist is a customer joining a product's waitlist.
+const EventWaitlist = "waitlist"
 
 // Notify queues ev for listeners; inside InTx it is delivered on commit.
 func (s *Store) Notify(ctx context.Context, ev Event) error {

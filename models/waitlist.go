@@ -6,7 +6,8 @@ import (
 )
 
 // Waitlist entry states (the contract's; "failed" is a notified entry whose
-// message failed, read from the message).
+// message failed, read from the message; a notified entry also shows its
+// message's "unknown", "delivered" or "read").
 const (
 	WaitlistWaiting   = "waiting"
 	WaitlistNotified  = "notified"
@@ -66,7 +67,7 @@ func (s *Store) JoinWaitlist(ctx context.Context, j Join) (e *RestockWaitlist, c
 		return nil, false, wrapErr(err, "join waitlist of product %d", j.ProductID)
 	}
 	if len(rows) == 1 {
-		return &rows[0], true, nil
+		return &rows[0], true, s.Notify(ctx, Event{Type: EventWaitlist, BusinessID: j.BusinessID, ProductID: j.ProductID})
 	}
 	var open RestockWaitlist
 	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND product_id = ? AND identity_id = ? AND status IN ('waiting', 'skipped')",
@@ -101,6 +102,17 @@ type WaitlistEntry struct {
 	MessageID   *int64     `json:"message_id"`
 	ThreadID    *int64     `json:"-"`
 	HasOTNToken bool       `json:"-"`
+	// CapRetry is the alert's one retry after Meta's marketing cap (131049):
+	// "", "scheduled" or "retried"; CapRetryAt when it is due.
+	CapRetry   string     `json:"cap_retry,omitempty"`
+	CapRetryAt *time.Time `json:"-"`
+}
+
+// CanSendAgain says whether the entry's alert may be sent again by hand: it
+// failed, or it ended unknown (it may have reached Meta, so it is never
+// resent on its own).
+func (e *WaitlistEntry) CanSendAgain() bool {
+	return e.MessageID != nil && (e.Status == WaitlistFailed || e.Status == StatusUnknown)
 }
 
 // Waitlist lists a product's entries, open ones first (oldest first), then
@@ -109,8 +121,11 @@ func (s *Store) Waitlist(ctx context.Context, businessID, productID int64, limit
 	var out []WaitlistEntry
 	err := s.Gorm(ctx).Raw(`SELECT w.id, w.identity_id, i.contact_id, i.app,
 			COALESCE(NULLIF(i.display_name, ''), NULLIF(c.name, ''), i.external_id) AS name,
-			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN 'failed' ELSE w.status END AS status,
-			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN COALESCE(m.error_code::text, '') ELSE w.reason END AS reason,
+			CASE WHEN w.status = 'notified' AND m.status IN ('failed', 'unknown', 'delivered', 'read', 'played') THEN
+				CASE m.status WHEN 'played' THEN 'read' ELSE m.status END ELSE w.status END AS status,
+			CASE WHEN w.status = 'notified' AND m.status = 'failed' THEN COALESCE(NULLIF(w.reason, ''), m.error_code::text, '') ELSE w.reason END AS reason,
+			CASE WHEN w.cap_retried_at IS NOT NULL THEN 'retried' WHEN w.cap_retry_at IS NOT NULL THEN 'scheduled' ELSE '' END AS cap_retry,
+			w.cap_retry_at,
 			w.source, w.created_at, w.notified_at, w.message_id, w.thread_id, w.otn_token_id IS NOT NULL AS has_otn_token
 		FROM restock_waitlist w
 		JOIN identities i ON i.id = w.identity_id
@@ -151,4 +166,24 @@ func (s *Store) IdentityWaiting(ctx context.Context, businessID, identityID int6
 		WHERE w.business_id = ? AND w.identity_id = ? AND w.status IN ('waiting', 'skipped') ORDER BY w.created_at`, businessID, identityID).
 		Scan(&ps).Error
 	return ps, wrapErr(err, "list products identity %d waits for", identityID)
+}
+
+// ProductOfAlert is the product whose restock alert the message is; 0 when
+// it is none.
+func (s *Store) ProductOfAlert(ctx context.Context, businessID, messageID int64) (int64, error) {
+	var id int64
+	err := s.Gorm(ctx).Raw(`SELECT product_id FROM restock_waitlist WHERE business_id = ? AND message_id = ? LIMIT 1`,
+		businessID, messageID).Scan(&id).Error
+	return id, wrapErr(err, "find product of alert %d", messageID)
+}
+
+// JoinAllDirect puts every customer of the business with a direct thread on
+// the product's waitlist (the reliability bench's crowd); it returns how many joined.
+func (s *Store) JoinAllDirect(ctx context.Context, businessID, productID int64, source string) (int, error) {
+	res := s.Gorm(ctx).Exec(`INSERT INTO restock_waitlist (business_id, product_id, identity_id, thread_id, source, created_at)
+		SELECT t.business_id, p.id, t.direct_identity_id, t.id, ?, now()
+		FROM threads t JOIN products p ON p.id = ? AND p.business_id = t.business_id
+		WHERE t.business_id = ? AND t.kind = 'direct' AND t.direct_identity_id IS NOT NULL
+		ON CONFLICT (product_id, identity_id) WHERE status IN ('waiting', 'skipped') DO NOTHING`, source, productID, businessID)
+	return int(res.RowsAffected), wrapErr(res.Error, "join everyone to the waitlist of product %d", productID)
 }

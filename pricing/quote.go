@@ -43,6 +43,7 @@ type Book struct {
 
 	mu     sync.RWMutex
 	tables map[int64]*table
+	gen    uint64 // bumped by every invalidation: a table loaded across one is not kept
 }
 
 // table is one business's prices: per market and category, newest date first.
@@ -65,7 +66,49 @@ func NewBook(src PriceRows, maxAge time.Duration) *Book {
 func (b *Book) Invalidate(businessID int64) {
 	b.mu.Lock()
 	delete(b.tables, businessID)
+	b.gen++
 	b.mu.Unlock()
+}
+
+// InvalidateAll drops every cached table (a replica that may have missed
+// change notifications).
+func (b *Book) InvalidateAll() {
+	b.mu.Lock()
+	b.tables = map[int64]*table{}
+	b.gen++
+	b.mu.Unlock()
+}
+
+// PriceChanges is where a book hears of other replicas' imports and edits
+// (models.Store.ListenPriceChanges: PostgreSQL NOTIFY).
+type PriceChanges interface {
+	ListenPriceChanges(ctx context.Context, ready func(), changed func(businessID int64)) error
+}
+
+// Follow keeps the book in step with every replica's price imports and edits
+// until ctx ends: each change drops that business's table at once, instead
+// of after MaxAge. After a lost connection it drops everything and listens
+// again. ready (may be nil) is called each time it listens.
+func (b *Book) Follow(ctx context.Context, src PriceChanges, ready func()) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := src.ListenPriceChanges(ctx, func() {
+			b.InvalidateAll() // whatever changed while not listening
+			backoff = 100 * time.Millisecond
+			if ready != nil {
+				ready()
+			}
+		}, b.Invalidate)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
 }
 
 // ValidCategory reports whether Meta prices the category.
@@ -119,6 +162,9 @@ func (b *Book) table(ctx context.Context, businessID int64) (*table, error) {
 	if t != nil && b.now().Sub(t.loaded) < b.maxAge {
 		return t, nil
 	}
+	b.mu.RLock()
+	gen := b.gen
+	b.mu.RUnlock()
 	rows, err := b.src.PriceRows(ctx, businessID)
 	if err != nil {
 		return nil, err
@@ -132,7 +178,9 @@ func (b *Book) table(ctx context.Context, businessID int64) (*table, error) {
 		sort.Slice(cs, func(i, j int) bool { return cs[i].EffectiveFrom.After(cs[j].EffectiveFrom) })
 	}
 	b.mu.Lock()
-	b.tables[businessID] = t
+	if b.gen == gen { // else prices changed while loading: answer from these, cache the next load
+		b.tables[businessID] = t
+	}
 	b.mu.Unlock()
 	return t, nil
 }

@@ -109,3 +109,27 @@ func buildTemplateForm(threadID int64, choice string, tpl *models.WATemplate, va
 	}
 	return f
 }
+
+// pickedTemplate fills the composer with the template a GET names
+// (?template=name|language, the picker's no-JavaScript "show" button), and
+// the values typed so far when they were typed for that same template.
+func (s *Server) pickedTemplate(r *http.Request, t *models.Thread, c *views.ComposerView) error {
+	q := r.URL.Query()
+	choice := q.Get("template")
+	if choice == "" || !c.OfferTemplates() || c.Template != nil {
+		return nil
+	}
+	var values []string
+	if q.Get("shown") == choice {
+		values = q["var"]
+	}
+	f, err := s.templateForm(r.Context(), viewerFrom(r.Context()).BusinessID, t, choice, values)
+	if err != nil {
+		return err
+	}
+	c.Template = f
+	if text := q.Get("text"); text != "" && c.Text == "" {
+		c.Text = text
+	}
+	return nil
+}

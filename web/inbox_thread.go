@@ -124,6 +124,10 @@ func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *mo
 	if composer != nil {
 		tv.Composer = *composer
 	} else if r.Method == http.MethodGet {
+		if err := s.pickedTemplate(r, t, &tv.Composer); err != nil { // composer_template.go
+			s.serverError(w, r, err)
+			return
+		}
 		tv.Composer.Notice = s.sessions.PopString(r.Context(), "flash")
 		if key := s.sessions.PopString(r.Context(), "flash_error"); key != "" {
 			tv.Composer.Error = views.T(r.Context(), key)

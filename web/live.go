@@ -88,6 +88,13 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 			s.publishRestock(ctx, ev) // product pages only, paced by the run
 			continue
 		}
+		if ev.Type == models.EventWaitlist {
+			s.publishWaitlist(ev.BusinessID, ev.ProductID) // product pages only, coalesced
+			continue
+		}
+		if ev.Type == "status" {
+			s.publishAlertStatus(ev) // a restock alert's fate, for its product's page
+		}
 		s.hub.noteEvent(ev.BusinessID, time.Now())
 		if ev.Type == "channel" {
 			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page

@@ -245,3 +245,42 @@ func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, p *models
 	pv.Error, pv.Notice = errMsg, notice
 	s.render(w, r, status, views.ProductPage(*pv))
 }
+
+// productSendAgain is the agent's "send again" for one entry's alert that
+// failed or ended unknown (it may have reached Meta, so nothing resends it on
+// its own): the outbox re-decides it and queues it once more.
+func (s *Server) productSendAgain(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	p, ok := s.loadProduct(w, r)
+	if !ok {
+		return
+	}
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	e, err := s.store.WaitlistEntryByID(r.Context(), v.BusinessID, p.ID, id)
+	if err != nil || e == nil {
+		s.notFoundOrError(w, r, err)
+		return
+	}
+	notice := views.T(r.Context(), "restock.sent_again")
+	switch {
+	case !e.CanSendAgain():
+		notice = views.T(r.Context(), "restock.entry."+e.Status)
+	case s.outbox == nil:
+		notice = views.T(r.Context(), "composer.unavailable")
+	default:
+		if _, err := s.outbox.Retry(r.Context(), v.BusinessID, *e.MessageID); err != nil {
+			key, ok := refusalKey(err)
+			if !ok {
+				s.serverError(w, r, err)
+				return
+			}
+			notice = views.T(r.Context(), key)
+		}
+	}
+	s.sessions.Put(r.Context(), productsNotice, notice)
+	http.Redirect(w, r, productURL(p.SKU), http.StatusSeeOther)
+}

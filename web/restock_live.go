@@ -18,17 +18,25 @@ import (
 
 // productView gathers the product page: waitlist, what a run would do now, runs.
 func (s *Server) productView(r *http.Request, p *models.Product) (*views.ProductView, error) {
-	ctx := r.Context()
-	v := viewerFrom(ctx)
-	entries, err := s.store.Waitlist(ctx, v.BusinessID, p.ID, 500)
+	pv, err := s.productData(r.Context(), viewerFrom(r.Context()).BusinessID, p)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := s.store.ProductRuns(ctx, v.BusinessID, p.ID, 10)
+	pv.Page = s.page(r, p.Name, "products")
+	return pv, nil
+}
+
+// productData is the product page without its layout (the live frames use it too).
+func (s *Server) productData(ctx context.Context, businessID int64, p *models.Product) (*views.ProductView, error) {
+	entries, err := s.store.Waitlist(ctx, businessID, p.ID, 500)
 	if err != nil {
 		return nil, err
 	}
-	pv := &views.ProductView{Page: s.page(r, p.Name, "products"), Product: *p, Runs: runs,
+	runs, err := s.store.ProductRuns(ctx, businessID, p.ID, 10)
+	if err != nil {
+		return nil, err
+	}
+	pv := &views.ProductView{Product: *p, Runs: runs,
 		WSURL: productURL(p.SKU) + "/live", Waiting: map[string]int{}, Notifiable: map[string]int{}, Via: map[string]int{}, Skipped: map[string]int{}}
 	for i := range runs {
 		if runs[i].Status == models.RunRunning {
@@ -38,7 +46,7 @@ func (s *Server) productView(r *http.Request, p *models.Product) (*views.Product
 	}
 	var preview *jobs.RestockPreview
 	if s.restock != nil {
-		if preview, err = s.restock.Preview(ctx, v.BusinessID, p, entries); err != nil {
+		if preview, err = s.restock.Preview(ctx, businessID, p, entries); err != nil {
 			return nil, err
 		}
 		pv.Waiting, pv.Notifiable, pv.Skipped, pv.Templates = preview.Waiting, preview.Notifiable, preview.Skipped, preview.Templates
@@ -69,6 +77,9 @@ func (s *Server) productView(r *http.Request, p *models.Product) (*views.Product
 type restockWatchers struct {
 	mu   sync.Mutex
 	byID map[int64]map[*restockWatcher]struct{} // business id →
+
+	lastList    map[int64]time.Time // product id → when its last waitlist frame went out
+	pendingList map[int64]bool      // product id → a coalesced frame is on its way
 }
 
 type restockWatcher struct {
@@ -145,6 +156,7 @@ func (s *Server) publishRestock(ctx context.Context, ev models.Event) {
 		default: // the page is behind: it gets the next frame, which says more
 		}
 	}
+	s.publishWaitlist(ev.BusinessID, sums[0].ProductID) // outcomes land in the list too
 }
 
 // productLive is the product page's socket for restock progress.

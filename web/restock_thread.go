@@ -123,21 +123,21 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 	if err != nil {
 		return "", "", err
 	}
+	lang, err := s.customerLanguage(r.Context(), v.BusinessID, t)
+	if err != nil {
+		return "", "", err
+	}
 	payload := inbound.RestockPrefix + p.SKU
 	uid := v.User.ID
 	req := jobs.SendRequest{BusinessID: v.BusinessID, ThreadID: t.ID, AuthorUserID: &uid}
 	switch ask {
 	case views.AskOTN:
-		title := views.T(r.Context(), "restock.otn_title", p.Name)
-		if rs := []rune(title); len(rs) > 65 { // Meta's limit on the request's title
-			title = string(rs[:65])
-		}
-		req.OTNRequest = &jobs.OTNRequest{Title: title, Payload: payload}
+		req.OTNRequest = &jobs.OTNRequest{Title: jobs.RestockOTNTitle(lang, p.Name), Payload: payload}
 	case views.AskQuickReply:
 		// The tap comes back as a quick-reply (or WhatsApp button) payload,
 		// which inbound turns into the waitlist entry.
-		req.Text = views.T(r.Context(), "restock.ask_text", p.Name)
-		req.QuickReplies = []string{views.T(r.Context(), "restock.button")}
+		req.Text = jobs.RestockText(lang, "ask", p.Name)
+		req.QuickReplies = []string{jobs.RestockText(lang, "button")}
 		req.ChoiceIDs = []string{payload}
 	default:
 		return "", "restock.reason.channel_unauthorised", nil
@@ -154,4 +154,18 @@ func (s *Server) restockAskSend(r *http.Request, v *Viewer, t *models.Thread, p 
 		return "", "", err
 	}
 	return "restock.asked", "", nil
+}
+
+// customerLanguage is the language the thread's customer is written to in
+// (jobs.CustomerLanguage: profile locale, number's country, the business's).
+func (s *Server) customerLanguage(ctx context.Context, businessID int64, t *models.Thread) (string, error) {
+	biz, err := s.store.BusinessLocale(ctx, businessID)
+	if err != nil || t.DirectIdentityID == nil {
+		return jobs.CustomerLanguage(nil, biz), err
+	}
+	id, err := s.store.Identity(ctx, businessID, *t.DirectIdentityID)
+	if err != nil {
+		return "", err
+	}
+	return jobs.CustomerLanguage(id, biz), nil
 }

@@ -67,6 +67,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /products/{sku}", staff(s.productEdit))
 	mux.Handle("POST /products/{sku}/stock", staff(s.productStock))
 	mux.Handle("POST /products/{sku}/rerun", staff(s.productRerun))
+	mux.Handle("POST /products/{sku}/waitlist/{id}/send-again", staff(s.productSendAgain))
 	mux.Handle("GET /products/{sku}/live", staff(s.productLive))
 
 	// Campaign reports (admins); a campaign's tracked links (anyone: the customer).

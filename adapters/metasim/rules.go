@@ -14,6 +14,8 @@ var (
 	recurringThrottleFrom = time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
 	// Marketing templates to +1 US numbers have been paused since 1 Apr 2025 (131049).
 	usMarketingPause = time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
+	// From 1 Oct 2026 Meta bills service replies and utility templates inside the window (§6.3 ⚠).
+	inWindowBilled = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	// Instagram stopped sending "share" attachments for posts on 1 Feb 2026.
 	instagramShareEnd = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 )

@@ -417,6 +417,9 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 			out.async = asyncOptOut()
 		case u.country == "US" && !now.Before(usMarketingPause):
 			out.async = asyncEcosystem()
+		case u.capped > 0:
+			u.capped--
+			out.async = asyncEcosystem()
 		}
 		if acct.campaign != nil && out.async == nil {
 			p := acct.campaign.plan(u, out.addr, tpl, req)
@@ -435,7 +438,7 @@ func whatsappPolicy(acct *account, req *waSend, now, wall time.Time, asyncReenga
 			out.campaign = &p
 		}
 	}
-	out.pricing = pricingFor(template, tpl.Category, csw, within(u.entryPoint, now, entryPointWindow))
+	out.pricing = pricingFor(template, tpl.Category, csw, within(u.entryPoint, now, entryPointWindow), now)
 	return out, nil
 }
 
@@ -454,12 +457,14 @@ func groupPolicy(acct *account, req *waSend, tpl Template, now time.Time) (waOut
 	}
 	out.input, out.groupID, out.addr = g.id, g.id, g.id
 	out.participants = append([]string(nil), g.participants...)
-	out.pricing = pricingFor(req.Type == "template", tpl.Category, csw, false)
+	out.pricing = pricingFor(req.Type == "template", tpl.Category, csw, false, now)
 	return out, nil
 }
 
-// pricingFor follows per-message pricing (1 Jul 2025): only templates outside the free cases bill.
-func pricingFor(template bool, category string, csw, freeEntryPoint bool) waPricing {
+// pricingFor follows per-message pricing (1 Jul 2025): only templates outside the free cases bill;
+// from inWindowBilled (1 Oct 2026) service replies and utility templates inside the window bill too
+// (meta-platform.md §6.3 ⚠); the free entry point stays free.
+func pricingFor(template bool, category string, csw, freeEntryPoint bool, now time.Time) waPricing {
 	cat := "service"
 	if template {
 		cat = strings.ToLower(category)
@@ -468,6 +473,7 @@ func pricingFor(template bool, category string, csw, freeEntryPoint bool) waPric
 	switch {
 	case freeEntryPoint:
 		typ = "free_entry_point"
+	case !now.Before(inWindowBilled):
 	case !template:
 		typ = "free_customer_service"
 	case cat == "utility" && csw:

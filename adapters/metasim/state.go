@@ -81,6 +81,7 @@ type user struct {
 	lastMessage time.Time // the user's last own message: opens the 24h window
 	entryPoint  time.Time // last Click-to-WhatsApp/CTA arrival: opens the free entry point
 	optedOut    bool      // stopped WhatsApp marketing messages
+	capped      int       // the next marketing templates Meta holds back under its per-user cap (131049)
 	lastInbound string    // id of the user's latest message, for edits and unsends
 	pair        tokenBucket
 }
@@ -293,6 +294,12 @@ func (s *Sim) SetLastUserMessage(accountID, userID string, t time.Time) error {
 	return s.withAccount(accountID, func(a *account) { a.user(userID).lastMessage = t })
 }
 
+// SetEntryPoint records that the WhatsApp user arrived from a Click-to-WhatsApp
+// ad or Page CTA at t: messages to them are free for 72 hours.
+func (s *Sim) SetEntryPoint(accountID, userID string, t time.Time) error {
+	return s.withAccount(accountID, func(a *account) { a.user(userID).entryPoint = t })
+}
+
 // LastUserMessage reports when the user last messaged the account, as Meta knows it.
 func (s *Sim) LastUserMessage(accountID, userID string) (time.Time, bool) {
 	var t time.Time
@@ -373,6 +380,15 @@ func (s *Sim) IssueNotificationToken(accountID, userID string, created, expires 
 // SetOptOut records a WhatsApp user's "Offers and announcements" choice (stop = true).
 func (s *Sim) SetOptOut(accountID, userID string, optedOut bool) error {
 	return s.withAccount(accountID, func(a *account) { a.user(userID).optedOut = optedOut })
+}
+
+// CapMarketing makes Meta hold back the next n marketing templates to the
+// WhatsApp user under its per-user marketing limit: each is accepted, then
+// fails in a status webhook with 131049. Assumption: Meta does not publish
+// the limit (it depends on how many marketing messages the person got from
+// all businesses lately), so tests say how many sends it catches.
+func (s *Sim) CapMarketing(accountID, userID string, n int) error {
+	return s.withAccount(accountID, func(a *account) { a.user(userID).capped = n })
 }
 
 // OptedOut reports whether a WhatsApp user stopped marketing messages from the account.

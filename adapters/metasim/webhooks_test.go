@@ -68,7 +68,8 @@ func TestWhatsAppStatusWebhooks(t *testing.T) {
 	got := byStatus(statusesOf(h.recv, wamid))
 	for _, s := range []string{"sent", "delivered"} {
 		p, _ := got[s]["pricing"].(map[string]any)
-		if p["pricing_model"] != "PMP" || p["type"] != "free_customer_service" || p["category"] != "service" || p["billable"] != false {
+		// A reply inside the window is billed from 1 Oct 2026 (meta-platform.md §6.3).
+		if p["pricing_model"] != "PMP" || p["type"] != "regular" || p["category"] != "service" || p["billable"] != true {
 			t.Errorf("%s pricing %v", s, p)
 		}
 		if got[s]["conversation"] != nil {

@@ -49,6 +49,7 @@ func runApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.St
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { app.prices.Follow(ctx, store, nil); return nil }) // other replicas' price imports, at once
 	if role == "all" || role == "worker" {
 		for _, w := range app.workers {
 			g.Go(func() error { return w(ctx) })
@@ -115,6 +116,7 @@ func listenURL(ln net.Listener) string {
 type app struct {
 	handler    http.Handler
 	server     *web.Server
+	prices     *pricing.Book
 	webWorkers []func(context.Context) error
 	workers    []func(context.Context) error
 }
@@ -162,6 +164,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger, store *models.
 	return &app{
 		handler:    srv.Handler(),
 		server:     srv,
+		prices:     prices,
 		webWorkers: []func(context.Context) error{journal.Run, srv.RunLive},
 		workers:    []func(context.Context) error{processor.Run, profiles.Run, pipeline.Run},
 	}, nil

@@ -32,6 +32,7 @@ type CampaignBehaviour struct {
 	// PauseTemplateAfter pauses the template after this many sends (0: never).
 	PauseTemplateAfter int
 	ReplyText          string        // default "Grazie! Lo prendo"
+	OrderCurrency      string        // the orders' currency; default EUR
 	ActAfter           time.Duration // how long after the send the customer acts; default 3 × StatusDelay
 	// Client fetches clicked links; default one that does not follow redirects.
 	Client *http.Client
@@ -215,7 +216,7 @@ func (s *Sim) actCampaign(acct string, p campaignPlan) {
 		if kind == "text" && !p.replied || kind == "order" && !p.ordered {
 			continue
 		}
-		ev := Event{App: WhatsApp, Kind: kind, Account: acct, Customer: cust}
+		ev := Event{App: WhatsApp, Kind: kind, Account: acct, Customer: cust, Currency: c.b.OrderCurrency}
 		if kind == "text" {
 			ev.Text = c.b.ReplyText
 		}

@@ -23,6 +23,8 @@ type Event struct {
 	// Payload is the developer payload the customer's tap carries (postback, quick reply, WhatsApp
 	// button or list reply, OTN opt-in) or the ref of the link they came by; "" means the simulator's.
 	Payload string
+	// Currency is an order's currency; "" means EUR.
+	Currency string
 }
 
 // Inbound is a signed webhook POST, ready to deliver.
@@ -65,21 +67,22 @@ func Kinds(app App) []string { return slices.Sorted(maps.Keys(kinds[app])) }
 
 // draft is one event being built: inputs gathered under the lock, outputs applied under it.
 type draft struct {
-	s      *Sim
-	app    App
-	kind   string
-	acct   Account
-	base   string // the simulator's URL for attachment links; "" means Meta's CDN hosts
-	c      Customer
-	user   string
-	at     time.Time
-	text   string
-	pl     string // Event.Payload
-	refOut string // a recent send of the business, to react or reply to
-	refIn  string // the customer's own latest message, to edit or unsend
-	notif  string // the customer's notification_messages token, if any
-	rng    *rand.Rand
-	choice *Choice // the option the customer taps, when the test names one
+	s        *Sim
+	app      App
+	kind     string
+	acct     Account
+	base     string // the simulator's URL for attachment links; "" means Meta's CDN hosts
+	c        Customer
+	user     string
+	at       time.Time
+	text     string
+	pl       string // Event.Payload
+	currency string // Event.Currency, for orders
+	refOut   string // a recent send of the business, to react or reply to
+	refIn    string // the customer's own latest message, to edit or unsend
+	notif    string // the customer's notification_messages token, if any
+	rng      *rand.Rand
+	choice   *Choice // the option the customer taps, when the test names one
 
 	item  any    // the messaging event, or the WhatsApp change value
 	field string // WhatsApp change field
@@ -176,7 +179,7 @@ func (s *Sim) newDraft(app App, ev Event) (*draft, error) {
 	}
 	c := s.pickCustomer(ev.Customer, spec.who)
 	d := &draft{s: s, app: app, kind: ev.Kind, acct: acct.Account, base: s.baseURL, c: c,
-		user: c.IDFor(app), at: ev.At, text: ev.Text, pl: ev.Payload, rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1)), choice: ev.Choice}
+		user: c.IDFor(app), at: ev.At, text: ev.Text, pl: ev.Payload, currency: cmpOrEUR(ev.Currency), rng: rand.New(rand.NewPCG(s.rng.Uint64(), 1)), choice: ev.Choice}
 	d.eff.opens = spec.opens
 	if d.at.IsZero() {
 		d.at = s.now()
@@ -339,3 +342,10 @@ func (d *draft) media(mime string) *mediaObject {
 
 // pick chooses one of the options with the draft's own random source.
 func pick[T any](d *draft, options ...T) T { return options[d.rng.IntN(len(options))] }
+
+func cmpOrEUR(currency string) string {
+	if currency == "" {
+		return "EUR"
+	}
+	return currency
+}

@@ -169,8 +169,8 @@ func buildWAContacts(d *draft) {
 func buildOrder(d *draft) {
 	d.waMessage("order", obj{"catalog_id": "1842570659272330", "text": "Please deliver after 6pm",
 		"product_items": []obj{
-			{"product_retailer_id": "linen-shirt-sand-m", "quantity": 1, "item_price": 49.0, "currency": "EUR"},
-			{"product_retailer_id": "canvas-tote", "quantity": 2, "item_price": 15.5, "currency": "EUR"},
+			{"product_retailer_id": "linen-shirt-sand-m", "quantity": 1, "item_price": 49.0, "currency": d.currency},
+			{"product_retailer_id": "canvas-tote", "quantity": 2, "item_price": 15.5, "currency": d.currency},
 		}})
 }
 

@@ -29,9 +29,11 @@ func demoCampaignTemplates(sim *metasim.Sim, baseURL string) error {
 			Body: demoCampaignBody, URL: strings.TrimRight(baseURL, "/") + "/c/{{1}}"}); err != nil {
 			return err
 		}
-		// The customers' behaviour towards marketing, fixed by a seed.
+		// The customers' behaviour towards marketing, fixed by a seed; they order in
+		// USD, the currency of the demo's price table and so of its campaigns.
 		if err := sim.SetCampaignBehaviour(a.ID, metasim.CampaignBehaviour{Seed: 42, Delivered: 0.93, Read: 0.7, Replied: 0.25,
-			Clicked: 0.35, Ordered: 0.12, OptOut: 0.03, UserCap: 0.04, ActAfter: 4 * time.Second}); err != nil {
+			Clicked: 0.35, Ordered: 0.12, OptOut: 0.03, UserCap: 0.04, ActAfter: 4 * time.Second,
+			OrderCurrency: "USD"}); err != nil {
 			return err
 		}
 	}
@@ -80,7 +82,14 @@ func playDemoCampaign(ctx context.Context, store *models.Store, sim *metasim.Sim
 		id := &models.Identity{BusinessID: ch.BusinessID, ContactID: contact.ID, ChannelID: ch.ID, App: models.AppWhatsApp,
 			ExternalID: c.Phone, Phone: "+" + c.Phone, Country: c.Country, DisplayName: contact.Name}
 		if err := store.CreateIdentity(ctx, id); err != nil {
-			return err
+			// The simulated traffic may have brought this customer in meanwhile:
+			// keep theirs and drop the contact made for ours.
+			if again, err2 := store.IdentityByExternal(ctx, ch.ID, c.Phone); err2 != nil || again == nil {
+				return err
+			}
+			if err := store.DeleteContact(ctx, contact.ID); err != nil {
+				return err
+			}
 		}
 		n++
 	}

@@ -171,13 +171,8 @@ func (s *Server) apiCampaignCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCampaignUpdate(w http.ResponseWriter, r *http.Request) {
-	cm, ok := s.campaignsOrFail(w, r)
+	cm, id, ok := s.campaignTarget(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	in, ok := decodeCampaignInput(w, r)
@@ -228,13 +223,8 @@ func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCampaignEstimate(w http.ResponseWriter, r *http.Request) {
-	cm, ok := s.campaignsOrFail(w, r)
+	cm, id, ok := s.campaignTarget(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	e, err := cm.Estimate(r.Context(), apiBusiness(r.Context()), id)
@@ -247,13 +237,8 @@ func (s *Server) apiCampaignEstimate(w http.ResponseWriter, r *http.Request) {
 // apiCampaignAction answers start, pause, resume and cancel.
 func (s *Server) apiCampaignAction(act func(Campaigns, context.Context, int64, int64) (*models.Campaign, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		cm, ok := s.campaignsOrFail(w, r)
+		cm, id, ok := s.campaignTarget(w, r)
 		if !ok {
-			return
-		}
-		id, ok := pathID(r, "id")
-		if !ok {
-			s.notFound(w, r)
 			return
 		}
 		c, err := act(cm, r.Context(), apiBusiness(r.Context()), id)
@@ -265,13 +250,8 @@ func (s *Server) apiCampaignAction(act func(Campaigns, context.Context, int64, i
 }
 
 func (s *Server) apiCampaignBudget(w http.ResponseWriter, r *http.Request) {
-	cm, ok := s.campaignsOrFail(w, r)
+	cm, id, ok := s.campaignTarget(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	var body struct {
@@ -289,13 +269,8 @@ func (s *Server) apiCampaignBudget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCampaignRetry(w http.ResponseWriter, r *http.Request) {
-	cm, ok := s.campaignsOrFail(w, r)
+	cm, id, ok := s.campaignTarget(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	c, err := cm.RetryFailed(r.Context(), apiBusiness(r.Context()), id, nil)
@@ -306,13 +281,8 @@ func (s *Server) apiCampaignRetry(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCampaignTest(w http.ResponseWriter, r *http.Request) {
-	cm, ok := s.campaignsOrFail(w, r)
+	cm, id, ok := s.campaignTarget(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	var body struct {
@@ -333,4 +303,19 @@ func (s *Server) apiCampaignTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
+}
+
+// campaignTarget is the campaigns service and the {id} of the request, or
+// false once it has answered (no service, or an id that is not a number).
+func (s *Server) campaignTarget(w http.ResponseWriter, r *http.Request) (Campaigns, int64, bool) {
+	cm, ok := s.campaignsOrFail(w, r)
+	if !ok {
+		return nil, 0, false
+	}
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return nil, 0, false
+	}
+	return cm, id, true
 }

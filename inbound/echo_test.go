@@ -28,7 +28,7 @@ func TestInstagramEchoAdoptsTheSendWhoseAnswerWasLost(t *testing.T) {
 	if err := e.s.InTx(e.ctx, func(tx *models.Store) error { _, err := tx.AddMessage(e.ctx, out, nil); return err }); err != nil {
 		t.Fatal(err)
 	}
-	claim, err := e.s.ClaimOutbound(e.ctx, "instagram", []int64{out.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Hour, Now: time.Now()})
+	claim, err := e.s.ClaimOutbound(e.ctx, []int64{out.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Hour, Now: time.Now()})
 	if err != nil || len(claim.Claimed) != 1 {
 		t.Fatalf("claim %+v %v", claim, err)
 	}

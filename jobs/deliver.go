@@ -86,7 +86,10 @@ func (d *deliverer) deliver(ctx context.Context, jobID int64, args sendArgs) err
 	if err != nil {
 		return err
 	}
-	claim, err := d.store.ClaimOutbound(ctx, appOf(ch), args.MessageIDs, d.claimTimes(jobID))
+	if err := adoptEchoCopies(ctx, d.store, appOf(ch), args.MessageIDs); err != nil {
+		return err
+	}
+	claim, err := d.store.ClaimOutbound(ctx, args.MessageIDs, d.claimTimes(jobID))
 	if err != nil {
 		return err
 	}
@@ -174,7 +177,7 @@ func (d *deliverer) record(ctx context.Context, app string, outcomes []models.Se
 	defer cancel()
 	var err error
 	for attempt := range 3 {
-		if err = d.store.RecordOutcomes(rctx, app, outcomes); err == nil {
+		if err = recordOutcomes(rctx, d.store, app, outcomes); err == nil {
 			return nil
 		}
 		d.log.Warn("outbound: recording send outcomes failed; trying again", "attempt", attempt+1, "error", err)

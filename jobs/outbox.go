@@ -391,7 +391,7 @@ func (o *Outbox) retryTx(ctx context.Context, tx *models.Store, businessID, mess
 			return &InvalidError{Message: "message: only a failed or unknown outbound message can be sent again"}
 		}
 		if m.Status == models.StatusUnknown {
-			adopted, err := tx.AdoptLateEcho(ctx, businessID, m.ID)
+			adopted, err := adoptLateEcho(ctx, tx, m)
 			if err != nil {
 				return err
 			}

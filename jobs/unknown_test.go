@@ -82,7 +82,7 @@ func TestOrphanedClaimIsTakenOverBeforeRescue(t *testing.T) {
 		attempted_by = ARRAY['dead-worker'] WHERE kind = 'outbound_send'`).Error; err != nil {
 		t.Fatal(err)
 	}
-	claim, err := e.store.ClaimOutbound(e.ctx, c.channel.App, []int64{m.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, Now: testNow})
+	claim, err := e.store.ClaimOutbound(e.ctx, []int64{m.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, Now: testNow})
 	if err != nil || len(claim.Claimed) != 1 {
 		t.Fatalf("dead worker's claim: %+v %v", claim, err)
 	}
@@ -112,7 +112,7 @@ func TestKilledAfterTheRequestLeftEndsUnknown(t *testing.T) {
 		attempted_by = ARRAY['dead-worker'] WHERE kind = 'outbound_send'`).Error; err != nil {
 		t.Fatal(err)
 	}
-	claim, err := e.store.ClaimOutbound(e.ctx, c.channel.App, []int64{m.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, Now: testNow})
+	claim, err := e.store.ClaimOutbound(e.ctx, []int64{m.ID}, models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, Now: testNow})
 	if err != nil || len(claim.Claimed) != 1 {
 		t.Fatalf("dead worker's claim: %+v %v", claim, err)
 	}

@@ -77,23 +77,13 @@ const stillQueued = `message_status_rank(m.status) = 1`
 // unknown (the answer came after the reconciliation window gave up on it).
 const answerable = `message_status_rank(m.status) IN (1, 2)`
 
-// echoesUnmatched reports whether the app echoes our sends without the
-// metadata ingest reconciles on (Instagram), so ingest may store one of our
-// sends as a message of its own.
-func echoesUnmatched(app string) bool { return app == AppInstagram }
-
-// ClaimOutbound claims the given messages of one app that are still queued,
+// ClaimOutbound claims the given messages that are still queued,
 // have no external id (an echo or status may have reconciled one meanwhile),
 // are out of backoff, and are not possibly in Meta's hands. A claim counts an
 // attempt; a claim whose request left (MarkLeaving) is never claimed again:
 // it waits for evidence, and past the reconciliation window becomes unknown.
 // A claim that never left is taken over after the lease.
-func (s *Store) ClaimOutbound(ctx context.Context, app string, ids []int64, ct ClaimTimes) (*ClaimResult, error) {
-	if echoesUnmatched(app) {
-		if err := s.adoptEchoes(ctx, ids); err != nil {
-			return nil, err
-		}
-	}
+func (s *Store) ClaimOutbound(ctx context.Context, ids []int64, ct ClaimTimes) (*ClaimResult, error) {
 	res := &ClaimResult{}
 	var err error
 	if res.Unknown, err = s.markUnknown(ctx, ids, ct.Reconcile, ct.Now); err != nil {
@@ -375,11 +365,11 @@ type SendOutcome struct {
 	Spent      bool
 }
 
-// RecordOutcomes writes a batch of send outcomes of one app in one
+// RecordOutcomes writes a batch of send outcomes in one
 // transaction: provider ids and status sent (forward only: a status webhook
 // may have got there first), failures with Meta's code and title, backoffs,
 // and OTN token use, with a live-UI notification per changed message.
-func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendOutcome) error {
+func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) error {
 	var sent, failed, retry outcomeColumns
 	var tokUsed, tokMsg, relTok, relMsg []int64
 	var tokAt []time.Time
@@ -402,7 +392,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, app string, outcomes []SendO
 	}
 	return s.InTx(ctx, func(tx *Store) error {
 		if len(sent.ids) > 0 {
-			if err := tx.recordSent(ctx, &sent, echoesUnmatched(app)); err != nil {
+			if err := tx.recordSent(ctx, &sent); err != nil {
 				return err
 			}
 		}
@@ -484,23 +474,8 @@ func (c *outcomeColumns) add(o SendOutcome) {
 }
 
 // recordSent sets the provider id (unless reconciliation already did) and
-// moves queued messages to sent, in one statement. An Instagram echo carries
-// no metadata, so ingest may have stored our own send as a message of its
-// own: that copy is merged into ours first.
-func (s *Store) recordSent(ctx context.Context, c *outcomeColumns, echoCopies bool) error {
-	if echoCopies {
-		pairs, err := s.echoPairs(ctx, `SELECT o.id, d.id FROM unnest($1::bigint[], $2::text[]) AS v(id, ext)
-			JOIN messages o ON o.id = v.id
-			CROSS JOIN LATERAL (SELECT d.id FROM messages d WHERE d.channel_id = o.channel_id AND d.external_id = v.ext
-				AND d.id <> o.id AND d.direction = 'out' AND d.author_user_id IS NULL AND d.status <> 'queued' LIMIT 1) d
-			WHERE o.external_id IS NULL`, c.ids, c.ext)
-		if err != nil {
-			return err
-		}
-		if err := s.mergeEchoes(ctx, pairs); err != nil {
-			return err
-		}
-	}
+// moves queued messages to sent, in one statement.
+func (s *Store) recordSent(ctx context.Context, c *outcomeColumns) error {
 	_, err := s.sqlExec(ctx, `WITH v AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(id, ext, at)
 		), done AS (
@@ -516,99 +491,6 @@ func (s *Store) recordSent(ctx context.Context, c *outcomeColumns, echoCopies bo
 		)
 		`+notifyChanged(4), c.ids, c.ext, c.at, InboxChannel)
 	return wrapErr(err, "record %d sends", len(c.ids))
-}
-
-// adoptEchoes ties Instagram sends whose answer was lost to the echo ingest
-// stored as a message of its own (Instagram echoes carry no metadata to match
-// on): same thread, kind and text, stored after the send began. Claiming skips
-// them from then on: the customer has the message.
-func (s *Store) adoptEchoes(ctx context.Context, ids []int64) error {
-	pairs, err := s.echoPairs(ctx, `SELECT m.id, e.id
-		FROM unnest($1::bigint[]) AS v(id) JOIN messages m ON m.id = v.id
-		JOIN outbox_sends o ON o.message_id = m.id AND o.started_at IS NOT NULL
-		CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.thread_id = m.thread_id AND e.id > m.id
-			AND e.direction = 'out' AND e.author_user_id IS NULL AND e.external_id IS NOT NULL AND e.status <> 'queued'
-			AND e.kind = m.kind AND e.text = m.text AND e.created_at >= o.started_at - interval '1 minute'
-			ORDER BY e.id LIMIT 1) e
-		WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL`, ids)
-	if err != nil || len(pairs) == 0 {
-		return err
-	}
-	return s.InTx(ctx, func(tx *Store) error { return tx.mergeEchoes(ctx, pairs) })
-}
-
-// AdoptLateEcho ties an unknown Instagram send to the echo ingest stored as
-// a message of its own after the reconciliation window gave up on it, and
-// reports whether it found one: then the customer has it and it must not be
-// sent again. Other apps' echoes carry our id and are reconciled on arrival.
-func (s *Store) AdoptLateEcho(ctx context.Context, businessID, id int64) (bool, error) {
-	pairs, err := s.echoPairs(ctx, `SELECT m.id, e.id FROM messages m
-		CROSS JOIN LATERAL (SELECT e.id FROM messages e WHERE e.thread_id = m.thread_id AND e.id > m.id
-			AND e.direction = 'out' AND e.author_user_id IS NULL AND e.external_id IS NOT NULL AND e.status <> 'queued'
-			AND e.kind = m.kind AND e.text = m.text AND e.created_at >= m.created_at
-			ORDER BY e.id LIMIT 1) e
-		WHERE m.business_id = $1 AND m.id = $2 AND m.app = $3 AND m.status = 'unknown' AND m.external_id IS NULL`,
-		businessID, id, AppInstagram)
-	if err != nil || len(pairs) == 0 {
-		return false, err
-	}
-	return true, s.mergeEchoes(ctx, pairs)
-}
-
-func (s *Store) echoPairs(ctx context.Context, q string, args ...any) ([][2]int64, error) {
-	rows, err := s.sqlQuery(ctx, q, args...)
-	if err != nil {
-		return nil, wrapErr(err, "find echoed copies of sends")
-	}
-	var pairs [][2]int64
-	err = scanRows(rows, func(r *sql.Rows) error {
-		var p [2]int64
-		if err := r.Scan(&p[0], &p[1]); err != nil {
-			return err
-		}
-		pairs = append(pairs, p)
-		return nil
-	})
-	return pairs, wrapErr(err, "read echoed copies of sends")
-}
-
-// mergeEchoes folds each echo copy [ours, echo] into our message: its
-// provider id, its statuses, and its status when further along.
-func (s *Store) mergeEchoes(ctx context.Context, pairs [][2]int64) error {
-	for _, p := range pairs {
-		ours, echo := p[0], p[1]
-		var e struct {
-			ExternalID string
-			Status     string
-			StatusAt   time.Time
-		}
-		if err := s.Gorm(ctx).Raw(`SELECT external_id, status, status_at FROM messages WHERE id = ?`, echo).Scan(&e).Error; err != nil {
-			return wrapErr(err, "load echo %d", echo)
-		}
-		steps := []struct {
-			q    string
-			args []any
-		}{
-			{`INSERT INTO message_statuses (message_id, status, at, pricing)
-				SELECT ?, status, at, pricing FROM message_statuses WHERE message_id = ? ON CONFLICT DO NOTHING`, []any{ours, echo}},
-			{`DELETE FROM messages WHERE id = ?`, []any{echo}},
-			{`UPDATE outbox_sends SET finished_at = clock_timestamp() WHERE message_id = ?`, []any{ours}},
-			{`UPDATE messages SET external_id = ?, status_at = ?,
-				status = CASE WHEN message_status_rank(?) > message_status_rank('sent') THEN ? ELSE 'sent' END
-			WHERE id = ? AND status IN ('queued', 'unknown')`, []any{e.ExternalID, e.StatusAt, e.Status, e.Status, ours}},
-			{`INSERT INTO message_statuses (message_id, status, at) VALUES (?, 'sent', ?) ON CONFLICT DO NOTHING`, []any{ours, e.StatusAt}},
-		}
-		for _, st := range steps {
-			if err := s.Gorm(ctx).Exec(st.q, st.args...).Error; err != nil {
-				return wrapErr(err, "merge echo %d into message %d", echo, ours)
-			}
-		}
-		if err := s.Gorm(ctx).Exec(`SELECT pg_notify(?, json_build_object('t', 'status', 'b', business_id, 'th', thread_id, 'm', id)::text)
-			FROM messages WHERE id = ?`, InboxChannel, ours).Error; err != nil {
-			return wrapErr(err, "notify merge of message %d", ours)
-		}
-	}
-	return nil
 }
 
 // ForgetFinishedSends drops the attempt bookkeeping of sends that ended a

@@ -52,7 +52,7 @@ var claimTimes = models.ClaimTimes{Lease: time.Minute, Reconcile: time.Minute, N
 func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
-	ch, m := queuedMessage(t, s, "1065")
+	_, m := queuedMessage(t, s, "1065")
 	ids := []int64{m.ID}
 
 	// Two workers race for the same job: exactly one gets the message.
@@ -60,7 +60,7 @@ func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 	results := make([]*models.ClaimResult, 2)
 	for i := range results {
 		wg.Go(func() {
-			r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
+			r, err := s.ClaimOutbound(ctx, ids, claimTimes)
 			if err != nil {
 				t.Error(err)
 			}
@@ -81,22 +81,22 @@ func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 	}
 
 	// Meta may have accepted it: no new claim, however long it waits.
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Uncertain: true,
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Uncertain: true,
 		ClaimedAt: c.ClaimedAt}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
+	r, err := s.ClaimOutbound(ctx, ids, claimTimes)
 	if err != nil || len(r.Claimed) != 0 || r.Waiting != 1 || time.Until(r.NextAt) < 50*time.Second {
 		t.Fatalf("claimed again during reconciliation: %+v %v", r, err)
 	}
 	gone := claimTimes
 	gone.Lease = 0
-	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 {
+	if r, err = s.ClaimOutbound(ctx, ids, gone); err != nil || len(r.Claimed) != 0 {
 		t.Fatalf("a send that left was claimed after its lease: %+v %v", r, err)
 	}
 	// Past the window it is unknown, and still never claimed.
 	gone.Reconcile = 0
-	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 || len(r.Unknown) != 1 || r.Waiting != 0 {
+	if r, err = s.ClaimOutbound(ctx, ids, gone); err != nil || len(r.Claimed) != 0 || len(r.Unknown) != 1 || r.Waiting != 0 {
 		t.Fatalf("past the window: %+v %v", r, err)
 	}
 	if got, _ := s.Message(ctx, m.BusinessID, m.ID); got.Status != models.StatusUnknown || got.Attempts != 1 {
@@ -113,7 +113,7 @@ func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 	if res, err := s.AdvanceStatus(ctx, models.StatusUpdate{MessageID: m.ID, Status: models.StatusSent, At: time.Now()}); err != nil || !res.Changed {
 		t.Fatalf("a late echo did not reconcile the unknown send: %+v %v", res, err)
 	}
-	if r, err = s.ClaimOutbound(ctx, ch.App, ids, gone); err != nil || len(r.Claimed) != 0 || r.Waiting != 0 {
+	if r, err = s.ClaimOutbound(ctx, ids, gone); err != nil || len(r.Claimed) != 0 || r.Waiting != 0 {
 		t.Fatalf("a reconciled message was claimed: %+v %v", r, err)
 	}
 }
@@ -121,19 +121,19 @@ func TestClaimOutboundClaimsOnceAndNeverResendsWhatLeft(t *testing.T) {
 func TestClaimThatNeverLeftIsTakenOverAndFenced(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
-	ch, m := queuedMessage(t, s, "1065")
+	_, m := queuedMessage(t, s, "1065")
 	ids := []int64{m.ID}
-	first, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes)
+	first, err := s.ClaimOutbound(ctx, ids, claimTimes)
 	if err != nil || len(first.Claimed) != 1 {
 		t.Fatalf("first claim %+v %v", first, err)
 	}
-	if r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
+	if r, err := s.ClaimOutbound(ctx, ids, claimTimes); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
 		t.Fatalf("claimed again within the lease: %+v %v", r, err)
 	}
 	// The first worker died before its Graph call: past the lease the send is taken over.
 	stale := claimTimes
 	stale.Lease = 0
-	second, err := s.ClaimOutbound(ctx, ch.App, ids, stale)
+	second, err := s.ClaimOutbound(ctx, ids, stale)
 	if err != nil || len(second.Claimed) != 1 || second.Claimed[0].Attempts != 2 {
 		t.Fatalf("take-over %+v %v", second, err)
 	}
@@ -142,11 +142,11 @@ func TestClaimThatNeverLeftIsTakenOverAndFenced(t *testing.T) {
 	if marked, err := s.MarkLeaving(ctx, []models.LeavingClaim{old}); err != nil || marked[m.ID] {
 		t.Fatalf("the old claim was let through: %v %v", marked, err)
 	}
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
 		ClaimedAt: old.ClaimedAt}}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.ClaimOutbound(ctx, ch.App, ids, claimTimes); err != nil || len(r.Claimed) != 0 {
+	if r, err := s.ClaimOutbound(ctx, ids, claimTimes); err != nil || len(r.Claimed) != 0 {
 		t.Fatalf("the old worker freed the new claim: %+v %v", r, err)
 	}
 	now := models.LeavingClaim{MessageID: m.ID, ClaimedAt: second.Claimed[0].ClaimedAt}
@@ -160,7 +160,7 @@ func TestReleaseStaleClaimsFreesOnlyWhatNeverLeft(t *testing.T) {
 	ctx := context.Background()
 	ch, m := queuedMessage(t, s, "1065")
 	_, left := queuedMessage(t, s, "1066")
-	claimed, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID, left.ID}, claimTimes)
+	claimed, err := s.ClaimOutbound(ctx, []int64{m.ID, left.ID}, claimTimes)
 	if err != nil || len(claimed.Claimed) != 2 {
 		t.Fatalf("claim %+v %v", claimed, err)
 	}
@@ -175,7 +175,7 @@ func TestReleaseStaleClaimsFreesOnlyWhatNeverLeft(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].MessageID != m.ID || got[0].ChannelID != ch.ID {
 		t.Fatalf("released %+v %v, want only message %d", got, err, m.ID)
 	}
-	if r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
+	if r, err := s.ClaimOutbound(ctx, []int64{m.ID}, claimTimes); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
 		t.Fatalf("the released send is not claimable as its first attempt: %+v %v", r, err)
 	}
 }
@@ -183,15 +183,15 @@ func TestReleaseStaleClaimsFreesOnlyWhatNeverLeft(t *testing.T) {
 func TestRecordOutcomesMovesForwardOnly(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
-	ch, m := queuedMessage(t, s, "1065")
-	if _, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes); err != nil {
+	_, m := queuedMessage(t, s, "1065")
+	if _, err := s.ClaimOutbound(ctx, []int64{m.ID}, claimTimes); err != nil {
 		t.Fatal(err)
 	}
 	// A delivered status reconciled it before the worker recorded its answer.
 	if _, err := s.AdvanceStatus(ctx, models.StatusUpdate{MessageID: m.ID, Status: models.StatusDelivered, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.A"}}); err != nil {
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.A"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Message(ctx, m.BusinessID, m.ID)
@@ -201,7 +201,7 @@ func TestRecordOutcomesMovesForwardOnly(t *testing.T) {
 	// A failure is recorded with Meta's code and title.
 	_, m2 := queuedMessage(t, s, "1066")
 	code := 131026
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m2.ID, At: time.Now(), Failed: true,
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m2.ID, At: time.Now(), Failed: true,
 		ErrorCode: &code, ErrorTitle: "Message undeliverable"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,8 +245,8 @@ func TestRateTakeSharesOneBucketAndChargesInbound(t *testing.T) {
 func TestAnswerAfterTheWindowStillReconcilesAnUnknownSend(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
-	ch, m := queuedMessage(t, s, "1065")
-	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	_, m := queuedMessage(t, s, "1065")
+	r, err := s.ClaimOutbound(ctx, []int64{m.ID}, claimTimes)
 	if err != nil || len(r.Claimed) != 1 {
 		t.Fatalf("claim %+v %v", r, err)
 	}
@@ -258,7 +258,7 @@ func TestAnswerAfterTheWindowStillReconcilesAnUnknownSend(t *testing.T) {
 		t.Fatalf("marked %d unknown (%v), want 1", n, err)
 	}
 	// The Graph call answers at last: Meta accepted it.
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.late",
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), Sent: true, ExternalID: "wamid.late",
 		ClaimedAt: c.ClaimedAt}}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
 	ch, m := queuedMessageOn(t, s, models.AppInstagram, "1784")
-	r, err := s.ClaimOutbound(ctx, ch.App, []int64{m.ID}, claimTimes)
+	r, err := s.ClaimOutbound(ctx, []int64{m.ID}, claimTimes)
 	if err != nil || len(r.Claimed) != 1 {
 		t.Fatalf("claim %+v %v", r, err)
 	}
@@ -282,8 +282,8 @@ func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
 	if n, err := s.MarkUnknownSends(ctx, 0, time.Now()); err != nil || n != 1 {
 		t.Fatalf("marked %d unknown (%v)", n, err)
 	}
-	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || ok {
-		t.Fatalf("adopted an echo that never came: %v %v", ok, err)
+	if copies, err := s.EchoCopyOfUnknownSend(ctx, m.BusinessID, m.ID); err != nil || len(copies) != 0 {
+		t.Fatalf("found a copy of an echo that never came: %v %v", copies, err)
 	}
 	// Instagram's echo, without our id, stored by ingest as a message of its own.
 	ext := "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3"
@@ -292,8 +292,12 @@ func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
 	if err := s.InTx(ctx, func(tx *models.Store) error { _, err := tx.AddMessage(ctx, echo, nil); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.AdoptLateEcho(ctx, m.BusinessID, m.ID); err != nil || !ok {
-		t.Fatalf("late echo not adopted: %v %v", ok, err)
+	copies, err := s.EchoCopyOfUnknownSend(ctx, m.BusinessID, m.ID)
+	if err != nil || len(copies) != 1 || copies[0] != (models.EchoCopy{Send: m.ID, Echo: echo.ID}) {
+		t.Fatalf("late echo not found: %v %v", copies, err)
+	}
+	if err := s.MergeEchoCopies(ctx, copies); err != nil {
+		t.Fatalf("late echo not adopted: %v", err)
 	}
 	got, _ := s.Message(ctx, m.BusinessID, m.ID)
 	if got.Status != models.StatusSent || got.ExternalID == nil || *got.ExternalID != ext {
@@ -307,26 +311,26 @@ func TestLateInstagramEchoOfAnUnknownSendIsAdopted(t *testing.T) {
 func TestAJobTakesBackItsOwnClaimAfterARetry(t *testing.T) {
 	s := modelstest.NewStore(t)
 	ctx := context.Background()
-	ch, m := queuedMessage(t, s, "1065")
+	_, m := queuedMessage(t, s, "1065")
 	ids := []int64{m.ID}
 	mine, other := claimTimes, claimTimes
 	mine.Job, other.Job = 7, 8
-	r, err := s.ClaimOutbound(ctx, ch.App, ids, mine)
+	r, err := s.ClaimOutbound(ctx, ids, mine)
 	if err != nil || len(r.Claimed) != 1 {
 		t.Fatalf("claim %+v %v", r, err)
 	}
 	// No rate token in time: nothing reached Meta, and the job will snooze.
-	if err := s.RecordOutcomes(ctx, ch.App, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
+	if err := s.RecordOutcomes(ctx, []models.SendOutcome{{MessageID: m.ID, At: time.Now(), NotAttempted: true,
 		RetryAt: time.Now(), ClaimedAt: r.Claimed[0].ClaimedAt}}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.ClaimOutbound(ctx, ch.App, ids, other); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
+	if r, err := s.ClaimOutbound(ctx, ids, other); err != nil || len(r.Claimed) != 0 || r.Waiting != 1 {
 		t.Fatalf("another job took the claim within its lease: %+v %v", r, err)
 	}
 	if got, err := s.ReleaseStaleClaims(ctx, time.Minute); err != nil || len(got) != 0 {
 		t.Fatalf("released within the lease: %+v %v", got, err)
 	}
-	if r, err := s.ClaimOutbound(ctx, ch.App, ids, mine); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
+	if r, err := s.ClaimOutbound(ctx, ids, mine); err != nil || len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 {
 		t.Fatalf("the job could not take its claim back: %+v %v", r, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm/clause"
 )
 
@@ -352,4 +353,62 @@ func (s *Store) SearchContacts(ctx context.Context, businessID int64, q string, 
 			(to_tsvector('simple', name) @@ plainto_tsquery('simple', ?) OR (phone <> '' AND phone = ?))`,
 		businessID, excludeID, q, q).Order("name, id").Limit(limit).Find(&cs).Error
 	return cs, wrapErr(err, "search contacts")
+}
+
+// ThreadContacts queues the contacts behind a thread's current
+// participants, each once, in participant order, at most 8 (a group's panel
+// shows the first few): Store.Contact for each, with identities. The ids
+// come from the thread itself: a statement with an id array parameter is
+// re-planned on every call (its plan depends on the array's length).
+func (rb *ReadBatch) ThreadContacts(businessID, threadID int64) *[]*Contact {
+	out := new([]*Contact)
+	const ids = `SELECT i.contact_id, min(p.n) AS n FROM (
+			SELECT tp.identity_id, row_number() OVER (ORDER BY tp.joined_at, tp.identity_id) AS n
+			FROM thread_participants tp JOIN threads t ON t.id = tp.thread_id
+			WHERE t.business_id = $1 AND tp.thread_id = $2 AND tp.left_at IS NULL) p
+		JOIN identities i ON i.id = p.identity_id
+		GROUP BY i.contact_id ORDER BY n LIMIT 8`
+	rb.batch.Queue(`SELECT c.id, c.business_id, c.name, c.phone, c.country, c.email, c.merged_into_id, c.created_at, c.updated_at
+		FROM (`+ids+`) x JOIN contacts c ON c.id = x.contact_id WHERE c.business_id = $1 ORDER BY x.n`, businessID, threadID)
+	rb.batch.Queue(`SELECT i.id, i.business_id, i.contact_id, i.channel_id, i.app, i.external_id, i.phone, i.bsuid, i.username,
+			i.country, i.display_name, i.profile_pic_url, i.blocked_at, i.reported_at, i.marketing_opt_out_at,
+			i.marketing_opt_out_via, i.created_at, i.updated_at
+		FROM (`+ids+`) x JOIN identities i ON i.contact_id = x.contact_id WHERE i.business_id = $1 ORDER BY i.app, i.id`, businessID, threadID)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return wrapErr(err, "fetch contacts of thread %d", threadID)
+		}
+		byID := map[int64]*Contact{}
+		for rows.Next() {
+			c := &Contact{Identities: []Identity{}}
+			if err := rows.Scan(&c.ID, &c.BusinessID, &c.Name, &c.Phone, &c.Country, &c.Email, &c.MergedIntoID,
+				&c.CreatedAt, &c.UpdatedAt); err != nil {
+				rows.Close()
+				return wrapErr(err, "fetch contacts of thread %d", threadID)
+			}
+			byID[c.ID] = c
+			*out = append(*out, c)
+		}
+		if err := rows.Err(); err != nil {
+			return wrapErr(err, "fetch contacts of thread %d", threadID)
+		}
+		if rows, err = br.Query(); err != nil {
+			return wrapErr(err, "load identities of contacts")
+		}
+		for rows.Next() {
+			var i Identity
+			if err := rows.Scan(&i.ID, &i.BusinessID, &i.ContactID, &i.ChannelID, &i.App, &i.ExternalID, &i.Phone,
+				&i.BSUID, &i.Username, &i.Country, &i.DisplayName, &i.ProfilePicURL, &i.BlockedAt, &i.ReportedAt,
+				&i.MarketingOptOutAt, &i.MarketingOptOutVia, &i.CreatedAt, &i.UpdatedAt); err != nil {
+				rows.Close()
+				return wrapErr(err, "load identities of contacts")
+			}
+			if c := byID[i.ContactID]; c != nil {
+				c.Identities = append(c.Identities, i)
+			}
+		}
+		return wrapErr(rows.Err(), "load identities of contacts")
+	})
+	return out
 }

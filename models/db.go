@@ -127,3 +127,13 @@ func (db *DB) Sessions(ctx context.Context) (int64, error) {
 	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&n)
 	return n, wrapErr(err, "count database sessions")
 }
+
+// sqlExec runs hand-written SQL ($n placeholders) on the store's connection,
+// the transaction inside InTx, so that pgx encodes Go slices as arrays.
+func (s *Store) sqlExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.Gorm(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
+}
+
+func (s *Store) sqlQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+}

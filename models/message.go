@@ -743,3 +743,23 @@ func (s *Store) allocateMessageIDs(ctx context.Context, msgs []*Message) error {
 	err = scanRows(rows, func(r *sql.Rows) error { err := r.Scan(&msgs[i].ID); i++; return err })
 	return wrapErr(err, "read message ids")
 }
+
+// MessageInThread reports whether the business's message id is in the thread
+// (a reply must quote a message of its own conversation).
+func (s *Store) MessageInThread(ctx context.Context, businessID, threadID, id int64) (bool, error) {
+	var n int64
+	err := s.Gorm(ctx).Model(&Message{}).Where("business_id = ? AND thread_id = ? AND id = ?", businessID, threadID, id).Count(&n).Error
+	return n > 0, wrapErr(err, "find message %d in thread %d", id, threadID)
+}
+
+// LatestInbound is the external id of the customer's latest message in the
+// thread ("" if none): what WhatsApp marks read.
+func (s *Store) LatestInbound(ctx context.Context, businessID, threadID int64) (string, error) {
+	var ext *string
+	err := s.Gorm(ctx).Raw(`SELECT external_id FROM messages WHERE business_id = ? AND thread_id = ? AND direction = 'in'
+		AND external_id IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1`, businessID, threadID).Scan(&ext).Error
+	if err != nil || ext == nil {
+		return "", wrapErr(err, "find latest message of thread %d", threadID)
+	}
+	return *ext, nil
+}

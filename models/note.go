@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Note is an agents-only remark on a thread; it is never sent.
@@ -50,4 +52,26 @@ func (s *Store) Note(ctx context.Context, businessID, id int64) (*Note, error) {
 		return nil, wrapErr(err, "fetch note %d", id)
 	}
 	return &n, nil
+}
+
+// Notes queues Store.Notes.
+func (rb *ReadBatch) Notes(businessID, threadID int64) *[]Note {
+	out := new([]Note)
+	rb.batch.Queue(`SELECT id, business_id, thread_id, author_user_id, body, created_at FROM notes
+		WHERE business_id = $1 AND thread_id = $2 ORDER BY created_at, id`, businessID, threadID)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return wrapErr(err, "list notes of thread %d", threadID)
+		}
+		*out = []Note{}
+		var n Note
+		_, err = pgx.ForEachRow(rows, []any{&n.ID, &n.BusinessID, &n.ThreadID, &n.AuthorUserID, &n.Body, &n.CreatedAt}, func() error {
+			*out = append(*out, n)
+			n.AuthorUserID = nil // a fresh pointer for the next row
+			return nil
+		})
+		return wrapErr(err, "list notes of thread %d", threadID)
+	})
+	return out
 }

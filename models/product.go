@@ -268,3 +268,6 @@ func (s *Store) Products(ctx context.Context, businessID int64, limit int) ([]Pr
 	err := s.Gorm(ctx).Where("business_id = ?", businessID).Order("name, id").Limit(limit).Find(&ps).Error
 	return ps, wrapErr(err, "list products")
 }
+
+const productColumns = `p.id, p.business_id, p.sku, p.name, p.url, p.image_url, p.stock, p.wa_template_name,
+	p.wa_template_language, p.created_at, p.updated_at`

@@ -31,3 +31,15 @@ func (s *Store) RemoveReaction(ctx context.Context, messageID, identityID int64,
 		messageID, identityID, at).Error
 	return wrapErr(err, "unreact to message %d", messageID)
 }
+
+// SetUserReaction records (or, with an empty emoji, removes) an agent's reaction.
+func (s *Store) SetUserReaction(ctx context.Context, messageID, userID int64, emoji string, at time.Time) error {
+	if emoji == "" {
+		err := s.Gorm(ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND user_id = ?`, messageID, userID).Error
+		return wrapErr(err, "remove reaction on message %d", messageID)
+	}
+	err := s.Gorm(ctx).Exec(`INSERT INTO reactions (message_id, user_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (message_id, user_id) WHERE user_id IS NOT NULL DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at`,
+		messageID, userID, emoji, at).Error
+	return wrapErr(err, "react to message %d", messageID)
+}

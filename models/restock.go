@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm/clause"
 )
 
@@ -305,4 +306,57 @@ func (s *Store) ClaimCapRetry(ctx context.Context, businessID, entryID, messageI
 func (s *Store) SetEntryReason(ctx context.Context, businessID, entryID int64, reason string) error {
 	err := s.Gorm(ctx).Exec(`UPDATE restock_waitlist SET reason = ? WHERE business_id = ? AND id = ?`, reason, businessID, entryID).Error
 	return wrapErr(err, "set reason of entry %d", entryID)
+}
+
+// RestockOptions is what a direct thread's "Notify me when it's back"
+// shows: the business's products, those the thread's customer waits for,
+// and how the thread's channel can ask (its app, and for Messenger
+// whether the Page has One-Time Notifications).
+type RestockOptions struct {
+	Products []Product
+	Waiting  []Product
+	App      string // "" when the thread is not a direct one with a channel
+	OTN      bool
+}
+
+// RestockOptions queues a direct thread's RestockOptions (at most limit
+// products, by name) as Store.Products, Store.IdentityWaiting and the
+// thread's channel would give them, in the same round trip as the rest of
+// the thread page: the thread's identity and channel come from the thread.
+func (rb *ReadBatch) RestockOptions(businessID, threadID int64, limit int) *RestockOptions {
+	out := &RestockOptions{Products: []Product{}, Waiting: []Product{}}
+	rb.batch.Queue(`SELECT ch.app, ch.otn FROM threads t JOIN channels ch ON ch.id = t.channel_id AND ch.business_id = t.business_id
+		WHERE t.business_id = $1 AND t.id = $2 AND t.kind = 'direct' AND t.direct_identity_id IS NOT NULL`, businessID, threadID)
+	rb.batch.Queue(`SELECT `+productColumns+` FROM products p WHERE p.business_id = $1 ORDER BY p.name, p.id LIMIT $2`, businessID, limit)
+	rb.batch.Queue(`SELECT `+productColumns+` FROM products p JOIN restock_waitlist w ON w.product_id = p.id
+		WHERE w.business_id = $1 AND w.status IN ('waiting', 'skipped')
+			AND w.identity_id = (SELECT direct_identity_id FROM threads WHERE business_id = $1 AND id = $2)
+		ORDER BY w.created_at`, businessID, threadID)
+	rb.reads = append(rb.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return wrapErr(err, "read channel of thread %d", threadID)
+		}
+		_, err = pgx.ForEachRow(rows, []any{&out.App, &out.OTN}, func() error { return nil })
+		if err != nil {
+			return wrapErr(err, "read channel of thread %d", threadID)
+		}
+		for _, dst := range []*[]Product{&out.Products, &out.Waiting} {
+			rows, err := br.Query()
+			if err != nil {
+				return wrapErr(err, "list products")
+			}
+			var p Product
+			_, err = pgx.ForEachRow(rows, []any{&p.ID, &p.BusinessID, &p.SKU, &p.Name, &p.URL, &p.ImageURL, &p.Stock,
+				&p.WATemplateName, &p.WATemplateLanguage, &p.CreatedAt, &p.UpdatedAt}, func() error {
+				*dst = append(*dst, p)
+				return nil
+			})
+			if err != nil {
+				return wrapErr(err, "list products")
+			}
+		}
+		return nil
+	})
+	return out
 }

@@ -214,3 +214,15 @@ func (s *Store) WATemplates(ctx context.Context, businessID, channelID int64) ([
 		Order("name, language").Find(&ts).Error
 	return ts, wrapErr(err, "list templates of channel %d", channelID)
 }
+
+// ApprovedTemplate finds an approved template of the channel by name and
+// language, or nil.
+func (s *Store) ApprovedTemplate(ctx context.Context, businessID, channelID int64, name, language string) (*WATemplate, error) {
+	var t WATemplate
+	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND channel_id = ? AND name = ? AND language = ? AND status = 'approved'",
+		businessID, channelID, name, language), &t)
+	if err != nil || !ok {
+		return nil, wrapErr(err, "fetch template %s/%s", name, language)
+	}
+	return &t, nil
+}

@@ -7,16 +7,6 @@ import (
 	"time"
 )
 
-// sqlExec runs hand-written SQL ($n placeholders) on the store's connection,
-// the transaction inside InTx, so that pgx encodes Go slices as arrays.
-func (s *Store) sqlExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.Gorm(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
-}
-
-func (s *Store) sqlQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
-}
-
 // AddOutboundMessages queues many outbound messages at once (campaigns, relay
 // legs and other bulk sends): one statement allocates their ids, inserts the
 // rows, moves their threads' previews and queues their notifications (and one
@@ -173,36 +163,4 @@ func (s *Store) RequeueUnsent(ctx context.Context, businessID, id int64, r Reque
 		return false, wrapErr(err, "fetch thread of message %d", id)
 	}
 	return true, s.Notify(ctx, Event{Type: "status", BusinessID: businessID, ThreadID: threadID, MessageID: id})
-}
-
-// MessageInThread reports whether the business's message id is in the thread
-// (a reply must quote a message of its own conversation).
-func (s *Store) MessageInThread(ctx context.Context, businessID, threadID, id int64) (bool, error) {
-	var n int64
-	err := s.Gorm(ctx).Model(&Message{}).Where("business_id = ? AND thread_id = ? AND id = ?", businessID, threadID, id).Count(&n).Error
-	return n > 0, wrapErr(err, "find message %d in thread %d", id, threadID)
-}
-
-// SetUserReaction records (or, with an empty emoji, removes) an agent's reaction.
-func (s *Store) SetUserReaction(ctx context.Context, messageID, userID int64, emoji string, at time.Time) error {
-	if emoji == "" {
-		err := s.Gorm(ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND user_id = ?`, messageID, userID).Error
-		return wrapErr(err, "remove reaction on message %d", messageID)
-	}
-	err := s.Gorm(ctx).Exec(`INSERT INTO reactions (message_id, user_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (message_id, user_id) WHERE user_id IS NOT NULL DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at`,
-		messageID, userID, emoji, at).Error
-	return wrapErr(err, "react to message %d", messageID)
-}
-
-// LatestInbound is the external id of the customer's latest message in the
-// thread ("" if none): what WhatsApp marks read.
-func (s *Store) LatestInbound(ctx context.Context, businessID, threadID int64) (string, error) {
-	var ext *string
-	err := s.Gorm(ctx).Raw(`SELECT external_id FROM messages WHERE business_id = ? AND thread_id = ? AND direction = 'in'
-		AND external_id IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1`, businessID, threadID).Scan(&ext).Error
-	if err != nil || ext == nil {
-		return "", wrapErr(err, "find latest message of thread %d", threadID)
-	}
-	return *ext, nil
 }

@@ -169,15 +169,3 @@ func (s *Store) attachFacts(ctx context.Context, out map[int64]*SendContext, ide
 	}
 	return nil
 }
-
-// ApprovedTemplate finds an approved template of the channel by name and
-// language, or nil.
-func (s *Store) ApprovedTemplate(ctx context.Context, businessID, channelID int64, name, language string) (*WATemplate, error) {
-	var t WATemplate
-	ok, err := first(s.Gorm(ctx).Where("business_id = ? AND channel_id = ? AND name = ? AND language = ? AND status = 'approved'",
-		businessID, channelID, name, language), &t)
-	if err != nil || !ok {
-		return nil, wrapErr(err, "fetch template %s/%s", name, language)
-	}
-	return &t, nil
-}

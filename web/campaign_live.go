@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
@@ -169,37 +167,5 @@ func (s *Server) campaignReportLive(w http.ResponseWriter, r *http.Request) {
 	}
 	watcher := &campaignWatcher{businessID: v.BusinessID, locale: v.User.Locale, frames: make(chan []byte, 4)}
 	s.campaignLive.add(s, c.ID, watcher)
-	done := make(chan struct{})
-	go func() { // the reader notices the page going away
-		defer close(done)
-		conn.SetReadLimit(wsMaxMessage)
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer func() {
-			s.campaignLive.remove(c.ID, watcher)
-			_ = conn.Close()
-		}()
-		ping := time.NewTicker(wsPingPeriod)
-		defer ping.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case f := <-watcher.frames:
-				_ = conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-				if conn.WriteMessage(websocket.TextMessage, f) != nil {
-					return
-				}
-			case <-ping.C:
-				if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)) != nil {
-					return
-				}
-			}
-		}
-	}()
+	servePageSocket(conn, watcher.frames, func() { s.campaignLive.remove(c.ID, watcher) })
 }

@@ -185,37 +185,5 @@ func (s *Server) productLive(w http.ResponseWriter, r *http.Request) {
 			watcher.frames <- buf.Bytes()
 		}
 	}
-	done := make(chan struct{})
-	go func() { // the reader notices the page going away
-		defer close(done)
-		conn.SetReadLimit(wsMaxMessage)
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer func() {
-			s.restockLive.remove(v.BusinessID, watcher)
-			_ = conn.Close()
-		}()
-		ping := time.NewTicker(wsPingPeriod)
-		defer ping.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case f := <-watcher.frames:
-				_ = conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-				if conn.WriteMessage(websocket.TextMessage, f) != nil {
-					return
-				}
-			case <-ping.C:
-				if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)) != nil {
-					return
-				}
-			}
-		}
-	}()
+	servePageSocket(conn, watcher.frames, func() { s.restockLive.remove(v.BusinessID, watcher) })
 }

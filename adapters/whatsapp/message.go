@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,29 +13,22 @@ import (
 const pollExplanation = "WhatsApp sent a poll but the Business API does not deliver poll contents; ask the customer in text"
 
 func (b *batch) message(raw json.RawMessage) (adapters.Event, error) {
-	var m wireMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return adapters.Event{}, err
-	}
-	ev := adapters.Event{
-		App:       adapters.WhatsApp,
-		AccountID: b.accountID,
-		Type:      adapters.EventMessage,
-		Timestamp: m.Timestamp.Time(),
-		Customer:  b.party(m.From, m.FromUserID),
-		GroupID:   m.GroupID,
-	}
-	if ev.Customer.ExternalID == "" {
-		return adapters.Event{}, errors.New("message without from or from_user_id")
-	}
-	if err := applyMessage(&ev, &m, raw); err != nil {
-		return adapters.Event{}, fmt.Errorf("message %s: %w", m.ID, err)
-	}
-	return ev, nil
+	return b.decode(raw, adapters.EventMessage, func(m *wireMessage) (string, string) { return m.From, m.FromUserID })
 }
 
 // echo reads a message the business sent from the WhatsApp Business app (coexistence).
 func (b *batch) echo(raw json.RawMessage) (adapters.Event, error) {
+	ev, err := b.decode(raw, adapters.EventEcho, func(m *wireMessage) (string, string) { return m.To, m.ToUserID })
+	if err == nil && ev.Message != nil {
+		ev.Type = adapters.EventEcho
+		ev.Message.IsEcho = true
+	}
+	return ev, err
+}
+
+// decode reads a message or an echo; customer picks the customer's wa_id and
+// BSUID: the sender of a message, the recipient of an echo.
+func (b *batch) decode(raw json.RawMessage, typ adapters.EventType, customer func(*wireMessage) (waID, userID string)) (adapters.Event, error) {
 	var m wireMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return adapters.Event{}, err
@@ -44,20 +36,16 @@ func (b *batch) echo(raw json.RawMessage) (adapters.Event, error) {
 	ev := adapters.Event{
 		App:       adapters.WhatsApp,
 		AccountID: b.accountID,
-		Type:      adapters.EventEcho,
+		Type:      typ,
 		Timestamp: m.Timestamp.Time(),
-		Customer:  b.party(m.To, m.ToUserID),
+		Customer:  b.party(customer(&m)),
 		GroupID:   m.GroupID,
 	}
 	if ev.Customer.ExternalID == "" {
-		return adapters.Event{}, errors.New("echo without to or to_user_id")
+		return adapters.Event{}, fmt.Errorf("%s without a customer id (wa_id or user_id)", typ)
 	}
 	if err := applyMessage(&ev, &m, raw); err != nil {
-		return adapters.Event{}, fmt.Errorf("echo %s: %w", m.ID, err)
-	}
-	if ev.Message != nil {
-		ev.Type = adapters.EventEcho
-		ev.Message.IsEcho = true
+		return adapters.Event{}, fmt.Errorf("%s %s: %w", typ, m.ID, err)
 	}
 	return ev, nil
 }

@@ -73,6 +73,11 @@ type Config struct {
 
 	// Seed fixes the customer population and the generator's choices.
 	Seed uint64
+	// IDSalt mixes into every id the simulator mints (message ids, media ids,
+	// tokens). A run that writes into a database an earlier run filled (the
+	// demo restarted on its data directory) sets it, from the clock, so that
+	// no id repeats one of the earlier run's; 0 keeps ids a function of Seed.
+	IDSalt uint64
 	// Customers is the population size; default 240.
 	Customers int
 	// BaseURL is the simulator's own URL, used in attachment links of generated payloads; Serve sets it when empty.
@@ -185,7 +190,7 @@ func New(cfg Config) *Sim {
 		baseURL:  strings.TrimRight(cfg.BaseURL, "/"),
 		closed:   make(chan struct{}),
 	}
-	s.ids.salt = splitmix(cfg.Seed ^ 0x3e7a)
+	s.ids.salt = splitmix(cfg.Seed^0x3e7a) ^ splitmix(cfg.IDSalt)
 	s.pop = newPopulation(cfg.Seed, cfg.Customers)
 	s.rec.max = cfg.MaxRecorded
 	s.hooks = newEmitter(s)

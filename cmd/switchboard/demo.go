@@ -54,7 +54,8 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, args []string, 
 	appURL.Store("")
 	sim := metasim.New(metasim.Config{
 		AppSecret:   demoSecret,
-		StatusDelay: 700 * time.Millisecond, // ticks arrive one by one, as on a phone
+		StatusDelay: 700 * time.Millisecond,        // ticks arrive one by one, as on a phone
+		IDSalt:      uint64(time.Now().UnixNano()), // a restart on the same data directory mints new ids
 		WebhookURL: func(app metasim.App) string {
 			if u := appURL.Load().(string); u != "" {
 				return u + "/webhooks/" + string(app)

@@ -202,9 +202,9 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 		}
 		n, ev := c.pace(camp)
 		every = ev
+		var counts models.CampaignCounts
 		if !camp.DryRun {
-			counts, err := tx.CampaignCounts(ctx, camp.ID)
-			if err != nil {
+			if counts, err = tx.CampaignCounts(ctx, camp.ID); err != nil {
 				return err
 			}
 			c.mu.Lock()
@@ -218,6 +218,10 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 		rs, err := tx.ClaimPendingRecipients(ctx, camp.ID, n)
 		if err != nil {
 			return err
+		}
+		if len(rs) == 0 && counts.Queued > 0 {
+			wait, every = backlogged, 0 // done once the outbox has handed everything to Meta: until then a pause recalls the rest
+			return nil
 		}
 		if len(rs) == 0 {
 			done = true

@@ -45,12 +45,12 @@ func Reliability(ctx context.Context, args []string, stdout io.Writer) error {
 	replicas := fs.Int("replicas", 3, "replicas: serve processes on one database")
 	maxConns := fs.Int("max-connections", 100, "PostgreSQL max_connections for the run")
 	sends := fs.Int("sends", 3000, "sends: replies queued before the kill")
-	customers := fs.Int("customers", 300, "sends, restock: customers (one thread each)")
-	mps := fs.Int("mps", 100, "sends: the number's throughput cap at the simulator")
+	customers := fs.Int("customers", 300, "sends, restock, campaign: customers (one thread each)")
+	mps := fs.Int("mps", 100, "sends, restock, campaign: the number's throughput cap at the simulator")
 	var childEnv multiFlag
 	fs.Var(&childEnv, "env", "NAME=value for the serve children (repeatable)")
 	if len(args) == 0 {
-		return errors.New("bench reliability: which scenario? kill9, sends, restock, outage, bodies, replicas")
+		return errors.New("bench reliability: which scenario? kill9, sends, restock, campaign, outage, bodies, replicas")
 	}
 	scenario := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
@@ -68,6 +68,8 @@ func Reliability(ctx context.Context, args []string, stdout io.Writer) error {
 		return h.sends(ctx, stdout, *sends, *customers, *mps, childEnv)
 	case "restock":
 		return h.restock(ctx, stdout, *customers, *mps, childEnv)
+	case "campaign":
+		return h.campaign(ctx, stdout, *customers, *mps, childEnv)
 	case "outage":
 		return h.outage(ctx, stdout, *duration, *concurrency, *outage)
 	case "bodies":

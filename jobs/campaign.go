@@ -32,6 +32,8 @@ type Campaigner struct {
 	now    func() time.Time
 	prices *pricing.Book
 
+	progress *sendProgress // the deliverer's outcomes wake a backlogged runner
+
 	mu      sync.Mutex
 	pers    Personaliser
 	batch   int           // recipients one batch claims (a rate below it claims the rate)
@@ -42,7 +44,7 @@ type Campaigner struct {
 
 func newCampaigner(o *Outbox) *Campaigner {
 	return &Campaigner{store: o.store, outbox: o, insert: o.insert, now: o.now, prices: o.prices,
-		pers: Personaliser{Cipher: o.store.Cipher()}, batch: 500, backlog: 1500, slice: 10 * time.Second, poll: 30 * time.Second}
+		progress: &sendProgress{}, pers: Personaliser{Cipher: o.store.Cipher()}, batch: 500, backlog: 1500, slice: 10 * time.Second, poll: 30 * time.Second}
 }
 
 // Campaigns is the pipeline's campaign runner (implements web.Campaigns).
@@ -557,10 +559,30 @@ func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *mo
 	return err
 }
 
-// Pause stops a running (or scheduled) campaign by hand; queued messages
-// still go, nobody else is claimed.
+// Pause stops a running (or scheduled) campaign by hand: nobody else is
+// claimed, and the messages still waiting in the outbox are taken back (their
+// recipients pending again, for a resume); only those a worker is handing to
+// Meta at that moment still go.
 func (c *Campaigner) Pause(ctx context.Context, businessID, id int64) (*models.Campaign, error) {
-	return c.move(ctx, businessID, id, []string{models.CampaignRunning, models.CampaignScheduled}, models.CampaignPaused)
+	camp, err := c.store.Campaign(ctx, businessID, id)
+	if err != nil || camp == nil {
+		return nil, cmpErr(err, ErrNotFound)
+	}
+	err = c.store.InTx(ctx, func(tx *models.Store) error {
+		ok, err := tx.TransitionCampaign(ctx, businessID, id, []string{models.CampaignRunning, models.CampaignScheduled}, models.CampaignPaused, "")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.ErrCampaignState
+		}
+		_, err = tx.RecallQueuedMessages(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.store.Campaign(ctx, businessID, id)
 }
 
 // Cancel ends a campaign for good; pending recipients are never sent.

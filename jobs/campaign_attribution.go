@@ -35,6 +35,9 @@ type campaignAttributionWorker struct {
 
 func (w *campaignAttributionWorker) Work(ctx context.Context, _ *river.Job[campaignAttributionArgs]) error {
 	_, err := AttributeCampaigns(ctx, w.store, attributionSettle)
+	if err == nil { // the status webhooks of finished campaigns append counter rows too
+		err = w.store.FoldCampaignCounts(ctx, 0, foldAbove)
+	}
 	if err != nil {
 		w.log.Warn("campaign attribution", "error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -18,6 +19,10 @@ const (
 	errorMinimum   = 20
 	errorRateLimit = 0.20
 )
+
+// foldAbove is how many counter rows a campaign keeps before they are folded
+// into one per key (each recorded batch appends a few).
+const foldAbove = 64
 
 type campaignWorker struct {
 	river.WorkerDefaults[campaignArgs]
@@ -34,9 +39,27 @@ func (w *campaignWorker) Work(ctx context.Context, job *river.Job[campaignArgs])
 	w.c.mu.Unlock()
 	end := time.Now().Add(slice)
 	for {
+		progressed := w.c.progress.next() // taken before the backlog is read, so no wake-up is lost
 		wait, done, err := w.c.batchOnce(ctx, job.Args)
 		if err != nil || done {
 			return err
+		}
+		if wait == backlogged {
+			// Woken by this process's workers recording outcomes; another
+			// replica's progress is seen at the bounded look after.
+			t := time.NewTimer(backlogLook)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-progressed:
+				t.Stop()
+			case <-t.C:
+			}
+			if time.Now().After(end) {
+				return river.JobSnooze(time.Millisecond)
+			}
+			continue
 		}
 		if time.Now().Add(wait).After(end) {
 			return river.JobSnooze(max(wait, time.Millisecond))
@@ -53,6 +76,40 @@ func (w *campaignWorker) Work(ctx context.Context, job *river.Job[campaignArgs])
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+	}
+}
+
+// backlogged is batchOnce's wait when the campaign's queued messages reached
+// the backlog: the runner waits for the outbox to make progress.
+const backlogged = time.Duration(-1)
+
+// backlogLook bounds a backlogged wait no local worker wakes (the campaign's
+// messages are sent by another replica).
+const backlogLook = time.Second
+
+// sendProgress wakes the campaign runners of this process waiting for their
+// backlog to drain each time its workers record send outcomes.
+type sendProgress struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// next is closed at the next progress.
+func (p *sendProgress) next() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ch == nil {
+		p.ch = make(chan struct{})
+	}
+	return p.ch
+}
+
+func (p *sendProgress) advance() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ch != nil {
+		close(p.ch)
+		p.ch = nil
 	}
 }
 
@@ -81,6 +138,9 @@ func (c *Campaigner) pace(camp *models.Campaign) (n int, every time.Duration) {
 func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.Duration, done bool, err error) {
 	started := time.Now()
 	var every time.Duration
+	if err := c.store.FoldCampaignCounts(ctx, a.CampaignID, foldAbove); err != nil {
+		return 0, false, err
+	}
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
 		camp, err := tx.LockCampaign(ctx, a.BusinessID, a.CampaignID)
 		if err != nil {
@@ -142,23 +202,26 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 		}
 		n, ev := c.pace(camp)
 		every = ev
+		var counts models.CampaignCounts
 		if !camp.DryRun {
-			counts, err := tx.CampaignCounts(ctx, camp.ID)
-			if err != nil {
+			if counts, err = tx.CampaignCounts(ctx, camp.ID); err != nil {
 				return err
 			}
 			c.mu.Lock()
 			backlog := c.backlog
 			c.mu.Unlock()
 			if counts.Queued >= int64(backlog) {
-				wait = 200 * time.Millisecond // the outbox is behind: let it drain so a pause stops soon
-				every = 0
+				wait, every = backlogged, 0 // the outbox is behind: let it drain so a pause stops soon
 				return nil
 			}
 		}
 		rs, err := tx.ClaimPendingRecipients(ctx, camp.ID, n)
 		if err != nil {
 			return err
+		}
+		if len(rs) == 0 && counts.Queued > 0 {
+			wait, every = backlogged, 0 // done once the outbox has handed everything to Meta: until then a pause recalls the rest
+			return nil
 		}
 		if len(rs) == 0 {
 			done = true
@@ -177,7 +240,7 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 	if err != nil {
 		return 0, false, err
 	}
-	if every > 0 {
+	if every > 0 && wait != backlogged {
 		wait = max(wait, every-time.Since(started))
 	}
 	return wait, done, nil

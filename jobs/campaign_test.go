@@ -607,3 +607,72 @@ func TestCampaignMessengerOpenWindowsOnly(t *testing.T) {
 		}
 	}
 }
+
+// Pausing takes back what is still waiting in the outbox: with the number
+// held at 1 message a second, most of the queued messages have not reached
+// Meta when the campaign is paused; they go back to pending, nothing more is
+// sent while paused beyond what was already leaving, and resuming sends each
+// recipient exactly once (counted at the simulator), the spend only once.
+func TestCampaignPauseRecallsQueuedMessages(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(12, nil)
+	acct := cs[0].account
+	ch := e.channel(models.AppWhatsApp, true)
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 1 WHERE id = ?`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(6, 100)
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("every recipient queued and one sent", func() bool {
+		n := e.campaignCounts(camp.ID)
+		return n.Pending == 0 && len(e.sendsOf(acct)) >= 1
+	})
+	if _, err := cm.Pause(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	var stillQueued int64 // left to their workers: their requests may be leaving
+	if err := e.store.Gorm(e.ctx).Raw(`SELECT count(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id
+		WHERE r.campaign_id = ? AND m.status = 'queued'`, camp.ID).Scan(&stillQueued).Error; err != nil {
+		t.Fatal(err)
+	}
+	n := e.campaignCounts(camp.ID)
+	if n.Pending == 0 || n.Queued != stillQueued {
+		t.Fatalf("after the pause: %+v, %d messages still queued", n, stillQueued)
+	}
+	recalled := n.Pending
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 0 WHERE id = ?`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.jobsDone()
+	if got, want := int64(len(e.sendsOf(acct))), 12-recalled; got != want {
+		t.Fatalf("%d sends at Meta while paused, want %d (12 less the %d recalled)", got, want, recalled)
+	}
+	if c := e.campaign(camp.ID); c.Status != models.CampaignPaused || c.SpentMicros != (12-recalled)*69100 {
+		t.Fatalf("paused campaign: %s, spent %d", c.Status, c.SpentMicros)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("done", func() bool { return e.campaign(camp.ID).Status == models.CampaignDone })
+	e.jobsDone()
+	per := sendsTo(e.sendsOf(acct))
+	if len(per) != 12 {
+		t.Fatalf("sent to %d of 12: %v", len(per), per)
+	}
+	for to, k := range per {
+		if k != 1 {
+			t.Fatalf("%s sent %d times", to, k)
+		}
+	}
+	if c := e.campaign(camp.ID); c.SpentMicros != 12*69100 {
+		t.Fatalf("spent %d, want %d", c.SpentMicros, 12*69100)
+	}
+}

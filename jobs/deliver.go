@@ -25,6 +25,7 @@ type deliverer struct {
 	limiter  *limiter
 	m        *metrics
 	inflight chan struct{}
+	progress *sendProgress // told after each recorded batch of outcomes
 
 	mu       sync.Mutex
 	channels map[int64]cachedChannel
@@ -109,6 +110,7 @@ func (d *deliverer) deliver(ctx context.Context, jobID int64, args sendArgs) err
 		if err := d.record(ctx, appOf(ch), outcomes); err != nil {
 			return err
 		}
+		d.progress.advance()
 		for _, o := range outcomes {
 			if o.Sent || o.Failed {
 				continue

@@ -152,6 +152,7 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 		limiter:  newLimiter(store, m),
 		inflight: make(chan struct{}, cfg.MaxInFlight),
 		channels: map[int64]cachedChannel{},
+		progress: &sendProgress{},
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{d: d})
@@ -175,6 +176,7 @@ func New(store *models.Store, log *slog.Logger, cfg Config) (*Pipeline, error) {
 	river.AddWorker(workers, &capSweepWorker{r: p.restock})
 	river.AddWorker(workers, &capRetryWorker{r: p.restock})
 	p.campaigns = newCampaigner(p.outbox)
+	p.campaigns.progress = d.progress
 	p.campaigns.slice = min(p.campaigns.slice, cfg.JobTimeout/3) // a run of the job ends well inside its timeout
 	river.AddWorker(workers, &campaignWorker{c: p.campaigns})
 	river.AddWorker(workers, &campaignTickWorker{c: p.campaigns})

@@ -229,10 +229,12 @@ func (s *Store) Campaign(ctx context.Context, businessID, id int64) (*Campaign, 
 	return &c, nil
 }
 
-// LockCampaign loads a campaign FOR UPDATE: one batch at a time per campaign.
+// LockCampaign loads a campaign FOR NO KEY UPDATE: one batch at a time per
+// campaign, while the counter rows the outcomes append (their key check takes
+// FOR KEY SHARE on the campaign) never wait for the batch.
 func (s *Store) LockCampaign(ctx context.Context, businessID, id int64) (*Campaign, error) {
 	var c Campaign
-	ok, err := first(s.Gorm(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("business_id = ? AND id = ?", businessID, id), &c)
+	ok, err := first(s.Gorm(ctx).Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Where("business_id = ? AND id = ?", businessID, id), &c)
 	if err != nil || !ok {
 		return nil, wrapErr(err, "lock campaign %d", id)
 	}
@@ -279,7 +281,7 @@ func (s *Store) RunningCampaigns(ctx context.Context, limit int) ([]Campaign, er
 	return cs, wrapErr(err, "list running campaigns")
 }
 
-// CampaignCounts sums the campaign's counter shards.
+// CampaignCounts sums the campaign's counter rows.
 func (s *Store) CampaignCounts(ctx context.Context, campaignID int64) (CampaignCounts, error) {
 	var rows []struct {
 		Key string
@@ -321,6 +323,22 @@ func (s *Store) CampaignCounts(ctx context.Context, campaignID int64) (CampaignC
 		}
 	}
 	return c, nil
+}
+
+// FoldCampaignCounts replaces the campaign's counter rows (the triggers append
+// one per statement, so writers never wait on each other) by one row per key
+// holding their sum, when it has more than keep rows; 0 folds every campaign
+// with that many. Rows appended while it runs are not in its snapshot and stay.
+func (s *Store) FoldCampaignCounts(ctx context.Context, campaignID int64, keep int) error {
+	_, err := s.sqlExec(ctx, `WITH due AS (
+			SELECT campaign_id FROM campaign_counts WHERE ($1::bigint = 0 OR campaign_id = $1::bigint)
+			GROUP BY campaign_id HAVING count(*) > $2::int
+		), d AS (
+			DELETE FROM campaign_counts c USING due WHERE c.campaign_id = due.campaign_id RETURNING c.campaign_id, c.key, c.n
+		)
+		INSERT INTO campaign_counts (campaign_id, key, n) SELECT campaign_id, key, sum(n) FROM d GROUP BY 1, 2 HAVING sum(n) <> 0`,
+		campaignID, keep)
+	return wrapErr(err, "fold counts of campaign %d", campaignID)
 }
 
 // CampaignSkipReasons counts the skipped recipients by reason.
@@ -431,6 +449,97 @@ func (s *Store) RecordRecipientOutcomes(ctx context.Context, campaignID int64, o
 			updated_at = now()
 		WHERE id = $9`, ids, msgs, reasons, prices, curs, markets, vars, at, campaignID)
 	return wrapErr(err, "record %d outcomes of campaign %d", n, campaignID)
+}
+
+// RecallQueuedMessages takes back, inside the pausing transaction, the
+// campaign's messages still waiting in the outbox that no worker has handed
+// to Meta: their recipients return to pending (resume queues them again) and
+// the messages, their costs and their spend go. A message whose request may
+// be leaving (leaving_at), or that a worker holds locked at this instant, is
+// left to its worker: it goes once. A worker that claimed a recalled message
+// finds its claim gone when it marks it leaving, so it never sends it.
+func (s *Store) RecallQueuedMessages(ctx context.Context, campaignID int64) (int, error) {
+	var candidates []int64
+	if err := s.Gorm(ctx).Raw(`SELECT message_id FROM campaign_recipients WHERE campaign_id = ? AND status = 'queued'
+		AND message_id IS NOT NULL`, campaignID).Scan(&candidates).Error; err != nil {
+		return 0, wrapErr(err, "find queued messages of campaign %d", campaignID)
+	}
+	if len(candidates) == 0 {
+		return 0, nil
+	}
+	// Messages first, in id order (lockMessages' order); FOR UPDATE also keeps
+	// a claim from adding an outbox_sends row meanwhile (its key check waits).
+	var locked []int64
+	if err := s.Gorm(ctx).Raw(`SELECT id FROM messages WHERE id IN ? AND status = 'queued' AND external_id IS NULL
+		ORDER BY id FOR UPDATE SKIP LOCKED`, candidates).Scan(&locked).Error; err != nil {
+		return 0, wrapErr(err, "lock queued messages of campaign %d", campaignID)
+	}
+	if len(locked) == 0 {
+		return 0, nil
+	}
+	var sends []struct {
+		MessageID int64
+		Free      bool
+	}
+	if err := s.Gorm(ctx).Raw(`SELECT message_id, leaving_at IS NULL AND finished_at IS NULL AS free FROM outbox_sends
+		WHERE message_id IN ? ORDER BY message_id FOR UPDATE SKIP LOCKED`, locked).Scan(&sends).Error; err != nil {
+		return 0, wrapErr(err, "lock claims of campaign %d", campaignID)
+	}
+	seen := make(map[int64]bool, len(sends))
+	var recall []int64
+	for _, o := range sends {
+		seen[o.MessageID] = true
+		if o.Free {
+			recall = append(recall, o.MessageID)
+		}
+	}
+	var claimed []int64
+	if err := s.Gorm(ctx).Raw(`SELECT message_id FROM outbox_sends WHERE message_id IN ?`, locked).Scan(&claimed).Error; err != nil {
+		return 0, wrapErr(err, "read claims of campaign %d", campaignID)
+	}
+	busy := map[int64]bool{}
+	for _, id := range claimed {
+		busy[id] = !seen[id] // a claim row another transaction holds: in a worker's hands now
+	}
+	for _, id := range locked {
+		if _, ok := busy[id]; !ok {
+			recall = append(recall, id) // never claimed
+		}
+	}
+	if len(recall) == 0 {
+		return 0, nil
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`WITH c AS (SELECT business_id, (created_at AT TIME ZONE 'UTC')::date AS day, COALESCE(channel_id, 0) AS ch, market, category,
+				currency, count(*) AS n, COALESCE(sum(estimated_micros), 0) AS e
+			FROM message_costs WHERE message_id = ANY($1) GROUP BY 1, 2, 3, 4, 5, 6)
+		UPDATE spend_daily s SET messages = s.messages - c.n, estimated_micros = s.estimated_micros - c.e FROM c
+		WHERE s.business_id = c.business_id AND s.day = c.day AND s.channel_id = c.ch AND s.market = c.market
+			AND s.category = c.category AND s.currency = c.currency`, []any{recall}},
+		{`WITH c AS (SELECT business_id, date_trunc('month', (created_at AT TIME ZONE 'UTC')::date)::date AS month, COALESCE(channel_id, 0) AS ch,
+				market, category, currency, count(*) AS n, COALESCE(sum(estimated_micros), 0) AS e
+			FROM message_costs WHERE message_id = ANY($1) GROUP BY 1, 2, 3, 4, 5, 6)
+		UPDATE spend_monthly s SET messages = s.messages - c.n, estimated_micros = s.estimated_micros - c.e FROM c
+		WHERE s.business_id = c.business_id AND s.month = c.month AND s.channel_id = c.ch AND s.market = c.market
+			AND s.category = c.category AND s.currency = c.currency`, []any{recall}},
+		{`WITH r AS (
+			SELECT id, price_micros FROM campaign_recipients WHERE campaign_id = $2 AND message_id = ANY($1) ORDER BY id FOR UPDATE
+		), upd AS (
+			UPDATE campaign_recipients c SET status = 'pending', message_id = NULL, queued_at = NULL, price_micros = 0,
+				currency = '', variables = NULL
+			FROM r WHERE c.id = r.id
+		)
+		UPDATE campaigns SET spent_micros = spent_micros - (SELECT COALESCE(sum(price_micros), 0) FROM r), updated_at = now() WHERE id = $2`, []any{recall, campaignID}},
+		{`DELETE FROM messages WHERE id = ANY($1)`, []any{recall}},
+	} {
+		if _, err := s.sqlExec(ctx, q.sql, q.args...); err != nil {
+			return 0, wrapErr(err, "recall %d messages of campaign %d", len(recall), campaignID)
+		}
+	}
+	return len(recall), nil
 }
 
 // RecentFailureRate is the share of failures among the campaign's last n

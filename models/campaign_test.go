@@ -2,8 +2,12 @@ package models_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
@@ -128,5 +132,146 @@ func TestCampaignCountersAndTransitions(t *testing.T) {
 	}
 	if err := s.Gorm(ctx).Exec(`DELETE FROM campaigns WHERE id = ?`, c.ID).Error; err != nil {
 		t.Fatalf("delete with counts: %v", err)
+	}
+}
+
+// The writers of a campaign's messages run at once, each over its own
+// shuffled batches: workers recording outcomes (retried, so the same message
+// twice), status webhooks moving sent messages to delivered, a pause taking
+// back what is still queued. None may deadlock (40P01 would fail a write) and
+// the counters must equal the recipients' statuses.
+func TestCampaignOutcomeWritersNeverDeadlock(t *testing.T) {
+	s := modelstest.NewStore(t)
+	ctx := context.Background()
+	biz, _ := s.CreateBusiness(ctx, "Bottega")
+	ch, err := s.CreateChannel(ctx, models.NewChannel{BusinessID: biz.ID, App: models.AppWhatsApp, AccountID: "PN1", AccessToken: "t", AppSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	g := s.Gorm(ctx)
+	if err := g.Exec(`WITH c AS (INSERT INTO contacts (business_id, name) SELECT ?, 'C' || k FROM generate_series(1, ?) k RETURNING id),
+		i AS (INSERT INTO identities (business_id, contact_id, channel_id, app, external_id, phone)
+			SELECT ?, c.id, ?, 'whatsapp', (393400000000 + c.id)::text, '+' || (393400000000 + c.id)::text FROM c RETURNING id)
+		INSERT INTO threads (business_id, channel_id, kind, direct_identity_id, title, apps)
+		SELECT ?, ?, 'direct', i.id, 'C', '{whatsapp}' FROM i`, biz.ID, n, biz.ID, ch.ID, biz.ID, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	var threads []struct{ ID, DirectIdentityID int64 }
+	if err := g.Raw(`SELECT id, direct_identity_id FROM threads WHERE business_id = ? ORDER BY id`, biz.ID).Scan(&threads).Error; err != nil {
+		t.Fatal(err)
+	}
+	c := &models.Campaign{BusinessID: biz.ID, ChannelID: ch.ID, Name: "Saldi", TemplateName: "saldi", TemplateLanguage: "it"}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	rs := make([]models.CampaignRecipient, n)
+	for i, th := range threads {
+		rs[i] = models.CampaignRecipient{CampaignID: c.ID, IdentityID: &th.DirectIdentityID, ThreadID: &th.ID, Status: models.RecipientPending}
+	}
+	if err := g.Create(&rs).Error; err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	msgs := make([]*models.Message, n)
+	outs := make([]models.RecipientOutcome, n)
+	for i, th := range threads {
+		msgs[i] = &models.Message{BusinessID: biz.ID, ThreadID: th.ID, ChannelID: &ch.ID, Direction: models.DirectionOut,
+			App: models.AppWhatsApp, Kind: "template", Text: "Ciao", Status: models.StatusQueued, SentAt: now, StatusAt: now}
+	}
+	if err := s.AddOutboundMessages(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		outs[i] = models.RecipientOutcome{ID: rs[i].ID, MessageID: &msgs[i].ID, PriceMicros: 10}
+	}
+	if err := s.RecordRecipientOutcomes(ctx, c.ID, outs, now); err != nil {
+		t.Fatal(err)
+	}
+	ext := func(id int64) string { return "wamid." + strconv.FormatInt(id, 10) }
+	// The last 100 stay queued until the pause (a worker never claimed them).
+	sendable := msgs[:n-100]
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 6 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for range 12 {
+				batch := make([]*models.Message, 60)
+				for k := range batch {
+					batch[k] = sendable[rng.IntN(len(sendable))]
+				}
+				if w%2 == 0 { // a worker recording Meta's answers
+					os := make([]models.SendOutcome, len(batch))
+					for k, m := range batch {
+						os[k] = models.SendOutcome{MessageID: m.ID, At: now, Sent: true, ExternalID: ext(m.ID)}
+					}
+					if err := s.RecordOutcomes(ctx, models.AppWhatsApp, os); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				err := s.InTx(ctx, func(tx *models.Store) error { // a status webhook batch
+					us := make([]models.StatusUpdate, len(batch))
+					for k, m := range batch {
+						us[k] = models.StatusUpdate{ChannelID: ch.ID, ExternalID: ext(m.ID), Status: models.StatusDelivered, At: now}
+					}
+					_, err := tx.AdvanceStatuses(ctx, us)
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		var paused int
+		err := s.InTx(ctx, func(tx *models.Store) error {
+			var err error
+			paused, err = tx.RecallQueuedMessages(ctx, c.ID)
+			return err
+		})
+		if err != nil {
+			errs <- err
+		} else if paused < 100 {
+			errs <- fmt.Errorf("recalled %d, want at least the 100 never claimed", paused)
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var truth []struct {
+		Status string
+		N      int64
+	}
+	if err := g.Raw(`SELECT status, count(*) AS n FROM campaign_recipients WHERE campaign_id = ? GROUP BY 1`, c.ID).Scan(&truth).Error; err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CampaignCounts(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, r := range truth {
+		want[r.Status] = r.N
+	}
+	if got.Total != n || got.Pending != want["pending"] || got.Queued != want["queued"] || got.Sent != want["sent"] ||
+		got.Delivered != want["delivered"] || want["pending"] < 100 || want["sent"]+want["delivered"] == 0 {
+		t.Fatalf("counts %+v, recipients %v", got, want)
+	}
+	if err := s.FoldCampaignCounts(ctx, c.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.CampaignCounts(ctx, c.ID); again != got {
+		t.Fatalf("folded counts %+v, before %+v", again, got)
+	}
+	var rows int
+	if err := g.Raw(`SELECT count(*) FROM campaign_counts WHERE campaign_id = ?`, c.ID).Scan(&rows).Error; err != nil || rows > 8 {
+		t.Fatalf("%d counter rows after folding: %v", rows, err)
 	}
 }

@@ -40,12 +40,33 @@ func (s *Store) AdvanceStatuses(ctx context.Context, us []StatusUpdate) ([]Statu
 			best[k] = i
 		}
 	}
+	// The messages' locks first, in id order, as every batch writer takes them
+	// (lockMessages); the statements after touch only those, in that order,
+	// so two webhook batches naming the same messages never deadlock.
+	var locked []int64
+	lrows, err := s.sqlQuery(ctx, `SELECT m.id FROM unnest($1::bigint[], $2::text[]) AS v(ch, ext)
+		JOIN messages m ON m.channel_id = v.ch AND m.external_id = v.ext ORDER BY m.id FOR NO KEY UPDATE OF m`, chs, exts)
+	if err == nil {
+		err = scanRows(lrows, func(r *sql.Rows) error {
+			var id int64
+			err := r.Scan(&id)
+			locked = append(locked, id)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, wrapErr(err, "lock messages of %d statuses", n)
+	}
+	if len(locked) == 0 {
+		return nil, nil
+	}
 	if _, err := s.sqlExec(ctx, `INSERT INTO message_statuses (message_id, status, at, pricing)
 		SELECT m.id, v.st, v.at, v.p::jsonb
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS v(ch, ext, st, at, p, ord)
 		JOIN messages m ON m.channel_id = v.ch AND m.external_id = v.ext
-		ORDER BY v.ord
-		ON CONFLICT DO NOTHING`, chs, exts, sts, ats, pricing); err != nil {
+		WHERE m.id = ANY($6)
+		ORDER BY m.id, v.ord
+		ON CONFLICT DO NOTHING`, chs, exts, sts, ats, pricing, locked); err != nil {
 		return nil, wrapErr(err, "record %d statuses", n)
 	}
 	bc, be, bs, ba := make([]int64, len(order)), make([]string, len(order)), make([]string, len(order)), make([]time.Time, len(order))
@@ -55,9 +76,9 @@ func (s *Store) AdvanceStatuses(ctx context.Context, us []StatusUpdate) ([]Statu
 	}
 	rows, err := s.sqlQuery(ctx, `UPDATE messages m SET status = v.st, status_at = v.at
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS v(ch, ext, st, at)
-		WHERE m.channel_id = v.ch AND m.external_id = v.ext AND m.status <> 'failed'
+		WHERE m.channel_id = v.ch AND m.external_id = v.ext AND m.status <> 'failed' AND m.id = ANY($5)
 			AND message_status_rank(m.status) < message_status_rank(v.st)
-		RETURNING m.id, m.thread_id, m.business_id`, bc, be, bs, ba)
+		RETURNING m.id, m.thread_id, m.business_id`, bc, be, bs, ba, locked)
 	if err != nil {
 		return nil, wrapErr(err, "advance %d messages", len(order))
 	}

@@ -391,6 +391,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) erro
 		}
 	}
 	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.lockMessages(ctx, outcomeIDs(outcomes)); err != nil {
+			return err
+		}
 		if len(sent.ids) > 0 {
 			if err := tx.recordSent(ctx, &sent); err != nil {
 				return err
@@ -443,6 +446,27 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) erro
 		}
 		return nil
 	})
+}
+
+// lockMessages takes the given messages' row locks in id order, as the first
+// statement of a transaction that writes them and their outbox_sends rows:
+// every writer of a batch of messages (outcomes, status webhooks, a pause
+// recalling its queue) locks them in one order, messages before their
+// outbox_sends and campaign_recipients rows, so two batches never deadlock.
+func (s *Store) lockMessages(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.sqlExec(ctx, `SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+	return wrapErr(err, "lock %d messages", len(ids))
+}
+
+func outcomeIDs(outcomes []SendOutcome) []int64 {
+	ids := make([]int64, len(outcomes))
+	for i, o := range outcomes {
+		ids[i] = o.MessageID
+	}
+	return ids
 }
 
 // notifyChanged ends a statement whose CTE upd returned changed messages

@@ -331,7 +331,10 @@ func TestCampaignExactlyOnceAcrossStopsAndReplicas(t *testing.T) {
 	e.jobsDone()
 	per := sendsTo(e.sendsOf(cs[0].account))
 	if len(per) != 40 {
-		t.Fatalf("sent to %d of 40", len(per))
+		var rows []struct{ Status, Message string }
+		e.store.Gorm(e.ctx).Raw(`SELECT r.status, COALESCE(m.status || ' ' || COALESCE(m.error_title, ''), '-') AS message
+			FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`, camp.ID).Scan(&rows)
+		t.Fatalf("sent to %d of 40; recipients and their messages: %v", len(per), rows)
 	}
 	for to, k := range per {
 		if k != 1 {

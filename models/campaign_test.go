@@ -193,8 +193,12 @@ func TestCampaignOutcomeWritersNeverDeadlock(t *testing.T) {
 	sendable := msgs[:n-100]
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
+	// The pause comes once Meta has answered some sends, so there is
+	// something for the counters to keep; it still races the rest.
+	answered, answeredOnce := make(chan struct{}), sync.Once{}
 	for w := range 6 {
 		wg.Go(func() {
+			defer answeredOnce.Do(func() { close(answered) }) // a worker that failed must not hold up the pause
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for range 12 {
 				batch := make([]*models.Message, 60)
@@ -206,10 +210,11 @@ func TestCampaignOutcomeWritersNeverDeadlock(t *testing.T) {
 					for k, m := range batch {
 						os[k] = models.SendOutcome{MessageID: m.ID, At: now, Sent: true, ExternalID: ext(m.ID)}
 					}
-					if err := s.RecordOutcomes(ctx, models.AppWhatsApp, os); err != nil {
+					if err := s.RecordOutcomes(ctx, os); err != nil {
 						errs <- err
 						return
 					}
+					answeredOnce.Do(func() { close(answered) })
 					continue
 				}
 				err := s.InTx(ctx, func(tx *models.Store) error { // a status webhook batch
@@ -228,6 +233,7 @@ func TestCampaignOutcomeWritersNeverDeadlock(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
+		<-answered
 		var paused int
 		err := s.InTx(ctx, func(tx *models.Store) error {
 			var err error

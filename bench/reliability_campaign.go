@@ -1,12 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -21,47 +19,19 @@ import (
 // lost; a send the crash left unknowable (its request may have reached Meta)
 // is shown as unknown and never resent.
 func (h *harness) campaign(ctx context.Context, stdout io.Writer, customers, mps int, env []string) error {
-	sim, addr, err := h.campaignSim(ctx, customers, mps)
+	sc, err := h.startKillScenario(ctx, customers, mps, 13, env, func(sim *metasim.Sim) error { return h.helloWorld(ctx, sim) })
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
-	env = append(env, "GRAPH_API_URL=http://"+addr)
-	k, err := h.startChild(ctx, "serve", env...)
-	if err != nil {
-		return err
-	}
-	cur := k
-	pop := sim.Customers()
-	// Every customer writes first: the customers become contacts with a WhatsApp identity.
-	for i := range pop {
-		in, err := sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text", Customer: &pop[i]})
-		if err != nil {
-			return err
-		}
-		if _, err := sim.Deliver(ctx, in); err != nil {
-			return err
-		}
-	}
-	if _, err := h.waitThreads(ctx, len(pop)); err != nil {
-		return err
-	}
-	token, err := h.personToken(ctx, h.store)
-	if err != nil {
-		return err
-	}
+	defer sc.close()
+	sim := sc.sim
 	api := func(path, body string, out any) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+cur.addr+path, bytes.NewReader([]byte(body)))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		st, b, err := sc.api(ctx, http.DefaultClient, http.MethodPost, path, body)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("reliability: POST %s: %d %s", path, resp.StatusCode, b)
+		if st/100 != 2 {
+			return fmt.Errorf("reliability: POST %s: %d %s", path, st, b)
 		}
 		return json.Unmarshal(b, out)
 	}
@@ -87,17 +57,10 @@ func (h *harness) campaign(ctx context.Context, stdout io.Writer, customers, mps
 	planned := n.Total - n.Skipped
 	fmt.Fprintf(stdout, "campaign %d: %d recipients (%d skipped)\n", camp.ID, planned, n.Skipped)
 
-	for sim.Stats().Accepted < planned/3 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	k.kill()
-	atKill := sim.Stats().Accepted
-	fmt.Fprintf(stdout, "kill -9 with %d of %d at Meta after %s\n", atKill, planned, time.Since(start).Round(time.Millisecond))
-	restarted := time.Now()
-	if cur, err = h.startChild(ctx, "serve", env...); err != nil {
+	_, restarted, err := sc.killWhen(ctx, stdout, planned/3, planned, start)
+	if err != nil {
 		return err
 	}
-	defer cur.stop()
 
 	deadline := time.Now().Add(15 * time.Minute)
 	var c *models.Campaign
@@ -118,40 +81,18 @@ func (h *harness) campaign(ctx context.Context, stdout io.Writer, customers, mps
 	return h.campaignTally(ctx, stdout, sim, camp.ID, planned)
 }
 
-// campaignSim is the simulator with one WhatsApp number capped at mps and
-// its approved hello_world template, here and at Meta.
-func (h *harness) campaignSim(ctx context.Context, customers, mps int) (*metasim.Sim, string, error) {
-	var webhook func() string
-	sim := metasim.New(metasim.Config{AppSecret: benchAppSecret, DisableStatusWebhooks: true, Customers: customers, Seed: 13,
-		WebhookURL: func(metasim.App) string { return webhook() }})
-	webhook = func() string {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if len(h.kids) == 0 {
-			return ""
-		}
-		return "http://" + h.kids[len(h.kids)-1].addr + "/webhooks/whatsapp"
-	}
-	if err := sim.AddAccount(metasim.Account{App: metasim.WhatsApp, ID: benchPhoneID, AccessToken: "token", MPS: mps}); err != nil {
-		return nil, "", err
-	}
+// helloWorld approves the hello_world utility template of the number,
+// here and at Meta.
+func (h *harness) helloWorld(ctx context.Context, sim *metasim.Sim) error {
 	if err := sim.AddTemplate(benchPhoneID, metasim.Template{Name: "hello_world", Language: "en_US", Category: "UTILITY", Body: "Hello World"}); err != nil {
-		return nil, "", err
+		return err
 	}
 	ch, err := h.store.ChannelByAccount(ctx, models.AppWhatsApp, benchPhoneID)
 	if err != nil || ch == nil {
-		return nil, "", fmt.Errorf("reliability: channel: %v", err)
+		return fmt.Errorf("reliability: channel: %v", err)
 	}
-	if err := h.store.Gorm(ctx).Create(&models.WATemplate{BusinessID: h.bizID, ChannelID: ch.ID, Name: "hello_world", Language: "en_US",
-		Category: "utility", Status: "approved", Body: "Hello World"}).Error; err != nil {
-		return nil, "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	go func() { _ = sim.Serve(ctx, ln) }()
-	return sim, ln.Addr().String(), nil
+	return h.store.Gorm(ctx).Create(&models.WATemplate{BusinessID: h.bizID, ChannelID: ch.ID, Name: "hello_world", Language: "en_US",
+		Category: "utility", Status: "approved", Body: "Hello World"}).Error
 }
 
 // campaignTally counts the campaign's sends at Meta per recipient: twice is

@@ -1,17 +1,13 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/metasim"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -22,59 +18,15 @@ import (
 // counted at the simulator; those whose alert the crash left unknowable are
 // shown as unknown, never resent.
 func (h *harness) restock(ctx context.Context, stdout io.Writer, customers int, mps int, env []string) error {
-	var cur atomic.Pointer[child]
-	sim := metasim.New(metasim.Config{AppSecret: benchAppSecret, DisableStatusWebhooks: true, Customers: customers, Seed: 12,
-		WebhookURL: func(app metasim.App) string {
-			if k := cur.Load(); k != nil {
-				return "http://" + k.addr + "/webhooks/" + string(app)
-			}
-			return ""
-		}})
-	defer sim.Close()
-	if err := sim.AddAccount(metasim.Account{App: metasim.WhatsApp, ID: benchPhoneID, AccessToken: "token", MPS: mps}); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	sc, err := h.startKillScenario(ctx, customers, mps, 12, env, nil) // the alert is a free-form text in the window
 	if err != nil {
 		return err
 	}
-	go func() { _ = sim.Serve(ctx, ln) }()
-	env = append(env, "GRAPH_API_URL=http://"+ln.Addr().String())
-	k, err := h.startChild(ctx, "serve", env...)
-	if err != nil {
-		return err
-	}
-	cur.Store(k)
-
-	// Every customer writes first (the alert is a free-form text in the window).
-	pop := sim.Customers()
-	for i := range pop {
-		in, err := sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text", Customer: &pop[i]})
-		if err != nil {
-			return err
-		}
-		if _, err := sim.Deliver(ctx, in); err != nil {
-			return err
-		}
-	}
-	if _, err := h.waitThreads(ctx, len(pop)); err != nil {
-		return err
-	}
-	token, err := h.personToken(ctx, h.store)
-	if err != nil {
-		return err
-	}
+	defer sc.close()
+	sim := sc.sim
 	api := func(method, path, body string) (int, error) {
-		req, _ := http.NewRequestWithContext(ctx, method, "http://"+cur.Load().addr+path, bytes.NewReader([]byte(body)))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		st, _, err := sc.api(ctx, http.DefaultClient, method, path, body)
+		return st, err
 	}
 	if st, err := api("POST", "/api/v1/products", `{"sku":"GB-1","name":"Giacca blu","stock":0}`); err != nil || st != http.StatusCreated {
 		return fmt.Errorf("reliability: create product: %d %v", st, err)
@@ -94,17 +46,10 @@ func (h *harness) restock(ctx context.Context, stdout io.Writer, customers int, 
 	fmt.Fprintf(stdout, "%d customers waiting; stock 0 → %d\n", waiting, waiting+10)
 
 	// Kill -9 once a third has reached Meta, with the run and sends in flight.
-	for sim.Stats().Accepted < int64(waiting)/3 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	k.kill()
-	atKill := sim.Stats().Accepted
-	fmt.Fprintf(stdout, "kill -9 with %d of %d alerts at Meta after %s\n", atKill, waiting, time.Since(start).Round(time.Millisecond))
-	restarted := time.Now()
-	if k, err = h.startChild(ctx, "serve", env...); err != nil {
+	_, restarted, err := sc.killWhen(ctx, stdout, int64(waiting)/3, int64(waiting), start)
+	if err != nil {
 		return err
 	}
-	cur.Store(k)
 
 	// Until the run is done and nothing is queued (or 15 minutes).
 	deadline := time.Now().Add(15 * time.Minute)

@@ -1,19 +1,16 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-inbox/switchboard/adapters/metasim"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -22,49 +19,12 @@ import (
 // mid-drain and restarted. Nobody may get a message twice, and the sends
 // whose outcome the crash made unknowable must be visible as such.
 func (h *harness) sends(ctx context.Context, stdout io.Writer, n, customers int, mps int, env []string) error {
-	var cur atomic.Pointer[child]
-	sim := metasim.New(metasim.Config{AppSecret: benchAppSecret, DisableStatusWebhooks: true, Customers: customers, Seed: 11,
-		WebhookURL: func(app metasim.App) string {
-			if k := cur.Load(); k != nil {
-				return "http://" + k.addr + "/webhooks/" + string(app)
-			}
-			return ""
-		}})
-	defer sim.Close()
-	if err := sim.AddAccount(metasim.Account{App: metasim.WhatsApp, ID: benchPhoneID, AccessToken: "token", MPS: mps}); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	sc, err := h.startKillScenario(ctx, customers, mps, 11, env, nil) // each reply is inside its window
 	if err != nil {
 		return err
 	}
-	go func() { _ = sim.Serve(ctx, ln) }()
-	env = append(env, "GRAPH_API_URL=http://"+ln.Addr().String())
-	k, err := h.startChild(ctx, "serve", env...)
-	if err != nil {
-		return err
-	}
-	cur.Store(k)
-
-	// Every customer writes first, so each reply is inside its window.
-	pop := sim.Customers()
-	for i := range pop {
-		in, err := sim.Build(metasim.Event{App: metasim.WhatsApp, Kind: "text", Customer: &pop[i]})
-		if err != nil {
-			return err
-		}
-		if _, err := sim.Deliver(ctx, in); err != nil {
-			return err
-		}
-	}
-	threads, err := h.waitThreads(ctx, len(pop))
-	if err != nil {
-		return err
-	}
-	token, err := h.personToken(ctx, h.store)
-	if err != nil {
-		return err
-	}
+	defer sc.close()
+	sim, threads := sc.sim, sc.threads
 
 	// Queue n replies, spread over the threads, as fast as the API takes them.
 	start := time.Now()
@@ -80,17 +40,11 @@ func (h *harness) sends(ctx context.Context, stdout io.Writer, n, customers int,
 					return
 				}
 				body, _ := json.Marshal(map[string]any{"text": fmt.Sprintf("reply %d", i)})
-				url := fmt.Sprintf("http://%s/api/v1/threads/%d/messages", cur.Load().addr, threads[int(i)%len(threads)])
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
+				st, _, err := sc.api(ctx, client, "POST", fmt.Sprintf("/api/v1/threads/%d/messages", threads[int(i)%len(threads)]), string(body))
 				if err != nil {
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusCreated {
+				if st == http.StatusCreated {
 					queued.Add(1)
 				}
 			}
@@ -100,17 +54,10 @@ func (h *harness) sends(ctx context.Context, stdout io.Writer, n, customers int,
 	fmt.Fprintf(stdout, "queued %d replies in %s\n", queued.Load(), time.Since(start).Round(time.Millisecond))
 
 	// Kill -9 once a third has reached Meta, with sends in flight.
-	for sim.Stats().Accepted < queued.Load()/3 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	k.kill()
-	atKill := sim.Stats().Accepted
-	fmt.Fprintf(stdout, "kill -9 with %d of %d at Meta\n", atKill, queued.Load())
-	restarted := time.Now()
-	if k, err = h.startChild(ctx, "serve", env...); err != nil {
+	atKill, restarted, err := sc.killWhen(ctx, stdout, queued.Load()/3, queued.Load(), start)
+	if err != nil {
 		return err
 	}
-	cur.Store(k)
 	fmt.Fprintf(stdout, "restarted, ready in %s\n", time.Since(restarted).Round(time.Millisecond))
 
 	// Drain: until nothing is queued or in flight (or 15 minutes).

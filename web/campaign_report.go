@@ -156,12 +156,7 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign, withRows bo
 		RowsPageURL:    withQuery(campaignPath(c.ID), rowsQuery(filterQuery(f, after))),
 		AttributionURL: campaignPath(c.ID) + "/attribution", AttributionDays: strconv.Itoa(live.Window),
 	}
-	if ch, err := s.store.Channel(ctx, biz, c.ChannelID); err == nil && ch != nil {
-		v.Channel = ch.Name
-		if v.Channel == "" {
-			v.Channel = ch.DisplayPhone
-		}
-	}
+	v.Channel = s.channelNames.get(ctx, s.store, biz, c.ChannelID)
 	if c.TemplateName != "" {
 		v.Template = c.TemplateName + " (" + c.TemplateLanguage + ")"
 	}
@@ -496,4 +491,47 @@ func marketBars(rows []models.CampaignMarketCost, currency string) []views.Campa
 		out = append(out, b)
 	}
 	return out
+}
+
+// channelLabels caches, per replica, the name a report's header shows for
+// a channel (its name, else its number): one query less per page. At most
+// a minute stale after a rename; bounded.
+type channelLabels struct {
+	mu   sync.Mutex
+	byID map[[2]int64]channelLabel
+}
+
+type channelLabel struct {
+	at    time.Time
+	label string
+}
+
+const (
+	channelLabelTTL = time.Minute
+	channelLabelMax = 1000
+)
+
+func (c *channelLabels) get(ctx context.Context, store *models.Store, businessID, channelID int64) string {
+	key := [2]int64{businessID, channelID}
+	c.mu.Lock()
+	l, ok := c.byID[key]
+	c.mu.Unlock()
+	if ok && time.Since(l.at) < channelLabelTTL {
+		return l.label
+	}
+	ch, err := store.Channel(ctx, businessID, channelID)
+	if err != nil || ch == nil {
+		return ""
+	}
+	label := ch.Name
+	if label == "" {
+		label = ch.DisplayPhone
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil || len(c.byID) >= channelLabelMax {
+		c.byID = map[[2]int64]channelLabel{}
+	}
+	c.byID[key] = channelLabel{at: time.Now(), label: label}
+	return label
 }

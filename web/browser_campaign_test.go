@@ -214,6 +214,16 @@ func TestBrowserCampaignSettings(t *testing.T) {
 
 			p.MustNavigate(e.url(campaignPath(running.ID))).MustWaitLoad()
 			p.Timeout(10 * time.Second).MustElement(`[data-testid="report-table"]`)
+			// The filter reloads only the table (htmx), with the chosen status alone.
+			p.MustElement(`[data-testid="report-filter"] select[name=status]`).MustSelect(map[string]string{"en": "Skipped", "it": "Escluso"}[locale])
+			p.MustElement(`[data-testid="report-filter"] button[type=submit]`).MustClick()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(p.MustElements(`[data-testid="report-row"]`)) != 4 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the skipped filter shows %d rows, want 4", len(p.MustElements(`[data-testid="report-row"]`)))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			p.MustElement(`[data-testid="attribution-days"]`).MustSelectAllText().MustInput("45")
 			// The browser's own range check would stop the form: post it as a client without one would.
 			p.MustEval(`() => { const f = document.querySelector('[data-testid="attribution-form"]'); f.noValidate = true; f.requestSubmit(); }`)

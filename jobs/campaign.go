@@ -358,6 +358,12 @@ func (c *Campaigner) estimate(ctx context.Context, camp *models.Campaign) (*Esti
 	if err != nil {
 		return nil, err
 	}
+	return c.estimateOf(ctx, camp, kind, tpl, groups)
+}
+
+// estimateOf prices the audience's groups (one AudienceGroups pass).
+func (c *Campaigner) estimateOf(ctx context.Context, camp *models.Campaign, kind models.AudienceKind, tpl *models.WATemplate,
+	groups []models.AudienceGroup) (*Estimate, error) {
 	places := c.place(groups, kind.Marketing)
 	e := &Estimate{Skipped: map[string]int{}, Currency: camp.Currency, BudgetMicros: camp.BudgetMicros, Category: models.CategoryService}
 	if tpl != nil {
@@ -530,12 +536,16 @@ func (c *Campaigner) Start(ctx context.Context, businessID, id int64) (*models.C
 // an empty audience or a budget below the cheapest recipient's message (the
 // API's start); the scheduler, past its time, runs whatever is there.
 func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *models.Campaign, strict bool) error {
-	kind, _, err := c.audienceKind(ctx, camp)
+	kind, tpl, err := c.audienceKind(ctx, camp)
 	if err != nil {
 		return err
 	}
-	if strict {
-		e, err := c.estimate(ctx, camp)
+	groups, err := tx.AudienceGroups(ctx, camp.BusinessID, camp.ChannelID, camp.Filter(), kind)
+	if err != nil {
+		return err
+	}
+	if strict { // the estimate of the same pass the recipients are written from
+		e, err := c.estimateOf(ctx, camp, kind, tpl, groups)
 		if err != nil {
 			return err
 		}
@@ -545,10 +555,6 @@ func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *mo
 		if camp.Kind == models.CampaignKindTemplate && camp.BudgetMicros > 0 && e.Affordable == 0 {
 			return fieldErr("budget", "the budget is below the price of one message to this audience")
 		}
-	}
-	groups, err := tx.AudienceGroups(ctx, camp.BusinessID, camp.ChannelID, camp.Filter(), kind)
-	if err != nil {
-		return err
 	}
 	places := c.place(groups, kind.Marketing)
 	list := make([]models.PrefixPlace, 0, len(places))

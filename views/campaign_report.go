@@ -22,11 +22,21 @@ type CampaignReportView struct {
 	Filter   CampaignRecipientFilter
 	Rows     []CampaignRecipientLine
 	NextURL  string // the next page of recipients, "" on the last
-	CSVURL   string
-	EditURL  string // the campaign's own page (editor, estimate, controls), "" if none
-	RetryURL string // "retry failed after 24 h", "" when not offered
-	Notice   string // translated
-	Error    string // translated
+	// The recipient table loads after the counters (htmx, RowsURL); without
+	// JavaScript, RowsPageURL is the page with the table (RowsShown).
+	RowsShown   bool
+	RowsURL     string
+	RowsPageURL string
+	NextRowsURL string // the next page as a fragment
+	// The attribution window form: days (1–30) and its field error (translated).
+	AttributionURL   string
+	AttributionDays  string
+	AttributionError string
+	CSVURL           string
+	EditURL          string // the campaign's own page (editor, estimate, controls), "" if none
+	RetryURL         string // "retry failed after 24 h", "" when not offered
+	Notice           string // translated
+	Error            string // translated
 }
 
 // CampaignLive is the part of the report a running campaign's frames replace.

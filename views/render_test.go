@@ -272,3 +272,50 @@ func TestSendRefusedByPolicyShowsTheReason(t *testing.T) {
 		t.Error("the policy's reason is not shown")
 	}
 }
+
+func TestCampaignSettingsTabFieldError(t *testing.T) {
+	doc, _ := render(t, CampaignSettingsTab(SettingsView{Tab: "campaigns", StopWords: `STOP,,<b>x</b>`, StopWordsError: "empty word"}))
+	in := byTestID(doc, "stop-words")
+	if len(in) != 1 || attr(in[0], "value") != `STOP,,<b>x</b>` || attr(in[0], "aria-invalid") != "true" {
+		t.Fatalf("stop words input: %v", in)
+	}
+	if errs := byTestID(doc, "stop-words-error"); len(errs) != 1 || text(errs[0]) != "empty word" {
+		t.Fatal("no field error")
+	}
+	doc, _ = render(t, CampaignSettingsTab(SettingsView{Tab: "campaigns", StopWords: "STOP"}))
+	if len(byTestID(doc, "stop-words-error")) != 0 || attr(byTestID(doc, "stop-words")[0], "aria-invalid") != "" {
+		t.Fatal("a field error without an error")
+	}
+}
+
+func TestCampaignReportDefersRows(t *testing.T) {
+	v := CampaignReportView{ID: 7, RowsURL: "/campaigns/7/recipients", RowsPageURL: "/campaigns/7?rows=1",
+		AttributionURL: "/campaigns/7/attribution", AttributionDays: "40", AttributionError: "1 to 30"}
+	doc, _ := render(t, CampaignReportPage(v))
+	later := byTestID(doc, "report-rows-later")
+	if len(later) != 1 || attr(later[0], "hx-get") != "/campaigns/7/recipients" || len(byTestID(doc, "report-table")) != 0 {
+		t.Fatal("the table should load later")
+	}
+	// The filter form's own values make the fragment's query (a query in hx-get would be sent twice).
+	if f := byTestID(doc, "report-filter"); len(f) != 1 || attr(f[0], "hx-get") != "/campaigns/7/recipients" {
+		t.Fatal("the filter form should load the fragment")
+	}
+	if l := byTestID(doc, "report-show-rows"); len(l) != 1 || attr(l[0], "href") != "/campaigns/7?rows=1" {
+		t.Fatal("no no-JS link to the table")
+	}
+	if in := byTestID(doc, "attribution-days"); len(in) != 1 || attr(in[0], "value") != "40" || attr(in[0], "aria-invalid") != "true" {
+		t.Fatal("attribution field")
+	}
+	if e := byTestID(doc, "attribution-error"); len(e) != 1 || text(e[0]) != "1 to 30" {
+		t.Fatal("attribution field error")
+	}
+	v.RowsShown, v.Rows = true, []CampaignRecipientLine{{Name: "<i>Ada</i>", Status: "sent"}}
+	v.NextURL, v.NextRowsURL = "/campaigns/7?after=9&rows=1", "/campaigns/7/recipients?after=9"
+	doc, raw := render(t, CampaignReportPage(v))
+	if len(byTestID(doc, "report-row")) != 1 || len(byTestID(doc, "report-rows-later")) != 0 || strings.Contains(raw, "<i>Ada</i>") {
+		t.Fatal("rows on the page (rows=1), escaped")
+	}
+	if n := byTestID(doc, "report-next"); len(n) != 1 || attr(n[0], "hx-get") != "/campaigns/7/recipients?after=9" || attr(n[0], "href") != "/campaigns/7?after=9&rows=1" {
+		t.Fatal("next page links")
+	}
+}

@@ -162,6 +162,7 @@ func TestBrowserCampaignReport(t *testing.T) {
 				}
 				p.MustNavigate(e.url(campaignPath(c.id))).MustWaitLoad()
 				p.MustElement(`[data-testid="report-funnel"]`)
+				p.Timeout(10 * time.Second).MustElement(`[data-testid="report-table"]`) // loaded by htmx after the counters
 				if w == 375 {
 					// Nothing but the recipient table (which scrolls in its box) may be wider than the screen.
 					if sw := p.MustEval(`() => document.documentElement.scrollWidth`).Int(); sw > 380 {
@@ -181,4 +182,62 @@ func TestBrowserCampaignReport(t *testing.T) {
 // svgText is an SVG element's text (SVG has no innerText).
 func svgText(p *rod.Page, selector string) string {
 	return p.MustElement(selector).MustEval(`() => this.textContent`).String()
+}
+
+// The pages of the campaign settings: the stop words tab (with a field
+// error) and the report's attribution window, recipients loaded by htmx,
+// pictured at 1280 and 375 px in English and Italian.
+func TestBrowserCampaignSettings(t *testing.T) {
+	b := newBrowser(t)
+	e := newUIEnv(t, false)
+	running := seedBrowserCampaign(t, e, e.b, "Saldi d'inverno", models.CampaignRunning, 60)
+	p := agentPage(t, b, e.http.URL, e.b.admin)
+	ctx := context.Background()
+	for _, locale := range []string{"en", "it"} {
+		if err := e.store.SetLocale(ctx, e.b.admin.ID, locale); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []int{1280, 375} {
+			if err := p.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: w, Height: 900, DeviceScaleFactor: 1, Mobile: w < 500}); err != nil {
+				t.Fatal(err)
+			}
+			suffix := locale + "-" + strconv.Itoa(w)
+			p.MustNavigate(e.url("/settings/campaigns")).MustWaitLoad()
+			p.MustElement(`[data-testid="stop-words"]`).MustSelectAllText().MustInput("STOP, , basta")
+			p.MustElement(`[data-testid="stop-words-form"] button[type=submit]`).MustClick()
+			p.Timeout(10 * time.Second).MustElement(`[data-testid="stop-words-error"]`)
+			shootFull(t, p, "settings-campaigns-error-"+suffix)
+			p.MustElement(`[data-testid="stop-words"]`).MustSelectAllText().MustInput("STOP, basta, annulla, cancella")
+			p.MustElement(`[data-testid="stop-words-form"] button[type=submit]`).MustClick()
+			p.Timeout(10 * time.Second).MustElement(`[data-testid="settings-notice"]`)
+			shootFull(t, p, "settings-campaigns-saved-"+suffix)
+
+			p.MustNavigate(e.url(campaignPath(running.ID))).MustWaitLoad()
+			p.Timeout(10 * time.Second).MustElement(`[data-testid="report-table"]`)
+			// The filter reloads only the table (htmx), with the chosen status alone.
+			p.MustElement(`[data-testid="report-filter"] select[name=status]`).MustSelect(map[string]string{"en": "Skipped", "it": "Escluso"}[locale])
+			p.MustElement(`[data-testid="report-filter"] button[type=submit]`).MustClick()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(p.MustElements(`[data-testid="report-row"]`)) != 4 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the skipped filter shows %d rows, want 4", len(p.MustElements(`[data-testid="report-row"]`)))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			p.MustElement(`[data-testid="attribution-days"]`).MustSelectAllText().MustInput("45")
+			// The browser's own range check would stop the form: post it as a client without one would.
+			p.MustEval(`() => { const f = document.querySelector('[data-testid="attribution-form"]'); f.noValidate = true; f.requestSubmit(); }`)
+			p.Timeout(10 * time.Second).MustElement(`[data-testid="attribution-error"]`)
+			p.Timeout(10 * time.Second).MustElement(`[data-testid="report-table"]`)
+			if w == 375 {
+				if sw := p.MustEval(`() => document.documentElement.scrollWidth`).Int(); sw > 380 {
+					t.Errorf("report %s at 375 px: the page is %d px wide", locale, sw)
+				}
+			}
+			shootFull(t, p, "campaign-attribution-error-"+suffix)
+		}
+	}
+	if words, _ := e.store.StopWords(ctx, e.b.biz.ID); strings.Join(words, ",") != "STOP,basta,annulla,cancella" {
+		t.Fatalf("stop words %q", words)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,22 +17,124 @@ import (
 // reportPageSize is how many recipients the report's table shows at once.
 const reportPageSize = 50
 
-// campaignReportPage is GET /campaigns/{id}: the campaign's report.
+// campaignReportPage is GET /campaigns/{id}: the campaign's report. The
+// recipient table, the page's dearest part, is not on it: htmx loads it
+// after the counters (campaignReportRows); rows=1 (the no-JavaScript link,
+// filter and next page) puts it on the page.
 func (s *Server) campaignReportPage(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.loadCampaign(w, r)
 	if !ok {
 		return
 	}
-	v, err := s.campaignReport(r, c)
+	v, err := s.campaignReport(r, c, r.URL.Query().Get("rows") == "1")
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("notice") == "attribution" {
+		v.Notice = views.T(r.Context(), "report.attribution_saved")
+	}
 	s.render(w, r, http.StatusOK, views.CampaignReportPage(*v))
 }
 
-// campaignReport gathers the report: the live panel, the cached charts and a page of recipients.
-func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.CampaignReportView, error) {
+// campaignReportRows is GET /campaigns/{id}/recipients: one page of the
+// report's recipient table, as a fragment.
+func (s *Server) campaignReportRows(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.loadCampaign(w, r)
+	if !ok {
+		return
+	}
+	v := &views.CampaignReportView{ID: c.ID}
+	if err := s.reportRows(r, c, v); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.CampaignRecipientRows(*v))
+}
+
+// campaignAttribution is POST /campaigns/{id}/attribution: the campaign's
+// attribution window, 1–30 days (audited); a bad one re-renders the report
+// with the field's error.
+func (s *Server) campaignAttribution(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.loadCampaign(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := viewerFrom(ctx)
+	raw := strings.TrimSpace(r.PostFormValue("attribution_days"))
+	days, err := strconv.Atoi(raw)
+	if err != nil || days < minAttributionDays || days > maxAttributionDays {
+		rv, err := s.campaignReport(r, c, false)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		rv.AttributionDays, rv.AttributionError = raw, views.T(ctx, "report.attribution_bad")
+		s.render(w, r, http.StatusUnprocessableEntity, views.CampaignReportPage(*rv))
+		return
+	}
+	before, err := s.store.CampaignOutcome(ctx, v.BusinessID, c.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if _, err := s.store.SetAttributionDays(ctx, v.BusinessID, c.ID, days); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	uid := v.User.ID
+	if err := s.store.Audit(ctx, v.BusinessID, &uid, "campaign.attribution", "campaign", c.ID,
+		map[string]int{"attribution_days": before.AttributionDays}, map[string]int{"attribution_days": days}); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, campaignPath(c.ID)+"?notice=attribution", http.StatusSeeOther)
+}
+
+// The attribution window an admin may set: the range (the column
+// allows up to 90 for the API's conversions).
+const (
+	minAttributionDays = 1
+	maxAttributionDays = 30
+)
+
+// reportFilter is the recipient filter of the request's query.
+func reportFilter(r *http.Request) (models.RecipientFilter, int64) {
+	q := r.URL.Query()
+	f := models.RecipientFilter{Status: q.Get("status"), Reason: q.Get("reason")}
+	if !validRecipientStatus(f.Status) {
+		f.Status = ""
+	}
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	return f, after
+}
+
+// reportRows loads one page of the filter's recipients into v, with the
+// next page's links (on the page and as a fragment).
+func (s *Server) reportRows(r *http.Request, c *models.Campaign, v *views.CampaignReportView) error {
+	f, after := reportFilter(r)
+	rows, err := s.store.CampaignRecipientRows(r.Context(), viewerFrom(r.Context()).BusinessID, c.ID, f, after, reportPageSize+1)
+	if err != nil {
+		return err
+	}
+	v.RowsShown = true
+	if len(rows) > reportPageSize {
+		rows = rows[:reportPageSize]
+		next := filterQuery(f, rows[len(rows)-1].ID)
+		v.NextURL = withQuery(campaignPath(c.ID), rowsQuery(next))
+		v.NextRowsURL = withQuery(campaignPath(c.ID)+"/recipients", next)
+	}
+	loc := campaignLocation(c)
+	for _, row := range rows {
+		v.Rows = append(v.Rows, recipientLine(row, loc))
+	}
+	return nil
+}
+
+// campaignReport gathers the report: the live panel, the cached charts and,
+// with withRows, a page of recipients.
+func (s *Server) campaignReport(r *http.Request, c *models.Campaign, withRows bool) (*views.CampaignReportView, error) {
 	ctx := r.Context()
 	biz := viewerFrom(ctx).BusinessID
 	live, err := s.campaignLiveOf(ctx, c)
@@ -42,29 +145,18 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.Cam
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	f := models.RecipientFilter{Status: q.Get("status"), Reason: q.Get("reason")}
-	if !validRecipientStatus(f.Status) {
-		f.Status = ""
-	}
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	rows, err := s.store.CampaignRecipientRows(ctx, biz, c.ID, f, after, reportPageSize+1)
-	if err != nil {
-		return nil, err
-	}
+	f, after := reportFilter(r)
 	loc := campaignLocation(c)
 	v := &views.CampaignReportView{
 		Page: s.page(r, views.T(ctx, "report.title", c.Name), "campaigns"),
 		ID:   c.ID, Name: c.Name, Live: live, Filter: views.CampaignRecipientFilter{Status: f.Status, Reason: f.Reason},
 		Timeline: agg.timeline, Markets: agg.markets, Reasons: agg.reasons,
 		CSVURL: withQuery(campaignPath(c.ID)+"/recipients.csv", filterQuery(f, 0)), EditURL: campaignPath(c.ID) + "/edit",
+		RowsURL:        withQuery(campaignPath(c.ID)+"/recipients", filterQuery(f, after)),
+		RowsPageURL:    withQuery(campaignPath(c.ID), rowsQuery(filterQuery(f, after))),
+		AttributionURL: campaignPath(c.ID) + "/attribution", AttributionDays: strconv.Itoa(live.Window),
 	}
-	if ch, err := s.store.Channel(ctx, biz, c.ChannelID); err == nil && ch != nil {
-		v.Channel = ch.Name
-		if v.Channel == "" {
-			v.Channel = ch.DisplayPhone
-		}
-	}
+	v.Channel = s.channelNames.get(ctx, s.store, biz, c.ChannelID)
 	if c.TemplateName != "" {
 		v.Template = c.TemplateName + " (" + c.TemplateLanguage + ")"
 	}
@@ -80,14 +172,20 @@ func (s *Server) campaignReport(r *http.Request, c *models.Campaign) (*views.Cam
 	if s.opts.Campaigns != nil && retryOffered(agg.reasons) {
 		v.RetryURL = campaignPath(c.ID) + "/retry"
 	}
-	if len(rows) > reportPageSize {
-		rows = rows[:reportPageSize]
-		v.NextURL = withQuery(campaignPath(c.ID), filterQuery(f, rows[len(rows)-1].ID))
-	}
-	for _, row := range rows {
-		v.Rows = append(v.Rows, recipientLine(row, loc))
+	if withRows {
+		if err := s.reportRows(r, c, v); err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
+}
+
+// rowsQuery adds rows=1 (the recipient table on the page) to a query.
+func rowsQuery(q string) string {
+	if q == "" {
+		return "rows=1"
+	}
+	return q + "&rows=1"
 }
 
 func campaignPath(id int64) string { return "/campaigns/" + strconv.FormatInt(id, 10) }
@@ -393,4 +491,47 @@ func marketBars(rows []models.CampaignMarketCost, currency string) []views.Campa
 		out = append(out, b)
 	}
 	return out
+}
+
+// channelLabels caches, per replica, the name a report's header shows for
+// a channel (its name, else its number): one query less per page. At most
+// a minute stale after a rename; bounded.
+type channelLabels struct {
+	mu   sync.Mutex
+	byID map[[2]int64]channelLabel
+}
+
+type channelLabel struct {
+	at    time.Time
+	label string
+}
+
+const (
+	channelLabelTTL = time.Minute
+	channelLabelMax = 1000
+)
+
+func (c *channelLabels) get(ctx context.Context, store *models.Store, businessID, channelID int64) string {
+	key := [2]int64{businessID, channelID}
+	c.mu.Lock()
+	l, ok := c.byID[key]
+	c.mu.Unlock()
+	if ok && time.Since(l.at) < channelLabelTTL {
+		return l.label
+	}
+	ch, err := store.Channel(ctx, businessID, channelID)
+	if err != nil || ch == nil {
+		return ""
+	}
+	label := ch.Name
+	if label == "" {
+		label = ch.DisplayPhone
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil || len(c.byID) >= channelLabelMax {
+		c.byID = map[[2]int64]channelLabel{}
+	}
+	c.byID[key] = channelLabel{at: time.Now(), label: label}
+	return label
 }

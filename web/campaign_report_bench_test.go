@@ -194,6 +194,9 @@ func BenchmarkCampaignReport(b *testing.B) {
 	}
 	b.Run("http-report-running", func(b *testing.B) { benchGet(b, cl, page) })
 	b.Run("http-report-filtered-read", func(b *testing.B) { benchGet(b, cl, page+"?status=read") })
+	// The recipient table the page leaves to htmx, and the page with it (no JavaScript).
+	b.Run("http-report-rows-fragment", func(b *testing.B) { benchGet(b, cl, page+"/recipients") })
+	b.Run("http-report-with-rows", func(b *testing.B) { benchGet(b, cl, page+"?rows=1") })
 	// Without the chart cache: every request reads all recipient rows (what the cache saves).
 	b.Run("uncached-aggregates", func(b *testing.B) {
 		benchParallel(b, "queries/s", func() error {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,10 +189,14 @@ func TestCampaignReportPage(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("report: %d", res.StatusCode)
 	}
-	if strings.Contains(body, `<script>alert("x")</script>`) || strings.Contains(body, "<b>Bold</b>") {
-		t.Fatal("a campaign or customer name reached the page unescaped")
+	_, rowsPage := admin.get(path + "?rows=1")
+	_, fragment := admin.get(path + "/recipients")
+	for _, body := range []string{body + rowsPage, rowsPage, fragment} {
+		if strings.Contains(body, `<script>alert("x")</script>`) || strings.Contains(body, "<b>Bold</b>") {
+			t.Fatal("a campaign or customer name reached the page unescaped")
+		}
 	}
-	if !strings.Contains(body, "Saldi &lt;script&gt;") || !strings.Contains(body, "&lt;b&gt;Bold&lt;/b&gt;") {
+	if !strings.Contains(body, "Saldi &lt;script&gt;") || !strings.Contains(rowsPage, "&lt;b&gt;Bold&lt;/b&gt;") || !strings.Contains(fragment, "&lt;b&gt;Bold&lt;/b&gt;") {
 		t.Fatal("names missing from the report")
 	}
 	for step, want := range map[string]string{"sent": "4 (100.0%)", "delivered": "3 (75.0%)", "read": "2 (50.0%)",
@@ -204,18 +209,35 @@ func TestCampaignReportPage(t *testing.T) {
 	if !strings.Contains(body, `data-testid="report-estimated">EUR 0.3400`) || !strings.Contains(body, `data-testid="report-roi">-100.0%`) {
 		t.Error("estimated cost EUR 0.3400 and ROI -100.0% expected")
 	}
+	// The table is not on the page: htmx loads it after the counters, and
+	// the no-JavaScript link shows the page with it (rows=1).
+	if strings.Contains(body, `data-testid="report-row"`) || !strings.Contains(body, `hx-get="`+path+`/recipients"`) ||
+		!strings.Contains(body, `href="`+path+`?rows=1"`) {
+		t.Error("the report page should defer its recipient table to a fragment, with a no-JS link")
+	}
+	if _, frag := admin.get(path + "/recipients"); strings.Count(frag, `data-testid="report-row"`) != 6 || strings.Contains(frag, "<html") {
+		t.Errorf("the recipients fragment: %d rows", strings.Count(frag, `data-testid="report-row"`))
+	}
+	if _, frag := admin.get(path + "/recipients?status=failed"); strings.Count(frag, `data-testid="report-row"`) != 1 {
+		t.Error("the recipients fragment ignores the filter")
+	}
+	if res, _ := e.signIn(t, e.a.admin).get(path + "/recipients"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another business's admin read the recipients: %d", res.StatusCode)
+	}
+	path += "?rows=1"
+	_, body = admin.get(path)
 	if n := strings.Count(body, `data-testid="report-row"`); n != 6 {
 		t.Errorf("%d recipient rows, want 6", n)
 	}
-	res, body = admin.get(path + "?status=failed")
+	res, body = admin.get(path + "&status=failed")
 	if n := strings.Count(body, `data-testid="report-row"`); res.StatusCode != 200 || n != 1 ||
 		!strings.Contains(body, "<code>131049</code> Per-user marketing message cap") {
 		t.Fatalf("failed filter: %d rows, status %d", n, res.StatusCode)
 	}
-	if _, body = admin.get(path + "?reason=marketing_opted_out"); strings.Count(body, `data-testid="report-row"`) != 1 || !strings.Contains(body, "Opted out of marketing") {
+	if _, body = admin.get(path + "&reason=marketing_opted_out"); strings.Count(body, `data-testid="report-row"`) != 1 || !strings.Contains(body, "Opted out of marketing") {
 		t.Fatal("reason filter")
 	}
-	if _, body = admin.get(path + "?status=replied"); strings.Count(body, `data-testid="report-row"`) != 1 {
+	if _, body = admin.get(path + "&status=replied"); strings.Count(body, `data-testid="report-row"`) != 1 {
 		t.Fatal("replied filter")
 	}
 	if res, _ := e.signIn(t, e.a.admin).get(path); res.StatusCode != http.StatusNotFound {
@@ -375,5 +397,52 @@ func TestCampaignReportRetry(t *testing.T) {
 	}
 	if res := admin.post(path+"/retry", nil); res.StatusCode != http.StatusSeeOther || len(fake.asked) != 1 || fake.asked[0] != rc.c.ID {
 		t.Fatalf("retry: %d → %q, asked %v", res.StatusCode, res.Header.Get("Location"), fake.asked)
+	}
+}
+
+// The attribution window is edited on the report, 1–30 days, audited; a
+// bad one is a field error and changes nothing; only the business's admins.
+func TestCampaignAttributionWindow(t *testing.T) {
+	e := newUIEnv(t, false)
+	rc := seedReportCampaign(t, e, e.b, "Saldi", nil)
+	path := "/campaigns/" + strconv.FormatInt(rc.c.ID, 10)
+	admin := e.signIn(t, e.b.admin)
+	if _, body := admin.get(path); !strings.Contains(body, `data-testid="attribution-days"`) || !strings.Contains(body, `value="7"`) {
+		t.Fatal("no attribution window field showing the default 7 days")
+	}
+	for _, bad := range []string{"0", "31", "", "seven", "2.5"} {
+		res, body := admin.postBody(path+"/attribution", url.Values{"attribution_days": {bad}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="attribution-error"`) ||
+			!strings.Contains(body, `aria-invalid="true"`) {
+			t.Errorf("window %q: %d, want 422 with the field error", bad, res.StatusCode)
+		}
+	}
+	ctx := context.Background()
+	if o, _ := e.store.CampaignOutcome(ctx, e.b.biz.ID, rc.c.ID); o.AttributionDays != 7 {
+		t.Fatalf("a refused window changed it to %d", o.AttributionDays)
+	}
+	if res := admin.post(path+"/attribution", url.Values{"attribution_days": {"30"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save 30 days: %d", res.StatusCode)
+	}
+	if o, _ := e.store.CampaignOutcome(ctx, e.b.biz.ID, rc.c.ID); o.AttributionDays != 30 {
+		t.Fatalf("window %d, want 30", o.AttributionDays)
+	}
+	evs, _ := e.store.AuditEvents(ctx, e.b.biz.ID, 5)
+	if len(evs) == 0 || evs[0].Action != "campaign.attribution" || !strings.Contains(string(evs[0].After), "30") || !strings.Contains(string(evs[0].Before), "7") {
+		t.Fatalf("no audit entry for the window: %+v", evs)
+	}
+	if res := e.signIn(t, e.a.admin).post(path+"/attribution", url.Values{"attribution_days": {"3"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another business's admin: %d, want 404", res.StatusCode)
+	}
+	if res := e.signIn(t, e.b.agent).post(path+"/attribution", url.Values{"attribution_days": {"3"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent: %d, want 403", res.StatusCode)
+	}
+	if o, _ := e.store.CampaignOutcome(ctx, e.b.biz.ID, rc.c.ID); o.AttributionDays != 30 {
+		t.Fatalf("window %d after refused changes, want 30", o.AttributionDays)
+	}
+	it := e.signIn(t, e.b.admin)
+	it.post("/account/locale", url.Values{"locale": {"it"}})
+	if _, body := it.postBody(path+"/attribution", url.Values{"attribution_days": {"40"}}); !strings.Contains(body, "da 1 a 30") {
+		t.Fatal("the Italian field error is not in Italian")
 	}
 }

@@ -72,6 +72,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Campaign reports (admins); a campaign's tracked links (anyone: the customer).
 	mux.Handle("GET /campaigns/{id}", admin(s.campaignReportPage))
+	mux.Handle("GET /campaigns/{id}/recipients", admin(s.campaignReportRows))
+	mux.Handle("POST /campaigns/{id}/attribution", admin(s.campaignAttribution))
 	mux.Handle("GET /campaigns/{id}/live", admin(s.campaignReportLive))
 	mux.Handle("GET /campaigns/{id}/recipients.csv", admin(s.campaignRecipientsCSV))
 	mux.HandleFunc("GET /c/{token}", s.campaignClick)
@@ -103,6 +105,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/labels/{id}/delete", admin(s.labelDelete))
 	mux.Handle("GET /settings/groups", admin(s.settingsGroups))
 	mux.Handle("POST /settings/groups", admin(s.leaveWordsSave))
+	mux.Handle("GET /settings/campaigns", admin(s.settingsCampaigns))
+	mux.Handle("POST /settings/campaigns", admin(s.stopWordsSave))
 	mux.Handle("GET /settings/webhooks", admin(s.settingsWebhooks))
 	mux.Handle("POST /settings/webhooks/{id}/replay", admin(s.webhookReplay))
 

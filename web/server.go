@@ -69,6 +69,7 @@ type Server struct {
 	restockLive   restockWatchers
 	campaignLive  campaignWatchers   // report pages watching a campaign (campaign_live.go)
 	campaignAggs  campaignAggregates // report charts (campaign_report.go)
+	channelNames  channelLabels      // report headers' channel names (campaign_report.go)
 	upgrader      websocket.Upgrader
 	mediaSlots    mediaSlots // bounds /media downloads in flight
 	tallies       tallyGate  // paces live poll tallies (poll_live.go)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // MessageCost is what one outbound WhatsApp message is expected to cost and
@@ -99,4 +101,19 @@ func (s *Store) SpendDaily(ctx context.Context, businessID int64, from, to time.
 func utcDay(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// SpendMonth is one calendar month's spend (UTC) read from spend_monthly
+// alone: a few dozen rows the triggers keep, whatever the month's volume.
+func (s *Store) SpendMonth(ctx context.Context, businessID int64, month time.Time) ([]SpendRow, error) {
+	m := utcDay(month)
+	m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+	rows, err := s.DB.Pool.Query(ctx, `SELECT channel_id, market, category, currency, messages, estimated_micros, charged, actual_micros
+		FROM spend_monthly WHERE business_id = $1 AND month = $2::date
+		ORDER BY channel_id, market, category, currency`, businessID, day(m))
+	if err != nil {
+		return nil, wrapErr(err, "read spend of %s", m.Format("2006-01"))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[SpendRow])
+	return out, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 }

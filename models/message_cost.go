@@ -55,6 +55,7 @@ type SpendRow struct {
 	EstimatedMicros int64
 	Charged         int
 	ActualMicros    int64
+	ChannelName     string `gorm:"-"` // filled by SpendMonth only
 }
 
 // Spend sums the incrementally kept spend over [from, to) (UTC days): whole
@@ -104,16 +105,19 @@ func utcDay(t time.Time) time.Time {
 }
 
 // SpendMonth is one calendar month's spend (UTC) read from spend_monthly
-// alone: a few dozen rows the triggers keep, whatever the month's volume.
+// alone (a few dozen rows the triggers keep, whatever the month's volume),
+// with each channel's name: the Spend page's one query.
 func (s *Store) SpendMonth(ctx context.Context, businessID int64, month time.Time) ([]SpendRow, error) {
 	m := utcDay(month)
 	m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
-	rows, err := s.DB.Pool.Query(ctx, `SELECT channel_id, market, category, currency, messages, estimated_micros, charged, actual_micros
-		FROM spend_monthly WHERE business_id = $1 AND month = $2::date
-		ORDER BY channel_id, market, category, currency`, businessID, day(m))
+	rows, err := s.DB.Pool.Query(ctx, `SELECT s.channel_id, s.market, s.category, s.currency, s.messages, s.estimated_micros,
+			s.charged, s.actual_micros, COALESCE(ch.name, '')
+		FROM spend_monthly s LEFT JOIN channels ch ON ch.id = s.channel_id AND ch.business_id = s.business_id
+		WHERE s.business_id = $1 AND s.month = $2::date
+		ORDER BY s.channel_id, s.market, s.category, s.currency`, businessID, day(m))
 	if err != nil {
 		return nil, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[SpendRow])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SpendRow])
 	return out, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 }

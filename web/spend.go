@@ -90,7 +90,7 @@ func (s *Server) settingsSpend(w http.ResponseWriter, r *http.Request) {
 	for _, k := range order {
 		b := byMarket[k]
 		sv.Bars = append(sv.Bars, views.SpendBar{Label: k, Estimated: pricing.FormatMicros(b.est), Actual: pricing.FormatMicros(b.act),
-			EstimatedW: int(b.est * 360 / top), ActualW: int(b.act * 360 / top)})
+			EstimatedW: int(b.est * 320 / top), ActualW: int(b.act * 320 / top)})
 	}
 	s.render(w, r, http.StatusOK, views.SpendPage(sv))
 }

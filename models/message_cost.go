@@ -118,6 +118,11 @@ func (s *Store) SpendMonth(ctx context.Context, businessID int64, month time.Tim
 	if err != nil {
 		return nil, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SpendRow])
+	// Scanned field by field: the struct scanners' reflection was a tenth of the page's CPU.
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SpendRow, error) {
+		var x SpendRow
+		err := r.Scan(&x.ChannelID, &x.Market, &x.Category, &x.Currency, &x.Messages, &x.EstimatedMicros, &x.Charged, &x.ActualMicros, &x.ChannelName)
+		return x, err
+	})
 	return out, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // MessageCost is what one outbound WhatsApp message is expected to cost and
@@ -53,6 +55,7 @@ type SpendRow struct {
 	EstimatedMicros int64
 	Charged         int
 	ActualMicros    int64
+	ChannelName     string `gorm:"-"` // filled by SpendMonth only
 }
 
 // Spend sums the incrementally kept spend over [from, to) (UTC days): whole
@@ -99,4 +102,27 @@ func (s *Store) SpendDaily(ctx context.Context, businessID int64, from, to time.
 func utcDay(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// SpendMonth is one calendar month's spend (UTC) read from spend_monthly
+// alone (a few dozen rows the triggers keep, whatever the month's volume),
+// with each channel's name: the Spend page's one query.
+func (s *Store) SpendMonth(ctx context.Context, businessID int64, month time.Time) ([]SpendRow, error) {
+	m := utcDay(month)
+	m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+	rows, err := s.DB.Pool.Query(ctx, `SELECT s.channel_id, s.market, s.category, s.currency, s.messages, s.estimated_micros,
+			s.charged, s.actual_micros, COALESCE(ch.name, '')
+		FROM spend_monthly s LEFT JOIN channels ch ON ch.id = s.channel_id AND ch.business_id = s.business_id
+		WHERE s.business_id = $1 AND s.month = $2::date
+		ORDER BY s.channel_id, s.market, s.category, s.currency`, businessID, day(m))
+	if err != nil {
+		return nil, wrapErr(err, "read spend of %s", m.Format("2006-01"))
+	}
+	// Scanned field by field: the struct scanners' reflection was a tenth of the page's CPU.
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SpendRow, error) {
+		var x SpendRow
+		err := r.Scan(&x.ChannelID, &x.Market, &x.Category, &x.Currency, &x.Messages, &x.EstimatedMicros, &x.Charged, &x.ActualMicros, &x.ChannelName)
+		return x, err
+	})
+	return out, wrapErr(err, "read spend of %s", m.Format("2006-01"))
 }

@@ -79,6 +79,17 @@ func TestQuotesAcrossAQuarterStart(t *testing.T) {
 		{"+436641234567", "2026-09-30", pricing.RestOfWestEurope, 59_200},
 		{"+436641234567", "2026-10-01", pricing.RestOfWestEurope, 55_000},
 		{"+436641234567", "2027-03-31", pricing.RestOfWestEurope, 55_000},
+		// Bangladesh and Kuwait leave their regions on 2026-10-01: the region's rate the day before, their own on the day.
+		{"+8801712345678", "2026-09-30", pricing.RestOfAPAC, 73_200},
+		{"+8801712345678", "2026-10-01", "Bangladesh", 70_100},
+		{"+96550012345", "2026-09-30", pricing.RestOfMiddleEast, 65_400},
+		{"+96550012345", "2026-10-01", "Kuwait", 69_000},
+		{"+12125551234", "2026-10-01", pricing.NorthAmerica, 25_000},
+		{"+442079460000", "2026-10-01", "United Kingdom", 52_900},
+		{"+919812345678", "2026-10-01", "India", 10_700},
+		{"+5511987654321", "2026-10-01", "Brazil", 62_500},
+		{"+2348031234567", "2026-10-01", "Nigeria", 91_600},
+		{"+971501234567", "2026-10-01", "United Arab Emirates", 79_600},
 	}
 	for _, c := range cases {
 		q, err := book.QuotePhone(ctx, b.ID, c.phone, "marketing", day(c.at))

@@ -22,25 +22,60 @@ const (
 	Other            = "Other"
 )
 
-// marketEra is the region → market assignment in force from a date on.
-// Regions not listed are in Other.
-type marketEra struct {
-	from    time.Time
-	markets map[string]string // ISO 3166-1 alpha-2 → Meta market name
-	source  string
+// marketChange is one dated change of Meta's region → market map: from that
+// day each listed region (ISO 3166-1 alpha-2, as libphonenumber names it) is
+// priced in the named market (Other: back to the rest of the world).
+type marketChange struct {
+	from   time.Time
+	moves  map[string]string
+	source string
 }
 
-// eras lists Meta's market assignments, oldest first. The first is Meta's
-// per-message pricing launch list (whatsapp/pricing, 1 Jul 2025); the second
-// adds the markets that third-party copies of the 1 Jul 2026 EUR rate card
-// show standalone (⚠ one non-Meta source). Meta moved nine more on 2026-10-01
-// (announced on https://developers.facebook.com/docs/whatsapp/pricing, ⚠ list not yet there); add that era here when its list is published.
-var eras = []marketEra{
-	{from: date(2025, 7, 1), markets: launchMarkets(), source: "https://developers.facebook.com/docs/whatsapp/pricing (1 Jul 2025)"},
-	{from: date(2026, 7, 1), markets: with(launchMarkets(), map[string]string{
+// marketChanges are Meta's changes, oldest first: the data the map is built
+// from. Regions never listed are in Other.
+var marketChanges = []marketChange{
+	{from: date(2025, 7, 1), moves: launchMarkets(),
+		source: "https://developers.facebook.com/docs/whatsapp/pricing (per-message pricing launch, 1 Jul 2025)"},
+	{from: date(2025, 10, 1), moves: map[string]string{"ZW": RestOfAfrica},
+		source: "Meta's 1 Oct 2025 pricing update: +263 Zimbabwe moves from Other to Rest of Africa (BSP copies of the notice ⚠)"},
+	{from: date(2026, 7, 1), moves: map[string]string{
 		"HK": "Hong Kong", "HU": "Hungary", "PL": "Poland", "QA": "Qatar", "RO": "Romania", "SG": "Singapore",
-	}), source: "third-party copy of Meta's 1 Jul 2026 rate card ⚠"},
+	}, source: "third-party copy of Meta's 1 Jul 2026 rate card ⚠"},
+	// Nine markets leave their regions for standalone rates, each with an
+	// authentication-international rate (Western Sahara shares Morocco's +212).
+	{from: date(2026, 10, 1), moves: map[string]string{
+		"BD": "Bangladesh", "IQ": "Iraq", "NP": "Nepal", "LK": "Sri Lanka", "KZ": "Kazakhstan",
+		"KW": "Kuwait", "MA": "Morocco", "EH": "Morocco", "OM": "Oman", "UA": "Ukraine",
+	}, source: "https://developers.facebook.com/documentation/business-messaging/whatsapp/pricing (announced Jun 2026 ⚠)"},
 }
+
+// marketEra is the whole region → market map in force from a date on.
+type marketEra struct {
+	from    time.Time
+	markets map[string]string
+}
+
+// eras are marketChanges applied one after the other.
+var eras = func() []marketEra {
+	var out []marketEra
+	cur := map[string]string{}
+	for _, c := range marketChanges {
+		next := make(map[string]string, len(cur)+len(c.moves))
+		for r, m := range cur {
+			next[r] = m
+		}
+		for r, m := range c.moves {
+			if m == Other {
+				delete(next, r)
+			} else {
+				next[r] = m
+			}
+		}
+		out = append(out, marketEra{from: c.from, markets: next})
+		cur = next
+	}
+	return out
+}()
 
 func launchMarkets() map[string]string {
 	m := map[string]string{
@@ -63,19 +98,19 @@ func launchMarkets() map[string]string {
 		RestOfMiddleEast: {"BH", "IQ", "JO", "KW", "LB", "OM", "QA", "YE"},
 		RestOfWestEurope: {"AT", "BE", "DK", "FI", "IE", "NO", "PT", "SE", "CH"},
 	}
-	// Territories that share a calling code with their country are priced with it.
+	// Territories that share a calling code with their country are priced
+	// with it (Meta prices by calling code): Guernsey, Jersey and Man (+44),
+	// the Vatican (+39), Åland (+358), Svalbard (+47), Christmas and Cocos
+	// Islands (+61), Western Sahara (+212).
 	groups["United Kingdom"] = []string{"GG", "JE", "IM"}
+	groups["Italy"] = []string{"VA"}
+	groups[RestOfWestEurope] = append(groups[RestOfWestEurope], "AX", "SJ")
+	groups[RestOfAPAC] = append(groups[RestOfAPAC], "CX", "CC")
+	groups[RestOfAfrica] = append(groups[RestOfAfrica], "EH")
 	for market, regions := range groups {
 		for _, r := range regions {
 			m[r] = market
 		}
-	}
-	return m
-}
-
-func with(m, changes map[string]string) map[string]string {
-	for k, v := range changes {
-		m[k] = v
 	}
 	return m
 }

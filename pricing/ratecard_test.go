@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 var oct1 = date(2026, 10, 1)
@@ -20,7 +22,7 @@ func TestSampleRateCardParses(t *testing.T) {
 			t.Fatalf("row %+v", r)
 		}
 	}
-	if len(markets) != len(Markets()) || len(rows) != 5*len(markets) {
+	if len(markets) < 40 || len(markets) != len(Markets()) || len(rows) != 5*len(markets) {
 		t.Fatalf("%d markets, %d rows; want every one of %d markets × 5 categories", len(markets), len(rows), len(Markets()))
 	}
 	for _, r := range []string{NorthAmerica, RestOfAfrica, RestOfAPAC, RestOfCEE, RestOfLatAm, RestOfMiddleEast, RestOfWestEurope, Other} {
@@ -111,51 +113,115 @@ func TestMicros(t *testing.T) {
 	}
 }
 
+// TestMarketOf places numbers the day before and on Meta's 2026-10-01
+// change: nine markets leave their regions then, the others stay put.
 func TestMarketOf(t *testing.T) {
-	at := date(2026, 11, 1)
-	cases := []struct{ phone, country, market string }{
-		{"+393471234567", "IT", "Italy"},
-		{"+436641234567", "AT", RestOfWestEurope},
-		{"+12125551234", "US", NorthAmerica},
-		{"+14165551234", "CA", NorthAmerica},
-		{"+18765551234", "JM", RestOfLatAm}, // +1 but Jamaica: priced by region, not by "+1"
-		{"+442079460000", "GB", "United Kingdom"},
-		{"+447911123456", "GG", "United Kingdom"}, // a Guernsey mobile: +44, priced as the UK
-		{"+919812345678", "IN", "India"},
-		{"+5511987654321", "BR", "Brazil"},
-		{"+2348031234567", "NG", "Nigeria"},
-		{"+971501234567", "AE", "United Arab Emirates"},
-		{"+61412345678", "AU", RestOfAPAC},
-		{"+213551234567", "DZ", RestOfAfrica},
-		{"+3545551234", "IS", Other},
+	before, on := date(2026, 9, 30), date(2026, 10, 1)
+	cases := []struct{ phone, country, before, on string }{
+		{"+393471234567", "IT", "Italy", "Italy"},
+		{"+436641234567", "AT", RestOfWestEurope, RestOfWestEurope}, // Austria never left its region
+		{"+12125551234", "US", NorthAmerica, NorthAmerica},
+		{"+14165551234", "CA", NorthAmerica, NorthAmerica},
+		{"+18765551234", "JM", RestOfLatAm, RestOfLatAm}, // +1 but Jamaica: priced by region, not by "+1"
+		{"+442079460000", "GB", "United Kingdom", "United Kingdom"},
+		{"+447911123456", "GG", "United Kingdom", "United Kingdom"}, // a Guernsey mobile: +44, priced as the UK
+		{"+919812345678", "IN", "India", "India"},
+		{"+5511987654321", "BR", "Brazil", "Brazil"},
+		{"+2348031234567", "NG", "Nigeria", "Nigeria"},
+		{"+971501234567", "AE", "United Arab Emirates", "United Arab Emirates"},
+		{"+61412345678", "AU", RestOfAPAC, RestOfAPAC},
+		{"+213551234567", "DZ", RestOfAfrica, RestOfAfrica},
+		{"+263771234567", "ZW", RestOfAfrica, RestOfAfrica}, // out of Other since 2025-10-01
+		{"+3545551234", "IS", Other, Other},
+		{"+8801712345678", "BD", RestOfAPAC, "Bangladesh"},
+		{"+9647901234567", "IQ", RestOfMiddleEast, "Iraq"},
+		{"+9779841234567", "NP", RestOfAPAC, "Nepal"},
+		{"+94771234567", "LK", RestOfAPAC, "Sri Lanka"},
+		{"+77011234567", "KZ", Other, "Kazakhstan"},
+		{"+96550012345", "KW", RestOfMiddleEast, "Kuwait"},
+		{"+212612345678", "MA", RestOfAfrica, "Morocco"},
+		{"+96892123456", "OM", RestOfMiddleEast, "Oman"},
+		{"+380501234567", "UA", RestOfCEE, "Ukraine"},
+		{"+74951234567", "RU", "Russia", "Russia"}, // +7 but not Kazakhstan
 	}
 	for _, c := range cases {
-		r, err := MarketOf(c.phone, at)
-		if err != nil || r.Country != c.country || r.Market != c.market {
-			t.Errorf("MarketOf(%s) = %+v, %v; want %s / %s", c.phone, r, err, c.country, c.market)
+		for _, at := range []struct {
+			day    time.Time
+			market string
+		}{{before, c.before}, {on, c.on}} {
+			r, err := MarketOf(c.phone, at.day)
+			if err != nil || r.Country != c.country || r.Market != at.market {
+				t.Errorf("MarketOf(%s, %s) = %+v, %v; want %s / %s", c.phone, at.day.Format(time.DateOnly), r, err, c.country, at.market)
+			}
 		}
 	}
-	if _, err := MarketOf("", at); err != ErrNoPhone {
+	if _, err := MarketOf("", on); err != ErrNoPhone {
 		t.Errorf("no phone (BSUID-only customer): %v, want ErrNoPhone", err)
 	}
 	for _, bad := range []string{"393471234567", "+39", "+abc", "CC.AbC123"} {
-		if _, err := MarketOf(bad, at); err != ErrBadPhone {
+		if _, err := MarketOf(bad, on); err != ErrBadPhone {
 			t.Errorf("MarketOf(%q) = %v, want ErrBadPhone", bad, err)
 		}
 	}
 }
 
-func TestMarketsMoveOnTheirDate(t *testing.T) {
-	before, on := date(2026, 6, 30), date(2026, 7, 1)
-	for _, c := range []struct{ phone, before, on string }{
-		{"+48501234567", RestOfCEE, "Poland"},
-		{"+6591234567", RestOfAPAC, "Singapore"},
-	} {
-		b, _ := MarketOf(c.phone, before)
-		o, _ := MarketOf(c.phone, on)
-		if b.Market != c.before || o.Market != c.on {
-			t.Errorf("%s: %s the day before, %s on the day; want %s, %s", c.phone, b.Market, o.Market, c.before, c.on)
+// TestEveryRegionHasAMarket: on every era's first day, each region
+// libphonenumber knows lands in a market Meta's rate card names (or Other),
+// and the map names only regions libphonenumber knows and markets the card has.
+func TestEveryRegionHasAMarket(t *testing.T) {
+	known := map[string]bool{}
+	for r := range phonenumbers.GetSupportedRegions() {
+		known[r] = true
+	}
+	if len(known) < 200 {
+		t.Fatalf("libphonenumber knows %d regions", len(known))
+	}
+	card, errs := ParseRateCard(SampleRateCard, oct1)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	onCard := map[string]bool{}
+	for _, r := range card {
+		onCard[r.Market] = true
+	}
+	for _, c := range marketChanges {
+		for r, m := range c.moves {
+			if !known[r] {
+				t.Errorf("%s: region %q is not one libphonenumber knows", c.from.Format(time.DateOnly), r)
+			}
+			if m != Other && !onCard[m] {
+				t.Errorf("%s: market %q is not on the rate card", c.from.Format(time.DateOnly), m)
+			}
+		}
+		used := map[string]bool{}
+		for r := range known {
+			m := marketOfRegion(r, c.from)
+			if _, ok := CanonicalMarket(m); !ok || !onCard[m] {
+				t.Errorf("%s: %s → %q, not a market of the rate card", c.from.Format(time.DateOnly), r, m)
+			}
+			used[m] = true
+		}
+		if c.from.Equal(oct1) && len(used) != 47 {
+			t.Errorf("on %s regions fall in %d markets, want Meta's 47", c.from.Format(time.DateOnly), len(used))
 		}
 	}
-	_ = time.UTC
+}
+
+func TestMarketsMoveOnTheirDate(t *testing.T) {
+	for _, c := range []struct {
+		phone      string
+		on         time.Time
+		before, at string
+	}{
+		{"+48501234567", date(2026, 7, 1), RestOfCEE, "Poland"},
+		{"+6591234567", date(2026, 7, 1), RestOfAPAC, "Singapore"},
+		{"+263771234567", date(2025, 10, 1), Other, RestOfAfrica},
+		{"+380501234567", oct1, RestOfCEE, "Ukraine"},
+	} {
+		b, _ := MarketOf(c.phone, c.on.AddDate(0, 0, -1))
+		o, _ := MarketOf(c.phone, c.on)
+		if b.Market != c.before || o.Market != c.at {
+			t.Errorf("%s: %s the day before, %s on the day; want %s, %s", c.phone, b.Market, o.Market, c.before, c.at)
+		}
+	}
 }

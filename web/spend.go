@@ -13,47 +13,38 @@ import (
 	"github.com/switchboard-inbox/switchboard/views"
 )
 
-// spendMonth reads ?month=YYYY-MM (default this month, UTC) as [from, to).
-func spendMonth(r *http.Request) (from, to time.Time, ok bool) {
+// spendMonth reads ?month=YYYY-MM (default this month, UTC).
+func spendMonth(r *http.Request) (from time.Time, ok bool) {
 	now := time.Now().UTC()
 	from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	if m := r.URL.Query().Get("month"); m != "" {
 		t, err := time.Parse("2006-01", m)
 		if err != nil {
-			return from, from, false
+			return from, false
 		}
 		from = t
 	}
-	return from, from.AddDate(0, 1, 0), true
+	return from, true
 }
 
-func (s *Server) spendRows(w http.ResponseWriter, r *http.Request) ([]models.SpendRow, map[int64]string, time.Time, bool) {
+func (s *Server) spendRows(w http.ResponseWriter, r *http.Request) ([]models.SpendRow, time.Time, bool) {
 	v := viewerFrom(r.Context())
-	from, to, ok := spendMonth(r)
+	from, ok := spendMonth(r)
 	if !ok {
 		s.badRequest(w, r)
-		return nil, nil, from, false
+		return nil, from, false
 	}
-	rows, err := s.store.Spend(r.Context(), v.BusinessID, from, to)
+	rows, err := s.store.SpendMonth(r.Context(), v.BusinessID, from)
 	if err != nil {
 		s.serverError(w, r, err)
-		return nil, nil, from, false
+		return nil, from, false
 	}
-	chs, err := s.store.Channels(r.Context(), v.BusinessID)
-	if err != nil {
-		s.serverError(w, r, err)
-		return nil, nil, from, false
-	}
-	names := map[int64]string{}
-	for _, ch := range chs {
-		names[ch.ID] = ch.Name
-	}
-	return rows, names, from, true
+	return rows, from, true
 }
 
 // settingsSpend is this month's (or ?month=) WhatsApp spend, estimated vs actual.
 func (s *Server) settingsSpend(w http.ResponseWriter, r *http.Request) {
-	rows, names, from, ok := s.spendRows(w, r)
+	rows, from, ok := s.spendRows(w, r)
 	if !ok {
 		return
 	}
@@ -68,7 +59,7 @@ func (s *Server) settingsSpend(w http.ResponseWriter, r *http.Request) {
 	byMarket := map[string]*bar{}
 	var order []string
 	for _, row := range rows {
-		sv.Rows = append(sv.Rows, views.SpendViewRow{Channel: names[row.ChannelID], Market: marketLabel(ctx, row.Market),
+		sv.Rows = append(sv.Rows, views.SpendViewRow{Channel: row.ChannelName, Market: marketLabel(ctx, row.Market),
 			Category: row.Category, Messages: row.Messages, Charged: row.Charged,
 			Estimated: money(row.Currency, row.EstimatedMicros), Actual: money(row.Currency, row.ActualMicros)})
 		t := totals[row.Currency]
@@ -99,7 +90,7 @@ func (s *Server) settingsSpend(w http.ResponseWriter, r *http.Request) {
 	for _, k := range order {
 		b := byMarket[k]
 		sv.Bars = append(sv.Bars, views.SpendBar{Label: k, Estimated: pricing.FormatMicros(b.est), Actual: pricing.FormatMicros(b.act),
-			EstimatedW: int(b.est * 360 / top), ActualW: int(b.act * 360 / top)})
+			EstimatedW: int(b.est * 320 / top), ActualW: int(b.act * 320 / top)})
 	}
 	s.render(w, r, http.StatusOK, views.SpendPage(sv))
 }
@@ -114,7 +105,7 @@ func marketLabel(ctx context.Context, market string) string {
 
 // spendCSV is the month's spend as CSV, one line per channel, market and category.
 func (s *Server) spendCSV(w http.ResponseWriter, r *http.Request) {
-	rows, names, from, ok := s.spendRows(w, r)
+	rows, from, ok := s.spendRows(w, r)
 	if !ok {
 		return
 	}
@@ -123,7 +114,7 @@ func (s *Server) spendCSV(w http.ResponseWriter, r *http.Request) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"month", "channel", "market", "category", "currency", "messages", "estimated", "charged", "actual"})
 	for _, row := range rows {
-		_ = cw.Write([]string{from.Format("2006-01"), csvSafe(names[row.ChannelID]), row.Market, row.Category, row.Currency,
+		_ = cw.Write([]string{from.Format("2006-01"), csvSafe(row.ChannelName), row.Market, row.Category, row.Currency,
 			strconv.Itoa(row.Messages), pricing.FormatMicros(row.EstimatedMicros), strconv.Itoa(row.Charged), pricing.FormatMicros(row.ActualMicros)})
 	}
 	cw.Flush()

@@ -96,7 +96,9 @@ func TestNativeGroupReceiptsAndCostPerParticipant(t *testing.T) {
 	from := time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC)
 	for _, sum := range []func() ([]models.SpendRow, error){
 		func() ([]models.SpendRow, error) { return e.store.Spend(e.ctx, e.biz.ID, from, from.AddDate(0, 1, 0)) },
-		func() ([]models.SpendRow, error) { return e.store.SpendDaily(e.ctx, e.biz.ID, from, from.AddDate(0, 1, 0)) },
+		func() ([]models.SpendRow, error) {
+			return e.store.SpendDaily(e.ctx, e.biz.ID, from, from.AddDate(0, 1, 0))
+		},
 	} {
 		spend, err := sum()
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 
 // Key is a stable identity for the fact an Event reports: Meta's retries and
 // duplicates of the same fact give the same Key, so the ingest can upsert on it.
-// Messages key on mid/wamid, statuses on (wamid, status): Meta's own ids of the fact.
+// Messages key on mid/wamid, statuses on (wamid, status[, participant]): Meta's own ids of the fact.
 func (e Event) Key() string {
 	parts := []string{string(e.App), e.AccountID, string(e.Type)}
 	switch {
@@ -17,6 +17,9 @@ func (e Event) Key() string {
 		parts = append(parts, e.Message.ExternalID)
 	case e.Status != nil:
 		parts = append(parts, e.Status.ExternalID, string(e.Status.Status))
+		if e.Status.ParticipantID != "" { // a group message has one status of each kind per participant
+			parts = append(parts, e.Status.ParticipantID)
+		}
 	case e.Reaction != nil && e.Reaction.ExternalID != "":
 		parts = append(parts, e.Reaction.ExternalID)
 	case e.Edit != nil:

@@ -20,6 +20,9 @@ type Status struct {
 	Status     StatusValue `json:"status"`
 	// RecipientID is Meta's recipient_id as sent: a wa_id, or the group id.
 	RecipientID string `json:"recipient_id,omitempty"`
+	// ParticipantID is Meta's recipient_participant_id: the group participant
+	// this status is about, for a message sent to a WhatsApp group.
+	ParticipantID string `json:"participant_id,omitempty"`
 	// CallbackData is our biz_opaque_callback_data (our message id) echoed back.
 	CallbackData          string     `json:"callback_data,omitempty"`
 	ConversationID        string     `json:"conversation_id,omitempty"`

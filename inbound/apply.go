@@ -324,7 +324,7 @@ func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Even
 		}
 	}
 	u := models.StatusUpdate{ChannelID: ch.ID, ExternalID: st.ExternalID, Status: string(st.Status), At: ev.Timestamp}
-	if st.Pricing != nil {
+	if st.Pricing != nil && !groupStatus(ev) { // a group message is priced per participant
 		u.Pricing, _ = json.Marshal(st.Pricing)
 	}
 	if len(st.Errors) > 0 {
@@ -333,6 +333,9 @@ func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Even
 		u.ErrorTitle = firstNonEmpty(st.Errors[0].Title, st.Errors[0].Message)
 	}
 	res, err := tx.AdvanceStatus(a.ctx, u)
+	if err == nil {
+		err = a.participantStatuses(tx, []*models.Channel{ch}, []*adapters.Event{ev})
+	}
 	if err != nil || !res.Found || u.ErrorCode == nil || *u.ErrorCode != meta.CodeMarketingOptedOut {
 		return err
 	}

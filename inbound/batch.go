@@ -370,17 +370,22 @@ func (a *applier) statusSet(tx *models.Store, items []event) error {
 		return nil
 	}
 	us := make([]models.StatusUpdate, len(items))
+	chs, evs := make([]*models.Channel, len(items)), make([]*adapters.Event, len(items))
 	for i, it := range items {
 		st := it.ev.Status
 		us[i] = models.StatusUpdate{ChannelID: it.ch.ID, ExternalID: st.ExternalID, Status: string(st.Status), At: it.ev.Timestamp}
-		if st.Pricing != nil {
+		if st.Pricing != nil && !groupStatus(it.ev) { // a group message is priced per participant
 			us[i].Pricing, _ = json.Marshal(st.Pricing)
 		}
+		chs[i], evs[i] = it.ch, it.ev
 		it.pl.applied++
 	}
 	moved, err := tx.AdvanceStatuses(a.ctx, us)
 	for _, r := range moved {
 		a.events = append(a.events, models.Event{Type: "status", BusinessID: r.BusinessID, ThreadID: r.ThreadID, MessageID: r.MessageID})
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return a.participantStatuses(tx, chs, evs)
 }

@@ -36,6 +36,8 @@ type plan struct {
 	tokenID int64 // the OTN token to reserve
 	verdict verdict
 	cost    *models.MessageCost
+	// participants a native WhatsApp group message goes to, by Meta's ids
+	participants []string
 }
 
 // Send judges the request and queues it: 201-style success with the queued
@@ -233,6 +235,16 @@ func (o *Outbox) plan(ctx context.Context, tx *models.Store, req *SendRequest, s
 			freeEntry = now.Before(v.Decision.FreeEntryPointUntil)
 		}
 		if p.cost, err = o.estimate(ctx, ch, v.customer, category, windowOpen, freeEntry); err != nil {
+			return nil, err
+		}
+	}
+	if sc.Thread.Kind == "group" && sc.Thread.ExternalGroupID != nil && ch.App == models.AppWhatsApp {
+		category := ""
+		if spec.Template != nil {
+			category = spec.Template.Category
+		}
+		p.participants = participantsOf(sc)
+		if p.cost, err = o.estimateGroup(ctx, ch, sc, category, o.now().Before(v.Decision.ExpiresAt)); err != nil {
 			return nil, err
 		}
 	}

@@ -22,7 +22,8 @@ type MessageCost struct {
 	EstimatedMicros *int64
 	ActualCategory  string
 	ActualType      string
-	ActualMicros    *int64 // set when Meta reports the message as charged (regular)
+	ActualMicros    *int64 // set when Meta reports the message as charged (regular); a group's sums its participants
+	Participants    int    // a native group message is estimated for each participant; else 1
 	CreatedAt       time.Time
 }
 
@@ -31,6 +32,9 @@ type MessageCost struct {
 func (s *Store) RecordMessageCosts(ctx context.Context, costs []MessageCost) error {
 	if len(costs) == 0 {
 		return nil
+	}
+	for i := range costs {
+		costs[i].Participants = max(costs[i].Participants, 1)
 	}
 	return wrapErr(s.Gorm(ctx).Create(&costs).Error, "record %d message costs", len(costs))
 }

@@ -129,6 +129,7 @@ type MessageContext struct {
 	Quoted       map[int64]models.QuotedMessage
 	Polls        map[int64]*models.PollTally
 	Legs         map[int64][]models.RelayLegView // a relay group message's legs, by message
+	Receipts     map[int64]models.GroupReceipt   // a native WhatsApp group message's participant statuses, by message
 	Campaigns    map[int64]models.CampaignMark   // the campaign a message of ours was sent by, by message
 	Group        bool
 	CanRetry     bool
@@ -397,3 +398,9 @@ func TemplateVars(body string) int {
 
 // LabelClass picks one of the stylesheet's eight label colours (no inline styles under our CSP).
 func LabelClass(id int64) string { return "lc" + strconv.FormatInt(id%8, 10) }
+
+// groupReceipt is message id's participant receipt in mc, if it has one.
+func groupReceipt(mc MessageContext, id int64) (models.GroupReceipt, bool) {
+	r, ok := mc.Receipts[id]
+	return r, ok
+}

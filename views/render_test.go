@@ -319,3 +319,36 @@ func TestCampaignReportDefersRows(t *testing.T) {
 		t.Fatal("next page links")
 	}
 }
+
+func TestNativeGroupReceiptInBothLanguages(t *testing.T) {
+	m := models.Message{ID: 7, Direction: "out", Kind: "text", Text: "Sabato alle 10", Status: "read", SentAt: time.Now()}
+	tests := []struct {
+		locale string
+		r      models.GroupReceipt
+		want   string
+	}{
+		{"en", models.GroupReceipt{Of: 5, Delivered: 4, Read: 3}, "read by 3 of 5 · delivered to 4 of 5"},
+		{"en", models.GroupReceipt{Of: 5, Delivered: 4}, "delivered to 4 of 5"},
+		{"en", models.GroupReceipt{Of: 5, Delivered: 5, Read: 5}, "read by 5 of 5"},
+		{"it", models.GroupReceipt{Of: 5, Delivered: 4, Read: 3}, "letto da 3 su 5 · consegnato a 4 su 5"},
+	}
+	for _, tc := range tests {
+		var buf bytes.Buffer
+		mc := MessageContext{Receipts: map[int64]models.GroupReceipt{m.ID: tc.r}}
+		if err := MessageItem(m, mc).Render(WithLocale(context.Background(), tc.locale), &buf); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := html.Parse(strings.NewReader(buf.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := byTestID(doc, "group-receipt")
+		if len(got) != 1 || strings.TrimSpace(text(got[0])) != tc.want {
+			t.Errorf("%s %+v: %d receipts in %s, want %q", tc.locale, tc.r, len(got), buf.String(), tc.want)
+		}
+	}
+	// A message without participant statuses (any other thread) shows none.
+	if doc, _ := render(t, MessageItem(m, MessageContext{})); len(byTestID(doc, "group-receipt")) != 0 {
+		t.Error("a receipt on a message of a direct thread")
+	}
+}

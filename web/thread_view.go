@@ -9,7 +9,7 @@ import (
 )
 
 // messageContext gathers what rendering msgs needs: senders, authors,
-// quoted messages and poll tallies.
+// quoted messages, poll tallies, relay legs and native group receipts.
 func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []models.Message, names map[int64]string) (views.MessageContext, error) {
 	mc := views.MessageContext{
 		Participants: make(map[int64]models.Participant, len(t.Participants)),
@@ -41,6 +41,17 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 	}
 	if mc.Campaigns, err = s.store.CampaignMarks(ctx, t.BusinessID, templates); err != nil { // replies sit under their campaign's message
 		return mc, err
+	}
+	if t.Kind == "group" && t.Origin == "native" {
+		var ours []int64
+		for i := range msgs {
+			if msgs[i].Direction == "out" {
+				ours = append(ours, msgs[i].ID)
+			}
+		}
+		if mc.Receipts, err = s.store.GroupReceipts(ctx, t.BusinessID, ours); err != nil {
+			return mc, err
+		}
 	}
 	if t.Origin == "relay" {
 		ids := make([]int64, len(msgs))

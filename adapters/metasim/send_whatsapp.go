@@ -456,8 +456,13 @@ func groupPolicy(acct *account, req *waSend, tpl Template, now time.Time) (waOut
 		return out, errReengagement()
 	}
 	out.input, out.groupID, out.addr = g.id, g.id, g.id
-	out.participants = append([]string(nil), g.participants...)
+	for _, p := range g.participants {
+		if !g.offline[p] {
+			out.participants = append(out.participants, p)
+		}
+	}
 	out.pricing = pricingFor(req.Type == "template", tpl.Category, csw, false, now)
+	out.pricing.Category = "group_" + out.pricing.Category // Meta's group categories (meta-platform.md §6.3)
 	return out, nil
 }
 

@@ -285,3 +285,40 @@ func TestPairRateLimit(t *testing.T) {
 		t.Fatalf("46th message to one user: %d %v", status, resp)
 	}
 }
+
+func TestGroupStatusesPerParticipant(t *testing.T) {
+	h := newHarness(t, today)
+	const groupID = "120363025246125999"
+	members := []string{"393470000001", "393470000002", "393470000003"}
+	if err := h.sim.AddGroup(phoneID, groupID, members...); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.SetParticipantOffline(phoneID, groupID, members[2], true); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"messaging_product": "whatsapp", "recipient_type": "group", "to": groupID, "type": "template",
+		"template": map[string]any{"name": "hello_world", "language": map[string]any{"code": "en_US"}}}
+	status, resp := h.post("/v25.0/"+phoneID+"/messages", waToken, body)
+	if status != 200 {
+		t.Fatalf("group send: %d %v", status, resp)
+	}
+	wamid := str(dig(resp, "messages", 0, "id"))
+	// sent once, then delivered and read from each reachable participant.
+	waitFor(t, "group statuses", func() bool { return len(statusesOf(h.recv, wamid)) == 5 })
+	delivered := map[string]bool{}
+	for _, st := range statusesOf(h.recv, wamid) {
+		who := str(st["recipient_participant_id"])
+		if who == members[2] {
+			t.Fatalf("a status from an offline participant: %v", st)
+		}
+		if st["status"] == "delivered" {
+			delivered[who] = true
+			if c := dig(st, "pricing", "category"); c != "group_utility" { // hello_world is a utility template
+				t.Fatalf("a group delivery priced as %v, want group_utility", c)
+			}
+		}
+	}
+	if !delivered[members[0]] || !delivered[members[1]] {
+		t.Fatalf("delivered to %v, want both reachable participants", delivered)
+	}
+}

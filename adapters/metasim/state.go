@@ -104,6 +104,7 @@ type comment struct {
 type group struct {
 	id           string
 	participants []string
+	offline      map[string]bool // participants whose phone gets nothing: no delivered or read from them
 	lastMessage  time.Time
 }
 
@@ -441,6 +442,19 @@ func (a *account) group(id string, participants []string) *group {
 		}
 	}
 	return g
+}
+
+// SetParticipantOffline makes a group participant's phone unreachable (or
+// reachable again): messages to the group are still accepted and delivered to
+// the others, and no delivered or read comes for this participant.
+func (s *Sim) SetParticipantOffline(accountID, groupID, participant string, offline bool) error {
+	return s.withAccount(accountID, func(a *account) {
+		g := a.group(groupID, nil)
+		if g.offline == nil {
+			g.offline = map[string]bool{}
+		}
+		g.offline[phoneDigits(participant)] = offline
+	})
 }
 
 // AddComment records a user's comment, which allows one private reply within 7 days.

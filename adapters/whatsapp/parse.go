@@ -179,13 +179,17 @@ func (b *batch) status(raw json.RawMessage) (adapters.Event, error) {
 		Status:       adapters.StatusValue(s.Status),
 		RecipientID:  s.RecipientID,
 		CallbackData: s.BizOpaqueCallbackData,
-		Errors:       errorList(s.Errors),
+
+		Errors: errorList(s.Errors),
 	}
 	if c := s.Conversation; c != nil {
 		st.ConversationID, st.ConversationOrigin = c.ID, c.Origin.Type
 		if t := c.ExpirationTimestamp.Time(); !t.IsZero() {
 			st.ConversationExpiresAt = &t
 		}
+	}
+	if s.RecipientType == "group" {
+		st.ParticipantID = s.RecipientParticipantID
 	}
 	if pr := s.Pricing; pr != nil {
 		st.Pricing = &adapters.Pricing{Category: pr.Category, Type: pr.Type, Model: pr.PricingModel, Billable: pr.Billable}

@@ -7,9 +7,12 @@ import (
 	"github.com/switchboard-inbox/switchboard/adapters/internal/parsetest"
 )
 
-// parser is Parse as parsetest checks it; a template's status, which names the WABA names no customer.
+// parser is Parse as parsetest checks it; a template's status, which names the WABA, and a group
+// message's status that names no participant (its "sent") name no customer.
 var parser = parsetest.App{App: adapters.WhatsApp, Parse: Parse,
-	Customerless: func(ev adapters.Event) bool { return ev.Type == adapters.EventTemplate }}
+	Customerless: func(ev adapters.Event) bool {
+		return ev.Type == adapters.EventTemplate || (ev.Status != nil && ev.GroupID != "" && ev.Status.ParticipantID == "")
+	}}
 
 func TestParseGolden(t *testing.T) { parser.Golden(t) }
 

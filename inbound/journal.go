@@ -32,7 +32,7 @@ type Journal struct {
 	store   *models.Store
 	reqs    chan *appendReq
 	flushes int
-	wake    func() // tells the processor there is work
+	wake    func()        // tells the processor there is work
 	stored  chan struct{} // a flush committed: other replicas are told, coalesced
 	ack     prometheus.Histogram
 }

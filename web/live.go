@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -238,11 +237,9 @@ func (s *Server) send(ctx context.Context, f *fanout) error {
 		if buf.Len() == 0 {
 			continue
 		}
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
-		if err != nil {
+		if err := s.hub.deliver(buf.Bytes(), f.at, f.groups[key]); err != nil {
 			return err
 		}
-		s.hub.deliver(pm, f.at, f.groups[key])
 	}
 	return nil
 }
@@ -678,12 +675,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 			}
 		}
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
-	if err != nil {
-		return err
-	}
-	s.hub.deliver(pm, time.Time{}, []*wsClient{c})
-	return nil
+	return s.hub.deliver(buf.Bytes(), time.Time{}, []*wsClient{c})
 }
 
 // resyncAll refreshes every socket after the listener missed events.

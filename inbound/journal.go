@@ -85,6 +85,10 @@ func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
 // Run flushes until ctx ends; then it answers what is queued with ErrStopped.
 func (j *Journal) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	select { // a journal that stopped between a commit and its wake left payloads: wake for them
+	case j.stored <- struct{}{}:
+	default:
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -157,6 +157,10 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		var res wsReply
 		from := time.Now()
 		dispatch0, written0 := histBuckets(srv, "switchboard_live_dispatch_seconds"), histBuckets(srv, "switchboard_live_written_seconds")
+		stages0 := make([]map[float64]uint64, len(wsStages))
+		for i, st := range wsStages {
+			stages0[i] = histBuckets(srv, st.metric)
+		}
 		cpu0 := sampleCPU(child.cmd.Process.Pid, db)
 		err = child.call(fmt.Sprintf("load %d", rate), &res)
 		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
@@ -176,11 +180,31 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		if res.Refused > 0 {
 			fmt.Fprintf(stdout, "(%d webhooks refused)\n", res.Refused)
 		}
+		// Where the time went, stage by stage (the server's own histograms:
+		// bucket bounds, so "≤"), on a line of its own under the rate's row.
+		var line strings.Builder
+		fmt.Fprintf(&line, "| %d: stages p50 / p99 |", rate)
+		for i, st := range wsStages {
+			p50, p99 := scaledQuantiles(stages0[i], histBuckets(srv, st.metric), st.scale)
+			fmt.Fprintf(&line, " %s ≤%s / ≤%s%s;", st.name, p50, p99, st.unit)
+		}
+		fmt.Fprintln(stdout, strings.TrimSuffix(line.String(), ";")+" |||||||||||||")
 		if err := drainIngest(ctx, db); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// wsStages are the server's stage histograms bench ws reports per rate.
+var wsStages = []struct {
+	name, metric, unit string
+	scale              float64
+}{
+	{"ack", "switchboard_inbound_ack_seconds", " ms", 1000},
+	{"journal → applied", "switchboard_inbound_journal_to_applied_seconds", " ms", 1000},
+	{"applied → NOTIFY", "switchboard_inbound_applied_to_notify_seconds", " ms", 1000},
+	{"batch", "switchboard_inbound_batch_payloads", " payloads", 1},
 }
 
 // histBuckets reads one of the server's histograms (the live path's:
@@ -205,6 +229,11 @@ func histBuckets(srv *web.Server, name string) map[float64]uint64 {
 // bucketQuantiles is the bucket bound under which half and 99% of the
 // observations between two histogram readings fall (in ms, as text).
 func bucketQuantiles(before, after map[float64]uint64) (p50, p99 string) {
+	return scaledQuantiles(before, after, 1000)
+}
+
+// scaledQuantiles is bucketQuantiles for bounds in any unit (times scale).
+func scaledQuantiles(before, after map[float64]uint64, scale float64) (p50, p99 string) {
 	bounds := make([]float64, 0, len(after))
 	for b := range after {
 		bounds = append(bounds, b)
@@ -220,7 +249,7 @@ func bucketQuantiles(before, after map[float64]uint64) (p50, p99 string) {
 				if math.IsInf(b, 1) {
 					return "∞" // beyond the largest bound
 				}
-				return strconv.FormatFloat(b*1000, 'f', -1, 64)
+				return strconv.FormatFloat(b*scale, 'f', -1, 64)
 			}
 		}
 		return "∞"

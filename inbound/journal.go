@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -31,7 +32,8 @@ type Journal struct {
 	store   *models.Store
 	reqs    chan *appendReq
 	flushes int
-	wake    func() // tells the processor there is work
+	wake    func()        // tells the processor there is work
+	stored  chan struct{} // a flush committed: other replicas are told, coalesced
 	ack     prometheus.Histogram
 }
 
@@ -49,7 +51,8 @@ func NewJournal(store *models.Store, flushers int, wake func()) *Journal {
 	if wake == nil {
 		wake = func() {}
 	}
-	return &Journal{store: store, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake, ack: newAckHistogram()}
+	return &Journal{store: store, reqs: make(chan *appendReq, 4096), flushes: flushers, wake: wake,
+		stored: make(chan struct{}, 1), ack: newAckHistogram()}
 }
 
 // Register adds the journal's ack histogram to reg.
@@ -82,6 +85,15 @@ func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
 // Run flushes until ctx ends; then it answers what is queued with ErrStopped.
 func (j *Journal) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	select { // a journal that stopped between a commit and its wake left payloads: wake for them
+	case j.stored <- struct{}{}:
+	default:
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		j.wakeReplicas(ctx)
+	}()
 	for i := 0; i < j.flushes; i++ {
 		wg.Add(1)
 		go func() {
@@ -126,6 +138,26 @@ func (j *Journal) flushLoop(ctx context.Context) {
 		}
 		if err == nil {
 			j.wake()
+			select {
+			case j.stored <- struct{}{}:
+			default: // a wake is already due: it covers this flush too
+			}
+		}
+	}
+}
+
+// wakeReplicas sends one NOTIFY after each run of flushes, outside their
+// durable commits (see AppendRawWebhooks), so every replica's processor
+// learns of the payloads; this process's was woken directly.
+func (j *Journal) wakeReplicas(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.stored:
+		}
+		if err := j.store.WakeRawWebhookListeners(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("inbound: unable to wake other replicas; they find the payloads on their next wake", "error", err)
 		}
 	}
 }

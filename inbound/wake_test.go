@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/inbound"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -22,14 +23,16 @@ func TestPayloadJournaledElsewhereIsAppliedWithoutPolling(t *testing.T) {
 		e.s.Gorm(e.ctx).Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&n)
 		return n > 0
 	})
-	// Only the processor's own listener can learn of these rows.
-	other := models.NewStore(e.s.DB, e.s.Cipher())
+	// Only the processor's own listener can learn of these rows: the other
+	// replica's journal wakes nobody in this process.
+	other := inbound.NewJournal(models.NewStore(e.s.DB, e.s.Cipher()), 1, nil)
+	wg.Go(func() { _ = other.Run(ctx) })
 	for i, wamid := range []string{"wamid.R1", "wamid.R2"} {
 		if i == 1 {
 			waitFor(t, func() bool { return e.count("external_id = 'wamid.R1'") == 1 })
 		}
 		body := waText("393331112222", wamid, 1763700000+int64(i), "from another replica")
-		if err := other.AppendRawWebhooks(e.ctx, []models.NewRawWebhook{{App: "whatsapp", Body: []byte(body), Signer: models.WebhookSigner{App: true}}}); err != nil {
+		if err := other.Append(e.ctx, models.NewRawWebhook{App: "whatsapp", Body: []byte(body), Signer: models.WebhookSigner{App: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}

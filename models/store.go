@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -138,21 +139,63 @@ func (s *Store) RelaxCommit(ctx context.Context) error {
 	return wrapErr(s.g.WithContext(ctx).Exec(`SET LOCAL synchronous_commit = off`).Error, "relax commit")
 }
 
-// NotifyEvents queues many events for listeners in one statement; inside
-// InTx they are delivered on commit.
+// NotifyEvents queues many events for listeners in one statement, one
+// notification per business (split when it would pass PostgreSQL's payload
+// limit), in order; inside InTx they are delivered on commit. A listener
+// reads a notification with DecodeEvents.
 func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	payloads := make([]string, len(evs))
-	for i, ev := range evs {
+	var order []int64
+	byBusiness := map[int64][][]byte{}
+	for _, ev := range evs {
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
-		payloads[i] = string(b)
+		if _, ok := byBusiness[ev.BusinessID]; !ok {
+			order = append(order, ev.BusinessID)
+		}
+		byBusiness[ev.BusinessID] = append(byBusiness[ev.BusinessID], b)
+	}
+	var payloads []string
+	var buf []byte
+	for _, businessID := range order {
+		buf = buf[:0]
+		for _, b := range byBusiness[businessID] {
+			if len(buf) > 0 && len(buf)+1+len(b)+1 > maxNotifyPayload {
+				payloads = append(payloads, string(append(buf, ']')))
+				buf = buf[:0]
+			}
+			if len(buf) == 0 {
+				buf = append(buf, '[')
+			} else {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, b...)
+		}
+		payloads = append(payloads, string(append(buf, ']')))
 	}
 	return s.notifyAll(ctx, payloads)
+}
+
+// maxNotifyPayload keeps a notification under PostgreSQL's 8000-byte limit.
+const maxNotifyPayload = 7900
+
+// DecodeEvents reads one notification of InboxChannel: one event (Notify)
+// or a business's many (NotifyEvents), in order.
+func DecodeEvents(payload string) ([]Event, error) {
+	if strings.HasPrefix(payload, "[") {
+		var evs []Event
+		err := json.Unmarshal([]byte(payload), &evs)
+		return evs, err
+	}
+	var ev Event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
 }
 
 // notifyAll queues many NOTIFY payloads in one statement.

@@ -71,13 +71,24 @@ func (s *Store) AppendRawWebhooks(ctx context.Context, batch []NewRawWebhook) er
 		v, _ := Int64List(r.Signer.Channels).Value()
 		signers[i] = v.(string) // one bigint[] literal per row: unnest cannot take a 2-D ragged array
 	}
-	// One NOTIFY per flush wakes the processors of every replica on commit.
-	_, err := s.DB.Pool.Exec(ctx, `WITH ins AS (INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
-		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)
-		RETURNING 1)
-		SELECT pg_notify($6, '') FROM (SELECT count(*) FROM ins) AS n`,
-		apps, sigs, signedBy, signers, bodies, RawWebhookChannel)
+	// No NOTIFY here: PostgreSQL holds one database-wide lock from a
+	// notifying transaction's pre-commit until its commit is flushed, so a
+	// NOTIFY in this durable commit would serialise every journal flush and
+	// every processor commit behind each fsync. WakeRawWebhookListeners
+	// follows the commit instead.
+	_, err := s.DB.Pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
+		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)`,
+		apps, sigs, signedBy, signers, bodies)
 	return wrapErr(err, "store webhooks")
+}
+
+// WakeRawWebhookListeners tells every replica's processor that raw webhooks
+// were stored. Its own transaction commits without waiting for a WAL flush
+// (a lost wake costs nothing the next one does not redo), so it holds
+// PostgreSQL's notify lock only for an instant.
+func (s *Store) WakeRawWebhookListeners(ctx context.Context) error {
+	_, err := s.DB.Pool.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, RawWebhookChannel)
+	return wrapErr(err, "wake raw webhook listeners")
 }
 
 // RawWebhookChannel is the NOTIFY channel that says raw webhooks are pending.

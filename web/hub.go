@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
@@ -59,11 +60,13 @@ type wsClient struct {
 	closed  bool
 }
 
-// frame is a queued frame: nil pm is a ping; at, when set, is when the
+// frame is a queued frame: nil pm is a ping; data is pm's text (frames
+// queued together are written as one message); at, when set, is when the
 // earliest event it carries arrived from NOTIFY.
 type frame struct {
-	pm *websocket.PreparedMessage
-	at time.Time
+	pm   *websocket.PreparedMessage
+	data []byte
+	at   time.Time
 }
 
 // enqueue hands a frame to the client's writer, starting one if none
@@ -100,15 +103,18 @@ func (h *hub) write(c *wsClient) {
 		c.mu.Unlock()
 		deadline := time.Now().Add(wsWriteWait)
 		_ = c.conn.SetWriteDeadline(deadline)
-		for _, f := range frames {
-			var err error
-			if f.pm == nil {
-				err = c.conn.WriteControl(websocket.PingMessage, nil, deadline)
-			} else {
-				err = c.conn.WritePreparedMessage(f.pm)
+		for len(frames) > 0 {
+			// Frames that queued up behind a write go out as one message: one
+			// write instead of many, and the page applies them in order.
+			n := 1
+			for n < len(frames) && frames[0].pm != nil && frames[n].pm != nil {
+				n++
 			}
-			if err == nil && !f.at.IsZero() {
-				h.written.Observe(time.Since(f.at).Seconds())
+			err := writeFrames(c.conn, frames[:n], deadline)
+			for _, f := range frames[:n] {
+				if err == nil && !f.at.IsZero() {
+					h.written.Observe(time.Since(f.at).Seconds())
+				}
 			}
 			if err != nil {
 				c.mu.Lock()
@@ -117,8 +123,30 @@ func (h *hub) write(c *wsClient) {
 				h.remove(c)
 				return
 			}
+			frames = frames[n:]
 		}
 	}
+}
+
+// writeFrames writes a ping (nil pm), one prepared frame, or several
+// frames' texts as one message.
+func writeFrames(conn *websocket.Conn, frames []frame, deadline time.Time) error {
+	switch {
+	case frames[0].pm == nil:
+		return conn.WriteControl(websocket.PingMessage, nil, deadline)
+	case len(frames) == 1:
+		return conn.WritePreparedMessage(frames[0].pm)
+	}
+	w, err := conn.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if _, err := w.Write(f.data); err != nil {
+			return err
+		}
+	}
+	return w.Close()
 }
 
 // pingLoop pings every socket once per wsPingPeriod, a slice of them each
@@ -335,16 +363,22 @@ func (h *hub) missed(businessID int64, since time.Time) bool {
 	return h.lastEvent[businessID].After(since.Add(-wsResyncSlack))
 }
 
-// deliver queues pm for each client; a client whose queue is full is
+// deliver queues the frame data for each client; a client whose queue is full is
 // dropped (its page resyncs when the socket reconnects), never waited for.
 // at is when the earliest event pm carries arrived (zero: none, a resync).
-func (h *hub) deliver(pm *websocket.PreparedMessage, at time.Time, clients []*wsClient) {
+func (h *hub) deliver(data []byte, at time.Time, clients []*wsClient) error {
+	data = bytes.Clone(data) // the caller's buffer is reused; queued frames keep this copy
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		return err
+	}
 	for _, c := range clients {
-		if !h.enqueue(c, frame{pm, at}) {
+		if !h.enqueue(c, frame{pm, data, at}) {
 			h.dropped.Inc()
 			h.remove(c)
 		}
 	}
+	return nil
 }
 
 // businessCacheTTL bounds how long a change made elsewhere (another

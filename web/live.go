@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -74,36 +72,50 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 		if err != nil {
 			return err
 		}
-		var ev models.Event
-		if err := json.Unmarshal([]byte(n.Payload), &ev); err != nil || ev.BusinessID == 0 {
+		evs, err := models.DecodeEvents(n.Payload)
+		if err != nil {
 			s.log.Warn("live: bad event", "payload", n.Payload)
 			continue
 		}
-		if ev.Type == models.EventAccess { // nothing to render: forget cached roles, then end the sockets
-			s.hub.cache.invalidate(ev.BusinessID)
-			s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session)
-			continue
+		at := time.Now()
+		for _, ev := range evs {
+			if err := s.receive(ctx, ev, at, events); err != nil {
+				return err
+			}
 		}
-		if ev.Type == models.EventRestock {
-			s.publishRestock(ctx, ev) // product pages only, paced by the run
-			continue
-		}
-		if ev.Type == models.EventWaitlist {
-			s.publishWaitlist(ev.BusinessID, ev.ProductID) // product pages only, coalesced
-			continue
-		}
-		if ev.Type == "status" {
-			s.publishAlertStatus(ev) // a restock alert's fate, for its product's page
-		}
-		s.hub.noteEvent(ev.BusinessID, time.Now())
-		if ev.Type == "channel" {
-			s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
-		}
-		select {
-		case events <- liveEvent{ev, time.Now()}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	}
+}
+
+// receive handles one event of a notification: access, restock and
+// waitlist events at once, the rest queued for the dispatch loop.
+func (s *Server) receive(ctx context.Context, ev models.Event, at time.Time, events chan<- liveEvent) error {
+	if ev.BusinessID == 0 {
+		s.log.Warn("live: event without a business", "type", ev.Type)
+		return nil
+	}
+	switch ev.Type {
+	case models.EventAccess: // nothing to render: forget cached roles, then end the sockets
+		s.hub.cache.invalidate(ev.BusinessID)
+		s.hub.revoke(ev.BusinessID, ev.UserID, ev.Session)
+		return nil
+	case models.EventRestock:
+		s.publishRestock(ctx, ev) // product pages only, paced by the run
+		return nil
+	case models.EventWaitlist:
+		s.publishWaitlist(ev.BusinessID, ev.ProductID) // product pages only, coalesced
+		return nil
+	case "status":
+		s.publishAlertStatus(ev) // a restock alert's fate, for its product's page
+	}
+	s.hub.noteEvent(ev.BusinessID, at)
+	if ev.Type == "channel" {
+		s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
+	}
+	select {
+	case events <- liveEvent{ev, at}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -225,11 +237,9 @@ func (s *Server) send(ctx context.Context, f *fanout) error {
 		if buf.Len() == 0 {
 			continue
 		}
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
-		if err != nil {
+		if err := s.hub.deliver(buf.Bytes(), f.at, f.groups[key]); err != nil {
 			return err
 		}
-		s.hub.deliver(pm, f.at, f.groups[key])
 	}
 	return nil
 }
@@ -665,12 +675,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 			}
 		}
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, buf.Bytes())
-	if err != nil {
-		return err
-	}
-	s.hub.deliver(pm, time.Time{}, []*wsClient{c})
-	return nil
+	return s.hub.deliver(buf.Bytes(), time.Time{}, []*wsClient{c})
 }
 
 // resyncAll refreshes every socket after the listener missed events.

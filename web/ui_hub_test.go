@@ -131,12 +131,10 @@ func TestHubDropsSlowClientWithoutStallingOthers(t *testing.T) {
 	waitClients(t, e, 2)
 	// The slow reader never reads; big frames fill the kernel buffers, then its queue.
 	payload := strings.Repeat("x", 256<<10)
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; i < 400; i++ {
-		e.srv.hub.deliver(pm, time.Time{}, e.srv.hub.business(e.a.biz.ID)) // never blocks, whoever is slow
+		if err := e.srv.hub.deliver([]byte(payload), time.Time{}, e.srv.hub.business(e.a.biz.ID)); err != nil { // never blocks, whoever is slow
+			t.Fatal(err)
+		}
 		_ = fast.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, _, err := fast.ReadMessage(); err != nil {
 			t.Fatalf("fast client lost frame %d: %v", i, err)
@@ -178,5 +176,44 @@ func TestWebsocketRefusesOtherOriginsAndStaff(t *testing.T) {
 	}
 	if _, res, err := e.client(t).dialWS("/ws"); err == nil || res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("anonymous socket: %v", err)
+	}
+}
+
+// Frames that queue up while a socket's writer is busy go out as one
+// message, in order: one write, and the page applies them as they came.
+func TestHubCoalescesFramesQueuedBehindAWrite(t *testing.T) {
+	e := newUIEnv(t, false)
+	since := "&since=" + id(time.Now().Add(time.Minute).UnixMilli())
+	e.srv.hub.setListening(time.Now().Add(-time.Hour)) // as if listening: no resync on connect
+	ws, _, err := e.signIn(t, e.a.agent).dialWS("/ws?x=1" + since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitClients(t, e, 1)
+	c := e.srv.hub.business(e.a.biz.ID)[0]
+	c.mu.Lock()
+	c.writing = true // as if a write were under way: what comes now queues
+	c.mu.Unlock()
+	for _, f := range []string{`<p id="one">1</p>`, `<p id="two">2</p>`, `<p id="three">3</p>`} {
+		if err := e.srv.hub.deliver([]byte(f), time.Now(), []*wsClient{c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go e.srv.hub.write(c) // the write ends and the writer looks at its queue
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, got, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `<p id="one">1</p><p id="two">2</p><p id="three">3</p>`; string(got) != want {
+		t.Errorf("one message %q, want %q", got, want)
+	}
+	// A frame alone is still its own message.
+	if err := e.srv.hub.deliver([]byte(`<p id="four">4</p>`), time.Now(), []*wsClient{c}); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err = ws.ReadMessage(); err != nil || string(got) != `<p id="four">4</p>` {
+		t.Errorf("next message %q (%v)", got, err)
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -30,14 +28,7 @@ import (
 // benchSize reads SWITCHBOARD_BENCH_THREADS (default 100,000 threads) and
 // SWITCHBOARD_BENCH_PER_THREAD (messages each, default ten: 1M messages).
 func benchSize() (threads, perThread int) {
-	threads, perThread = 100_000, 10
-	if n, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_THREADS")); err == nil && n > 0 {
-		threads = n
-	}
-	if n, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_PER_THREAD")); err == nil && n > 0 {
-		perThread = n
-	}
-	return threads, perThread
+	return benchEnvInt("SWITCHBOARD_BENCH_THREADS", 100_000), benchEnvInt("SWITCHBOARD_BENCH_PER_THREAD", 10)
 }
 
 // seedInbox fills a business with threads and messages using set-based inserts.
@@ -95,17 +86,7 @@ func BenchmarkInbox(b *testing.B) {
 	seedInbox(b, store, biz.ID, ch.ID, threads, perThread)
 	benchDatabase = store.DB.Pool.Config().ConnConfig.Database
 
-	srv := New(store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Argon2: cheapArgon2})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.PostForm(ts.URL+"/login", url.Values{"email": {agent.Email}, "password": {testPassword}})
-	if err != nil || res.StatusCode != http.StatusSeeOther {
-		b.Fatalf("sign in: %v %v", err, res)
-	}
-	res.Body.Close()
+	ts, cl := benchSignedIn(b, store, agent.Email)
 
 	var deep struct {
 		LastMessageAt time.Time

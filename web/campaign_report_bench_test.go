@@ -3,12 +3,8 @@ package web
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,11 +18,7 @@ import (
 
 // campaignBenchSize reads SWITCHBOARD_BENCH_CAMPAIGN_RECIPIENTS (default 100,000).
 func campaignBenchSize() int {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_CAMPAIGN_RECIPIENTS")); err == nil && v > 0 {
-		n = v
-	}
-	return n
+	return benchEnvInt("SWITCHBOARD_BENCH_CAMPAIGN_RECIPIENTS", 100_000)
 }
 
 // BenchmarkCampaignReport measures the campaign report page of a running
@@ -84,17 +76,7 @@ func BenchmarkCampaignReport(b *testing.B) {
 	}
 	benchDatabase = store.DB.Pool.Config().ConnConfig.Database
 
-	srv := New(store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Argon2: cheapArgon2})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.PostForm(ts.URL+"/login", url.Values{"email": {admin.Email}, "password": {testPassword}})
-	if err != nil || res.StatusCode != http.StatusSeeOther {
-		b.Fatalf("sign in: %v %v", err, res)
-	}
-	res.Body.Close()
+	ts, cl := benchSignedIn(b, store, admin.Email)
 	page := ts.URL + "/campaigns/" + strconv.FormatInt(c.ID, 10)
 
 	// The runner's and the webhooks' writes, going on while the page is read.
@@ -134,7 +116,7 @@ func BenchmarkCampaignReport(b *testing.B) {
 	}()
 	time.Sleep(time.Second) // the funnel has moved before the first read
 
-	res, err = cl.Get(page)
+	res, err := cl.Get(page)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,25 +127,12 @@ func BenchmarkCampaignReport(b *testing.B) {
 	}
 	b.Logf("report page: %d bytes", len(body))
 
-	if os.Getenv("SWITCHBOARD_BENCH_EXPLAIN") != "" {
-		for _, q := range []string{
-			`SELECT r.id, i.display_name, ct.name FROM (SELECT * FROM campaign_recipients r WHERE r.campaign_id = $1 AND r.id > 0 ORDER BY r.id LIMIT 51) r
-				JOIN campaigns c ON c.id = r.campaign_id AND c.business_id = $2 LEFT JOIN identities i ON i.id = r.identity_id
-				LEFT JOIN contacts ct ON ct.id = i.contact_id ORDER BY r.id`,
-			`SELECT r.id FROM campaign_recipients r WHERE r.campaign_id = $1 AND r.id > 0 AND r.status = 'read' AND $2 > 0 ORDER BY r.id LIMIT 51`,
-		} {
-			rows, err := store.DB.Pool.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+q, c.ID, biz.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for rows.Next() {
-				var line string
-				_ = rows.Scan(&line)
-				b.Log(line)
-			}
-			rows.Close()
-		}
-	}
+	benchExplain(b, store, "EXPLAIN (ANALYZE, BUFFERS)", []string{
+		`SELECT r.id, i.display_name, ct.name FROM (SELECT * FROM campaign_recipients r WHERE r.campaign_id = $1 AND r.id > 0 ORDER BY r.id LIMIT 51) r
+			JOIN campaigns c ON c.id = r.campaign_id AND c.business_id = $2 LEFT JOIN identities i ON i.id = r.identity_id
+			LEFT JOIN contacts ct ON ct.id = i.contact_id ORDER BY r.id`,
+		`SELECT r.id FROM campaign_recipients r WHERE r.campaign_id = $1 AND r.id > 0 AND r.status = 'read' AND $2 > 0 ORDER BY r.id LIMIT 51`,
+	}, c.ID, biz.ID)
 	b.Run("raw-sql-counts", func(b *testing.B) {
 		benchParallel(b, "queries/s", func() error {
 			_, err := store.CampaignCounts(ctx, c.ID)

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -26,11 +23,7 @@ import (
 // spendBenchSize reads SWITCHBOARD_BENCH_SPEND_MESSAGES (default 1,000,000
 // outbound WhatsApp messages).
 func spendBenchSize() int {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_SPEND_MESSAGES")); err == nil && v > 0 {
-		n = v
-	}
-	return n
+	return benchEnvInt("SWITCHBOARD_BENCH_SPEND_MESSAGES", 1_000_000)
 }
 
 // spendMarkets are the markets the seeded customers are in ("" is a
@@ -184,17 +177,7 @@ func BenchmarkSpend(b *testing.B) {
 	}
 	b.Logf("spend_monthly: %d rows (%d pages)", monthly.Rows, monthly.Pages)
 
-	srv := New(store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Argon2: cheapArgon2})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.PostForm(ts.URL+"/login", url.Values{"email": {admin.Email}, "password": {testPassword}})
-	if err != nil || res.StatusCode != http.StatusSeeOther {
-		b.Fatalf("sign in: %v %v", err, res)
-	}
-	res.Body.Close()
+	ts, cl := benchSignedIn(b, store, admin.Email)
 	// The page must show the seeded months, not an empty state.
 	for _, m := range []time.Time{thisMonth, lastMonth} {
 		res, err := cl.Get(ts.URL + "/settings/spend?month=" + m.Format("2006-01"))
@@ -209,16 +192,8 @@ func BenchmarkSpend(b *testing.B) {
 		b.Logf("spend page %s: %d bytes", m.Format("2006-01"), len(body))
 	}
 
-	if os.Getenv("SWITCHBOARD_BENCH_EXPLAIN") != "" {
-		for _, m := range []time.Time{thisMonth, lastMonth} {
-			rows, _ := store.DB.Pool.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+spendMonthSQL, biz.ID, m.Format(time.DateOnly))
-			for rows.Next() {
-				var line string
-				_ = rows.Scan(&line)
-				b.Log(line)
-			}
-			rows.Close()
-		}
+	for _, m := range []time.Time{thisMonth, lastMonth} {
+		benchExplain(b, store, "EXPLAIN (ANALYZE, BUFFERS)", []string{spendMonthSQL}, biz.ID, m.Format(time.DateOnly))
 	}
 
 	// The raw limits, measured in the same run: the bare query the page

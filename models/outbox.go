@@ -254,13 +254,7 @@ func (s *Store) UnclaimedOfStuckJobs(ctx context.Context, kind string, lease tim
 	if err != nil {
 		return nil, wrapErr(err, "find unclaimed sends of stuck jobs")
 	}
-	var out []StaleClaim
-	err = scanRows(rows, func(r *sql.Rows) error {
-		var c StaleClaim
-		err := r.Scan(&c.MessageID, &c.BusinessID, &c.ChannelID)
-		out = append(out, c)
-		return err
-	})
+	out, err := scanStaleClaims(rows)
 	return out, wrapErr(err, "read unclaimed sends of stuck jobs")
 }
 
@@ -269,6 +263,18 @@ type StaleClaim struct {
 	MessageID  int64
 	BusinessID int64
 	ChannelID  int64
+}
+
+// scanStaleClaims reads rows of (message id, business id, channel id).
+func scanStaleClaims(rows *sql.Rows) ([]StaleClaim, error) {
+	var out []StaleClaim
+	err := scanRows(rows, func(r *sql.Rows) error {
+		var c StaleClaim
+		err := r.Scan(&c.MessageID, &c.BusinessID, &c.ChannelID)
+		out = append(out, c)
+		return err
+	})
+	return out, err
 }
 
 // ReleaseStaleClaims frees claims whose request never left and that their
@@ -288,13 +294,7 @@ func (s *Store) ReleaseStaleClaims(ctx context.Context, lease time.Duration) ([]
 	if err != nil {
 		return nil, wrapErr(err, "release stale claims")
 	}
-	var out []StaleClaim
-	err = scanRows(rows, func(r *sql.Rows) error {
-		var c StaleClaim
-		err := r.Scan(&c.MessageID, &c.BusinessID, &c.ChannelID)
-		out = append(out, c)
-		return err
-	})
+	out, err := scanStaleClaims(rows)
 	return out, wrapErr(err, "read released claims")
 }
 

@@ -156,13 +156,8 @@ func (s *Server) campaignReportLive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hj, ok := hijacker(w)
+	conn, ok := s.upgrade(w, r)
 	if !ok {
-		s.serverError(w, r, errNoHijack)
-		return
-	}
-	conn, err := s.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
 		return
 	}
 	watcher := &campaignWatcher{businessID: v.BusinessID, locale: v.User.Locale, frames: make(chan []byte, 4)}

@@ -1,10 +1,23 @@
 package web
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
+
+// upgrade turns the request into a websocket; false means the answer is
+// already written (an error page, or the upgrader's refusal).
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, bool) {
+	hj, ok := hijacker(w)
+	if !ok {
+		s.serverError(w, r, errNoHijack)
+		return nil, false
+	}
+	conn, err := s.upgrader.Upgrade(hj, r, nil)
+	return conn, err == nil
+}
 
 // servePageSocket runs a page's own socket (a campaign report, a restock
 // run): frames from the page's watcher are written as they come, with pings

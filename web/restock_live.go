@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/policy"
@@ -83,7 +81,6 @@ type restockWatchers struct {
 }
 
 type restockWatcher struct {
-	conn      *websocket.Conn
 	productID int64
 	locale    string
 	frames    chan []byte // the latest frames; a slow page drops the older
@@ -166,16 +163,11 @@ func (s *Server) productLive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hj, ok := hijacker(w)
+	conn, ok := s.upgrade(w, r)
 	if !ok {
-		s.serverError(w, r, errNoHijack)
 		return
 	}
-	conn, err := s.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
-		return
-	}
-	watcher := &restockWatcher{conn: conn, productID: p.ID, locale: v.User.Locale, frames: make(chan []byte, 4)}
+	watcher := &restockWatcher{productID: p.ID, locale: v.User.Locale, frames: make(chan []byte, 4)}
 	s.restockLive.add(v.BusinessID, watcher)
 	// A run that moved (or ended) between the page's render and this socket:
 	// the page gets its latest state first.

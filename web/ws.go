@@ -33,14 +33,9 @@ func (s *Server) wsConnect(w http.ResponseWriter, r *http.Request) {
 	if ms, err := strconv.ParseInt(q.Get("since"), 10, 64); err == nil {
 		since = time.UnixMilli(ms)
 	}
-	hj, ok := hijacker(w)
+	conn, ok := s.upgrade(w, r)
 	if !ok {
-		s.serverError(w, r, errNoHijack)
 		return
-	}
-	conn, err := s.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
-		return // the upgrader has answered
 	}
 	c := &wsClient{
 		conn: conn, businessID: v.BusinessID, userID: v.User.ID, locale: v.User.Locale, admin: v.Can(models.RoleAdmin), view: view,

@@ -1,6 +1,11 @@
 package adapters
 
-import "github.com/nyaruka/phonenumbers"
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/nyaruka/phonenumbers"
+)
 
 // PhoneFromWaID turns a WhatsApp wa_id (country code and number, digits only)
 // into E.164. It returns "" for anything else, such as a BSUID.
@@ -24,6 +29,29 @@ func CountryOf(e164 string) string {
 	if e164 == "" {
 		return ""
 	}
+	if c, ok := countries.Load(e164); ok {
+		return c.(string)
+	}
+	c := countryOf(e164)
+	if countriesSize.Add(1) > maxCountries {
+		countries.Clear() // a bounded memo: customers who write often stay in it
+		countriesSize.Store(1)
+	}
+	countries.Store(e164, c)
+	return c
+}
+
+// countries memoises CountryOf: libphonenumber's parse is regular
+// expressions, most of a small webhook's parse time, and the same customers
+// write again and again.
+var (
+	countries     sync.Map
+	countriesSize atomic.Int64
+)
+
+const maxCountries = 100_000
+
+func countryOf(e164 string) string {
 	num, err := phonenumbers.Parse(e164, "")
 	if err != nil {
 		return ""

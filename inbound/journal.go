@@ -64,6 +64,7 @@ var ErrStopped = errors.New("inbound: journal stopped")
 // Append stores one verified payload, with the secret that verified it, and
 // returns once it is committed.
 func (j *Journal) Append(ctx context.Context, row models.NewRawWebhook) error {
+	row.Lane = LaneOf(row.App, row.Body)
 	r := &appendReq{row: row, done: make(chan error, 1)}
 	start := time.Now()
 	select {

@@ -32,11 +32,10 @@ var Parsers = map[string]func([]byte) ([]adapters.Event, error){
 
 // Processor turns pending raw webhooks into rows.
 type Processor struct {
-	store   *models.Store
-	log     *slog.Logger
-	wake    chan struct{}
-	batch   int
-	Workers int // concurrent batches (SKIP LOCKED keeps them apart); default 3
+	store *models.Store
+	log   *slog.Logger
+	wakes [Lanes]chan struct{} // one per lane's worker
+	batch int
 	// OurAppID is our Meta app's id: echoes it sent are sends we already hold.
 	OurAppID string
 	// Relay routes relay group members' messages into their group and fans
@@ -47,8 +46,8 @@ type Processor struct {
 }
 
 // DefaultBatch bounds the raw webhooks one transaction claims. A batch is
-// whatever is pending when a worker looks: one payload at low load, up to
-// this under a backlog.
+// whatever is pending in its lane when the worker looks: one payload at low
+// load, up to this under a backlog.
 const DefaultBatch = 512
 
 // NewProcessor processes up to batch raw webhooks per transaction.
@@ -56,11 +55,15 @@ func NewProcessor(store *models.Store, log *slog.Logger, batch int) *Processor {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	return &Processor{store: store, log: log, wake: make(chan struct{}, 1), batch: batch, stages: newStages(),
+	p := &Processor{store: store, log: log, batch: batch, stages: newStages(),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Name: "webhook_entries_dropped_total",
 			Help: "Webhook entries not applied, by app and reason (foreign_signature: signed by a secret that does not own the entry).",
 		}, []string{"app", "reason"})}
+	for i := range p.wakes {
+		p.wakes[i] = make(chan struct{}, 1)
+	}
+	return p
 }
 
 // Register adds the processor's metrics to reg.
@@ -73,32 +76,30 @@ func (p *Processor) Register(reg prometheus.Registerer) error {
 	return nil
 }
 
-// Wake tells the processor new payloads are stored.
+// Wake tells the processor new payloads are stored: every lane looks.
 func (p *Processor) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	for _, w := range p.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run processes with p.Workers loops until ctx ends. Workers wait for a
-// wake: from this process's journal, or a NOTIFY from any replica's.
+// Run processes each lane with its own worker until ctx ends. Workers wait
+// for a wake: from this process's journal, or a NOTIFY from any replica's.
 func (p *Processor) Run(ctx context.Context) error {
-	workers := p.Workers
-	if workers <= 0 {
-		workers = 3
-	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		p.listen(ctx)
 	}()
-	for i := 0; i < workers; i++ {
+	for lane := range int16(Lanes) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.loop(ctx)
+			p.loop(ctx, lane)
 		}()
 	}
 	wg.Wait()
@@ -123,18 +124,18 @@ func (p *Processor) listen(ctx context.Context) {
 	}
 }
 
-// loop processes until ctx ends: a batch as soon as it is woken, and at
-// once again while batches come back full.
-func (p *Processor) loop(ctx context.Context) {
+// loop processes one lane until ctx ends: a batch as soon as it is woken,
+// and at once again while batches come back full.
+func (p *Processor) loop(ctx context.Context, lane int16) {
 	backoff := time.Duration(0)
 	for {
-		n, err := p.ProcessPending(ctx)
+		n, err := p.process(ctx, lane)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
-			p.log.Error("inbound: processing failed; retrying", "error", err, "in", backoff)
+			p.log.Error("inbound: processing failed; retrying", "lane", lane, "error", err, "in", backoff)
 			select {
 			case <-ctx.Done():
 				return
@@ -143,14 +144,13 @@ func (p *Processor) loop(ctx context.Context) {
 			continue
 		case n == p.batch:
 			backoff = 0
-			p.Wake() // more may be waiting: another worker may help
-			continue
+			continue // more may be waiting
 		}
 		backoff = 0
 		select {
 		case <-ctx.Done():
 			return
-		case <-p.wake:
+		case <-p.wakes[lane]:
 		}
 	}
 }
@@ -161,9 +161,16 @@ func (p *Processor) loop(ctx context.Context) {
 // only the bad event is parked (with its error, in its business's webhook
 // log) and never takes its siblings with it.
 func (p *Processor) ProcessPending(ctx context.Context) (int, error) {
-	n, err := p.processBatch(ctx, false)
+	return p.process(ctx, anyLane)
+}
+
+// anyLane claims from every lane, oldest first (ProcessPending).
+const anyLane = -1
+
+func (p *Processor) process(ctx context.Context, lane int16) (int, error) {
+	n, err := p.processBatch(ctx, lane, false)
 	if errors.Is(err, errEventFailed) {
-		return p.processBatch(ctx, true)
+		return p.processBatch(ctx, lane, true)
 	}
 	if transient(err) {
 		return n, nil // rolled back, still pending: the next pass takes it again
@@ -185,7 +192,7 @@ func transient(err error) bool {
 
 var errEventFailed = errors.New("inbound: an event failed")
 
-func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error) {
+func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) (int, error) {
 	var (
 		n        int
 		payloads []*payload
@@ -197,7 +204,7 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 		if err := tx.RelaxCommit(ctx); err != nil {
 			return err
 		}
-		rows, err := tx.ClaimPendingWebhooks(ctx, p.batch)
+		rows, err := p.claim(ctx, tx, lane)
 		if err != nil {
 			return err
 		}
@@ -239,6 +246,13 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (int, error)
 		p.observe(payloads, applied)
 	}
 	return n, err
+}
+
+func (p *Processor) claim(ctx context.Context, tx *models.Store, lane int16) ([]models.PendingWebhook, error) {
+	if lane == anyLane {
+		return tx.ClaimPendingWebhooks(ctx, p.batch)
+	}
+	return tx.ClaimLaneWebhooks(ctx, lane, p.batch)
 }
 
 // payload is one raw webhook, parsed, and what applying it found.

@@ -56,6 +56,7 @@ type NewRawWebhook struct {
 	Signature string
 	Signer    WebhookSigner
 	Body      []byte
+	Lane      int16 // the processor lane that applies it (see inbound.LaneOf)
 }
 
 // AppendRawWebhooks stores verified payloads in one INSERT (the journal's
@@ -66,8 +67,9 @@ func (s *Store) AppendRawWebhooks(ctx context.Context, batch []NewRawWebhook) er
 	signedBy := make([]string, len(batch))
 	signers := make([]string, len(batch))
 	bodies := make([][]byte, len(batch))
+	lanes := make([]int16, len(batch))
 	for i, r := range batch {
-		apps[i], sigs[i], signedBy[i], bodies[i] = r.App, r.Signature, r.Signer.column(), r.Body
+		apps[i], sigs[i], signedBy[i], bodies[i], lanes[i] = r.App, r.Signature, r.Signer.column(), r.Body, r.Lane
 		v, _ := Int64List(r.Signer.Channels).Value()
 		signers[i] = v.(string) // one bigint[] literal per row: unnest cannot take a 2-D ragged array
 	}
@@ -76,9 +78,10 @@ func (s *Store) AppendRawWebhooks(ctx context.Context, batch []NewRawWebhook) er
 	// NOTIFY in this durable commit would serialise every journal flush and
 	// every processor commit behind each fsync. WakeRawWebhookListeners
 	// follows the commit instead.
-	_, err := s.DB.Pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body)
-		SELECT a, s, b, c::bigint[], d FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(a, s, b, c, d)`,
-		apps, sigs, signedBy, signers, bodies)
+	_, err := s.DB.Pool.Exec(ctx, `INSERT INTO raw_webhooks (app, signature, signed_by, signer_channel_ids, body, lane)
+		SELECT a, s, b, c::bigint[], d, l
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::smallint[]) AS u(a, s, b, c, d, l)`,
+		apps, sigs, signedBy, signers, bodies, lanes)
 	return wrapErr(err, "store webhooks")
 }
 
@@ -136,12 +139,20 @@ func (p *PendingWebhook) Signer() WebhookSigner {
 }
 
 // ClaimPendingWebhooks locks up to limit pending payloads, oldest first, for
-// the calling transaction; concurrent workers and replicas skip them.
+// the caller's transaction; payloads other workers hold are skipped.
 func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingWebhook, error) {
 	var rows []PendingWebhook
 	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks WHERE outcome = 'pending'
 		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).Scan(&rows).Error
 	return rows, wrapErr(err, "claim pending webhooks")
+}
+
+// ClaimLaneWebhooks is ClaimPendingWebhooks for one processor lane's payloads.
+func (s *Store) ClaimLaneWebhooks(ctx context.Context, lane int16, limit int) ([]PendingWebhook, error) {
+	var rows []PendingWebhook
+	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks
+		WHERE outcome = 'pending' AND lane = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, lane, limit).Scan(&rows).Error
+	return rows, wrapErr(err, "claim pending webhooks of lane %d", lane)
 }
 
 // Webhook outcomes.

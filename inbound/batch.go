@@ -76,11 +76,16 @@ func (a *applier) applyBatch(tx *models.Store, items []event) error {
 			}
 			continue
 		}
-		var msgs, statuses []event
+		var msgs, statuses, receipts, reactions []event
 		for _, it := range run {
-			if it.ev.Type == adapters.EventStatus {
+			switch it.ev.Type {
+			case adapters.EventStatus:
 				statuses = append(statuses, it)
-			} else {
+			case adapters.EventDelivery, adapters.EventRead:
+				receipts = append(receipts, it)
+			case adapters.EventReaction:
+				reactions = append(reactions, it)
+			default:
 				msgs = append(msgs, it)
 			}
 		}
@@ -88,7 +93,10 @@ func (a *applier) applyBatch(tx *models.Store, items []event) error {
 		if err != nil {
 			return a.setFailed(err)
 		}
-		if err := a.statusSet(tx, statuses); err != nil {
+		if err := a.statusSet(tx, statuses, receipts); err != nil {
+			return a.setFailed(err)
+		}
+		if err := a.reactionSet(tx, reactions); err != nil { // after the messages: one may be their target
 			return a.setFailed(err)
 		}
 		// Relay members: their messages land in the group, one at a time.
@@ -108,8 +116,9 @@ func (a *applier) setFailed(err error) error {
 }
 
 // settable says whether an event may be applied as part of a set: a plain
-// customer message (no payload, referral, quote, group, poll or vote), or a
-// delivery status that does not name our message id and did not fail.
+// customer message (no payload, referral, quote, group, poll or vote), a
+// delivery status that does not name our message id and did not fail, a
+// Messenger or Instagram receipt, or a customer's reaction outside a group.
 func (a *applier) settable(tx *models.Store, it event) bool {
 	ev := it.ev
 	switch ev.Type {
@@ -137,6 +146,10 @@ func (a *applier) settable(tx *models.Store, it event) bool {
 		}
 		_, ours := tx.Cipher().ParseCallbackRef(st.CallbackData)
 		return !ours
+	case adapters.EventDelivery, adapters.EventRead:
+		return ev.Receipt != nil && ev.GroupID == ""
+	case adapters.EventReaction:
+		return ev.Reaction != nil && ev.Reaction.TargetExternalID != "" && ev.Customer.ExternalID != "" && ev.GroupID == ""
 	}
 	return false
 }
@@ -364,9 +377,11 @@ func (a *applier) createIdentities(tx *models.Store, missing []models.IdentityKe
 	return nil
 }
 
-// statusSet applies delivery statuses of our messages as one set.
-func (a *applier) statusSet(tx *models.Store, items []event) error {
-	if len(items) == 0 {
+// statusSet applies delivery statuses of our messages, and the receipts
+// (delivered, read) of Messenger and Instagram, as one set: one statement
+// locks every message they name, in id order.
+func (a *applier) statusSet(tx *models.Store, items, receipts []event) error {
+	if len(items) == 0 && len(receipts) == 0 {
 		return nil
 	}
 	us := make([]models.StatusUpdate, len(items))
@@ -380,12 +395,147 @@ func (a *applier) statusSet(tx *models.Store, items []event) error {
 		chs[i], evs[i] = it.ch, it.ev
 		it.pl.applied++
 	}
-	moved, err := tx.AdvanceStatuses(a.ctx, us)
+	byMeta, byOurs, err := a.receiptUpdates(tx, receipts)
+	if err != nil {
+		return err
+	}
+	moved, err := tx.AdvanceStatuses(a.ctx, append(us, byMeta...))
 	for _, r := range moved {
 		a.events = append(a.events, models.Event{Type: "status", BusinessID: r.BusinessID, ThreadID: r.ThreadID, MessageID: r.MessageID})
 	}
 	if err != nil {
 		return err
 	}
+	for _, u := range byOurs { // a send whose Meta id we never learned (its outcome unknown): rare, one at a time
+		if _, err := tx.AdvanceStatus(a.ctx, u); err != nil {
+			return err
+		}
+	}
 	return a.participantStatuses(tx, chs, evs)
+}
+
+// receiptUpdates are the status updates receipts make, as receipt() makes
+// them one at a time: each message id they name, and every send of ours up
+// to their watermark (Instagram's read of one message is a watermark at it).
+// Updates of sends without Meta's id come apart, in byOurs.
+func (a *applier) receiptUpdates(tx *models.Store, items []event) (byMeta, byOurs []models.StatusUpdate, err error) {
+	if len(items) == 0 {
+		return nil, nil, nil
+	}
+	var seen []models.MessageKey
+	for _, it := range items {
+		it.pl.applied++
+		r := it.ev.Receipt
+		for _, mid := range r.ExternalIDs {
+			byMeta = append(byMeta, models.StatusUpdate{ChannelID: it.ch.ID, ExternalID: mid, Status: receiptStatus(it.ev), At: it.ev.Timestamp})
+		}
+		if r.Watermark.IsZero() && len(r.ExternalIDs) == 1 && it.ev.Type == adapters.EventRead {
+			seen = append(seen, models.MessageKey{ChannelID: it.ch.ID, ExternalID: r.ExternalIDs[0]})
+		}
+	}
+	seenAt, err := tx.MessagesByExternal(a.ctx, seen)
+	if err != nil {
+		return nil, nil, err
+	}
+	watermark := func(it event) time.Time {
+		r := it.ev.Receipt
+		if r.Watermark.IsZero() && len(r.ExternalIDs) == 1 && it.ev.Type == adapters.EventRead {
+			return seenAt[models.MessageKey{ChannelID: it.ch.ID, ExternalID: r.ExternalIDs[0]}].SentAt
+		}
+		return r.Watermark
+	}
+	var keys []models.IdentityKey
+	for _, it := range items {
+		if !watermark(it).IsZero() && it.ev.Customer.ExternalID != "" {
+			keys = append(keys, identityKey(it))
+		}
+	}
+	if len(keys) == 0 {
+		return byMeta, nil, nil
+	}
+	ids, err := tx.IdentitiesByExternal(a.ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ws []models.Watermark
+	for _, it := range items {
+		at := watermark(it)
+		if id := ids[identityKey(it)]; id != nil && !at.IsZero() && it.ev.Customer.ExternalID != "" {
+			ws = append(ws, models.Watermark{ChannelID: it.ch.ID, IdentityID: id.ID, UpTo: at, At: it.ev.Timestamp, Status: receiptStatus(it.ev)})
+		}
+	}
+	sends, err := tx.SendsUpTo(a.ctx, ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range sends {
+		if u.ExternalID != "" {
+			u.MessageID = 0 // AdvanceStatuses names messages as Meta does
+			byMeta = append(byMeta, u)
+		} else {
+			byOurs = append(byOurs, u)
+		}
+	}
+	return byMeta, byOurs, nil
+}
+
+func receiptStatus(ev *adapters.Event) string {
+	if ev.Type == adapters.EventRead {
+		return models.StatusRead
+	}
+	return models.StatusDelivered
+}
+
+// reactionSet applies customers' reactions as reaction() does one at a
+// time: each opens the reactor's window (on Messenger and Instagram even to
+// a marketing message); a reaction to a message from before we were
+// connected changes nothing else.
+func (a *applier) reactionSet(tx *models.Store, items []event) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids, _, err := a.identities(tx, items)
+	if err != nil {
+		return err
+	}
+	var keys []models.MessageKey
+	for _, it := range items {
+		keys = append(keys, models.MessageKey{ChannelID: it.ch.ID, ExternalID: it.ev.Reaction.TargetExternalID})
+	}
+	targets, err := tx.MessagesByExternal(a.ctx, keys)
+	if err != nil {
+		return err
+	}
+	facts := map[int64]int{} // identity → index in evs
+	var evs []models.IdentityEvent
+	var changes []models.ReactionChange
+	changed := map[int64]bool{}
+	for i, it := range items {
+		it.pl.applied++
+		id := ids[identityKey(it)]
+		if j, ok := facts[id.ID]; !ok {
+			facts[id.ID] = len(evs)
+			evs = append(evs, models.IdentityEvent{IdentityID: id.ID, Kind: "reaction", LastAt: it.ev.Timestamp})
+		} else if it.ev.Timestamp.After(evs[j].LastAt) {
+			evs[j].LastAt = it.ev.Timestamp
+		}
+		target, ok := targets[keys[i]]
+		if !ok {
+			continue
+		}
+		r := it.ev.Reaction
+		emoji := firstNonEmpty(r.Emoji, r.Reaction)
+		if r.Action == adapters.Unreact {
+			emoji = ""
+		}
+		changes = append(changes, models.ReactionChange{MessageID: target.ID, IdentityID: id.ID, Emoji: emoji, At: it.ev.Timestamp})
+		if !changed[target.ID] {
+			changed[target.ID] = true
+			a.events = append(a.events, models.Event{Type: "status", BusinessID: target.BusinessID, ThreadID: target.ThreadID, MessageID: target.ID})
+		}
+	}
+	if err := tx.RecordCustomerEvents(a.ctx, evs); err != nil {
+		return err
+	}
+	return tx.ApplyReactions(a.ctx, changes)
 }

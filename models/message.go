@@ -271,6 +271,47 @@ func (s *Store) SentUpTo(ctx context.Context, channelID, identityID int64, water
 	return ids, wrapErr(err, "list sends up to a watermark")
 }
 
+// Watermark is a customer's receipt: every send of ours to them on the
+// channel up to UpTo has reached Status, as Meta said at At.
+type Watermark struct {
+	ChannelID, IdentityID int64
+	UpTo, At              time.Time
+	Status                string
+}
+
+// SendsUpTo is SentUpTo for many watermarks in one query: the status updates
+// they make, by our message id (and Meta's, when the send has one).
+func (s *Store) SendsUpTo(ctx context.Context, ws []Watermark) ([]StatusUpdate, error) {
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	n := len(ws)
+	chs, ids, upTo, ats, sts := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n), make([]string, n)
+	for i, w := range ws {
+		chs[i], ids[i], upTo[i], ats[i], sts[i] = w.ChannelID, w.IdentityID, w.UpTo, w.At, w.Status
+	}
+	rows, err := s.sqlQuery(ctx, `SELECT m.id, w.ch, m.external_id, w.st, w.at
+		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[]) AS w(ch, ident, up_to, at, st)
+		JOIN threads t ON t.channel_id = w.ch AND t.direct_identity_id = w.ident
+		JOIN messages m ON m.thread_id = t.id
+		WHERE m.direction = 'out' AND m.sent_at <= w.up_to
+			AND message_status_rank(m.status) < message_status_rank(w.st) AND m.status NOT IN ('failed', 'queued')`,
+		chs, ids, upTo, ats, sts)
+	if err != nil {
+		return nil, wrapErr(err, "list sends up to %d watermarks", n)
+	}
+	var out []StatusUpdate
+	err = scanRows(rows, func(r *sql.Rows) error {
+		var u StatusUpdate
+		var ext sql.NullString
+		err := r.Scan(&u.MessageID, &u.ChannelID, &ext, &u.Status, &u.At)
+		u.ExternalID = ext.String
+		out = append(out, u)
+		return err
+	})
+	return out, wrapErr(err, "read sends up to watermarks")
+}
+
 // ApplyEdit replaces a message's text with Meta's numbered edit, never an older one.
 func (s *Store) ApplyEdit(ctx context.Context, channelID int64, externalID, text string, numEdit int, at time.Time) error {
 	n := max(numEdit, 1)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchboard-inbox/switchboard/adapters/meta"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -24,7 +25,7 @@ func LaneOf(app string, body []byte) int16 {
 	var key []gjson.Result
 	switch app {
 	case models.AppWhatsApp:
-		v := gjson.GetBytes(body, "entry.0.changes.0.value")
+		v := gjson.Get(string(body), "entry.0.changes.0.value")
 		who := v.Get("messages.0.group_id")
 		for _, path := range []string{"messages.0.from", "statuses.0.recipient_id", "contacts.0.wa_id",
 			"message_echoes.0.to", "user_preferences.0.wa_id"} {
@@ -35,19 +36,21 @@ func LaneOf(app string, body []byte) int16 {
 		}
 		key = []gjson.Result{v.Get("metadata.phone_number_id"), who}
 	case models.AppMessenger, models.AppInstagram:
-		m := gjson.GetBytes(body, "entry.0.messaging.0")
+		doc := gjson.Parse(string(body))
+		m := doc.Get("entry.0.messaging.0")
 		who := m.Get("sender.id")
 		if m.Get("message.is_echo").Bool() {
 			who = m.Get("recipient.id")
 		}
-		key = []gjson.Result{gjson.GetBytes(body, "entry.0.id"), who}
+		key = []gjson.Result{doc.Get("entry.0.id"), who}
 	}
 	if len(key) == 0 || !key[0].Exists() && !key[1].Exists() {
 		return 0
 	}
 	h := fnv.New32a()
 	for _, k := range key {
-		h.Write([]byte(k.Str))
+		id, _ := meta.IDOf(k)
+		h.Write([]byte(id))
 		h.Write([]byte{0})
 	}
 	return int16(h.Sum32() % Lanes)

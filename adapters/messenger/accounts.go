@@ -1,8 +1,9 @@
 package messenger
 
 import (
-	"encoding/json"
 	"slices"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 )
@@ -10,45 +11,40 @@ import (
 // Accounts lists the account ids a Messenger or Instagram webhook body routes
 // to, as Parse would set them (the entry's id, else each item's business
 // side), reading nothing else: the endpoint uses it to pick the secrets to
-// verify against.
+// verify against. It reads the body in place (no decoding), as it runs on
+// every POST.
 func Accounts(body []byte) []string {
-	var env struct {
-		Entry []struct {
-			ID        meta.ID       `json:"id"`
-			Messaging []accountItem `json:"messaging"`
-			Standby   []accountItem `json:"standby"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &env) != nil {
+	if !gjson.ValidBytes(body) {
 		return nil
 	}
 	var out []string
-	add := func(a string) {
-		if a != "" && !slices.Contains(out, a) {
+	ok := true
+	add := func(r gjson.Result) {
+		id, good := meta.IDOf(r)
+		ok = ok && good
+		if a := string(id); a != "" && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
-	for _, e := range env.Entry {
-		if e.ID != "" {
-			add(string(e.ID))
-			continue
+	gjson.Get(string(body), "entry").ForEach(func(_, e gjson.Result) bool {
+		if id, _ := meta.IDOf(e.Get("id")); id != "" {
+			add(e.Get("id"))
+			return true
 		}
-		for _, it := range append(e.Messaging, e.Standby...) {
-			if it.Message != nil && it.Message.IsEcho {
-				add(string(it.Sender.ID)) // in an echo the business is the sender
-			} else {
-				add(string(it.Recipient.ID))
-			}
+		for _, list := range []string{"messaging", "standby"} {
+			e.Get(list).ForEach(func(_, it gjson.Result) bool {
+				if it.Get("message.is_echo").Bool() {
+					add(it.Get("sender.id")) // in an echo the business is the sender
+				} else {
+					add(it.Get("recipient.id"))
+				}
+				return ok
+			})
 		}
+		return ok
+	})
+	if !ok {
+		return nil
 	}
 	return out
-}
-
-// accountItem is the part of a messaging item that names the business.
-type accountItem struct {
-	Sender    party `json:"sender"`
-	Recipient party `json:"recipient"`
-	Message   *struct {
-		IsEcho bool `json:"is_echo"`
-	} `json:"message"`
 }

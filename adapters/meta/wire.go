@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tidwall/gjson"
 	"strconv"
 	"time"
 )
@@ -94,4 +95,18 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	*id = ID(n.String())
 	return nil
+}
+
+// IDOf reads an id as ID.UnmarshalJSON does (a string or a number, as Meta
+// sends either) from a gjson result; ok is false for any other JSON value.
+func IDOf(r gjson.Result) (id ID, ok bool) {
+	switch r.Type {
+	case gjson.String:
+		return ID(r.Str), true
+	case gjson.Number:
+		return ID(r.Raw), true
+	case gjson.Null:
+		return "", true
+	}
+	return "", false
 }

@@ -1,8 +1,9 @@
 package whatsapp
 
 import (
-	"encoding/json"
 	"slices"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/switchboard-inbox/switchboard/adapters/meta"
 )
@@ -10,33 +11,32 @@ import (
 // Accounts lists the account ids a webhook body routes to, as Parse would
 // set them (each change's phone_number_id, else the entry's WABA id), reading
 // nothing else: the endpoint uses it to pick the secrets to verify against.
+// It reads the body in place (no decoding), as it runs on every POST.
 func Accounts(body []byte) []string {
-	var env struct {
-		Entry []struct {
-			ID      meta.ID `json:"id"`
-			Changes []struct {
-				Value struct {
-					Metadata struct {
-						PhoneNumberID meta.ID `json:"phone_number_id"`
-					} `json:"metadata"`
-				} `json:"value"`
-			} `json:"changes"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &env) != nil {
+	if !gjson.ValidBytes(body) {
 		return nil
 	}
 	var out []string
-	for _, e := range env.Entry {
-		for _, c := range e.Changes {
-			a := string(c.Value.Metadata.PhoneNumberID)
+	ok := true
+	gjson.Get(string(body), "entry").ForEach(func(_, e gjson.Result) bool {
+		waba, good := meta.IDOf(e.Get("id"))
+		ok = ok && good
+		e.Get("changes").ForEach(func(_, c gjson.Result) bool {
+			pn, good := meta.IDOf(c.Get("value.metadata.phone_number_id"))
+			ok = ok && good
+			a := string(pn)
 			if a == "" {
-				a = string(e.ID)
+				a = string(waba)
 			}
 			if a != "" && !slices.Contains(out, a) {
 				out = append(out, a)
 			}
-		}
+			return ok
+		})
+		return ok
+	})
+	if !ok {
+		return nil // an id that is neither string nor number: Parse refuses the body too
 	}
 	return out
 }

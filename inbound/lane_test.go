@@ -1,6 +1,8 @@
 package inbound_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/adapters/metasim"
@@ -60,4 +62,19 @@ func TestLaneOfFollowsTheCustomer(t *testing.T) {
 	if got := inbound.LaneOf("whatsapp", []byte("not json")); got != 0 {
 		t.Errorf("an unreadable body went to lane %d, want 0", got)
 	}
+}
+
+// A payload journaled in a lane this build has no worker for (by one with
+// more lanes) is folded into one it has, and applied.
+func TestPayloadInALaneBeyondOursIsApplied(t *testing.T) {
+	e := newEnv(t, "whatsapp", "PN1")
+	if err := e.s.Gorm(e.ctx).Exec(`INSERT INTO raw_webhooks (app, body, signed_by, lane) VALUES ('whatsapp', ?, 'app', ?)`,
+		[]byte(waText("393331112222", "wamid.L9", 1763700000, "from a wider build")), inbound.Lanes+5).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = e.proc.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	waitFor(t, func() bool { return e.count("external_id = 'wamid.L9'") == 1 })
 }

@@ -89,6 +89,9 @@ func (p *Processor) Wake() {
 // Run processes each lane with its own worker until ctx ends. Workers wait
 // for a wake: from this process's journal, or a NOTIFY from any replica's.
 func (p *Processor) Run(ctx context.Context) error {
+	if err := p.store.FoldWebhookLanes(ctx, Lanes); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -147,6 +147,14 @@ func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingW
 	return rows, wrapErr(err, "claim pending webhooks")
 }
 
+// FoldWebhookLanes moves pending payloads journaled into a lane at or past
+// lanes (by a build with more of them) into lane % lanes, so they are not
+// left without a worker.
+func (s *Store) FoldWebhookLanes(ctx context.Context, lanes int16) error {
+	err := s.Gorm(ctx).Exec(`UPDATE raw_webhooks SET lane = lane % ? WHERE outcome = 'pending' AND lane >= ?`, lanes, lanes).Error
+	return wrapErr(err, "fold webhook lanes into %d", lanes)
+}
+
 // ClaimLaneWebhooks is ClaimPendingWebhooks for one processor lane's payloads.
 func (s *Store) ClaimLaneWebhooks(ctx context.Context, lane int16, limit int) ([]PendingWebhook, error) {
 	var rows []PendingWebhook

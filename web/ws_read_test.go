@@ -56,7 +56,7 @@ func TestReadFramesSkipsDataAndUnmasksControlFrames(t *testing.T) {
 	stream = append(stream, clientFrame(websocket.TextMessage, true, []byte("hello"))...)
 	stream = append(stream, clientFrame(websocket.PingMessage, true, []byte("are you there"))...)
 	stream = append(stream, clientFrame(websocket.BinaryMessage, false, bytes.Repeat([]byte("x"), 300))...) // 16-bit length, in pieces
-	stream = append(stream, clientFrame(websocket.PongMessage, true, []byte("p"))...)                      // between fragments
+	stream = append(stream, clientFrame(websocket.PongMessage, true, []byte("p"))...)                       // between fragments
 	stream = append(stream, clientFrame(0, true, []byte("end of message"))...)
 	stream = append(stream, clientFrame(websocket.CloseMessage, true, []byte{0x03, 0xe8})...)
 	stream = append(stream, clientFrame(websocket.PingMessage, true, []byte("after close"))...)

@@ -393,6 +393,17 @@ func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Se
 	if err := measure("TCP connection + reading goroutine (raw limit)", fmt.Sprintf("open-tcp %d %s", n, floor.ln.Addr()), func() int { return int(floor.count.Load()) }); err != nil {
 		return err
 	}
+	// The raw limit of a broadcast: the same number of plain TCP writes of
+	// a frame the size of the app's row frame, timed at the load's readers.
+	var rawBC wsReply
+	if err := child.call(fmt.Sprintf("arm-tcp %d", rawFrameSize), nil); err != nil {
+		return err
+	}
+	rawStart := time.Now()
+	floor.broadcast(bytes.Repeat([]byte("x"), rawFrameSize))
+	if err := child.call(fmt.Sprintf("collect-tcp %d", rawStart.UnixNano()), &rawBC); err != nil {
+		return err
+	}
 	if err := child.call("close", nil); err != nil {
 		return err
 	}
@@ -413,8 +424,10 @@ func benchIdle(ctx context.Context, stdout io.Writer, child *wsLoad, srv *web.Se
 	}
 	w50, w99 := bucketQuantiles(written0, histBuckets(srv, "switchboard_live_written_seconds"))
 	fmt.Fprintf(stdout, "\nbroadcast (one webhook → a new row on all %d sockets): first %.1f ms, p50 %.1f ms, p99 %.1f ms, all received %.1f ms (%d of %d); "+
-		"NOTIFY → frame written p50 ≤%s ms, p99 ≤%s ms; raw commit+NOTIFY p50 %.2f ms, p99 %.2f ms\n",
-		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected, w50, w99, ms(raw.p50), ms(raw.p99))
+		"NOTIFY → frame written p50 ≤%s ms, p99 ≤%s ms; raw commit+NOTIFY p50 %.2f ms, p99 %.2f ms; "+
+		"raw broadcast (%d-byte write on each of %d plain TCP connections, a goroutine each): p50 %.1f ms, p99 %.1f ms, all %.1f ms (%d of %d)\n",
+		n, bc.First, bc.P50, bc.P99, bc.Max, bc.Delivered, bc.Expected, w50, w99, ms(raw.p50), ms(raw.p99),
+		rawFrameSize, n, rawBC.P50, rawBC.P99, rawBC.Max, rawBC.Delivered, rawBC.Expected)
 	if err := child.call("close", nil); err != nil {
 		return err
 	}
@@ -465,6 +478,27 @@ func wsConnections(srv *web.Server) int {
 type tcpFloor struct {
 	ln    net.Listener
 	count atomic.Int64
+
+	mu    sync.Mutex
+	conns []net.Conn // accepted, for the raw broadcast
+}
+
+// broadcast writes frame to every accepted connection, each from a
+// goroutine of its own (what a Go server with a writer per socket pays
+// at the least), and returns once every write returned.
+func (f *tcpFloor) broadcast(frame []byte) {
+	f.mu.Lock()
+	conns := slices.Clone(f.conns)
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = c.Write(frame)
+		}()
+	}
+	wg.Wait()
 }
 
 func newTCPFloor() (*tcpFloor, error) {
@@ -480,6 +514,9 @@ func newTCPFloor() (*tcpFloor, error) {
 				return
 			}
 			f.count.Add(1)
+			f.mu.Lock()
+			f.conns = append(f.conns, c)
+			f.mu.Unlock()
 			go func() {
 				defer f.count.Add(-1)
 				defer c.Close()
@@ -749,6 +786,12 @@ func WSLoad(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			r.Rate, err = l.open(ctx, n, 1)
 		case "close":
 			l.closeAll()
+		case "arm-tcp":
+			size, _ := strconv.Atoi(f[1])
+			l.armTCP(size)
+		case "collect-tcp":
+			start, _ := strconv.ParseInt(f[1], 10, 64)
+			r = l.collectTCP(start)
 		case "broadcast":
 			r, err = l.broadcast(ctx)
 		case "warm":
@@ -781,7 +824,10 @@ type loadClient struct {
 	next  int // the next marker
 	conns []*websocket.Conn
 	tcp   []net.Conn // the raw limit's connections
-	wg    sync.WaitGroup
+
+	tcpArrivals []int64 // by connection: when the raw broadcast's frame arrived (unix ns)
+	tcpWG       sync.WaitGroup
+	wg          sync.WaitGroup
 
 	mu       sync.Mutex
 	starts   []int64 // POST start (unix ns) by marker
@@ -901,6 +947,45 @@ func (l *loadClient) read(c *websocket.Conn) {
 			l.count.Add(1)
 		}
 	}
+}
+
+// rawFrameSize is the raw broadcast's frame: about the app's new-row frame.
+const rawFrameSize = 1024
+
+// armTCP starts a reader on each raw connection that records when size
+// bytes have arrived (unix ns).
+func (l *loadClient) armTCP(size int) {
+	l.tcpArrivals = make([]int64, len(l.tcp))
+	l.tcpWG = sync.WaitGroup{}
+	for i, c := range l.tcp {
+		l.tcpWG.Add(1)
+		go func() {
+			defer l.tcpWG.Done()
+			buf := make([]byte, size)
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			if _, err := io.ReadFull(c, buf); err == nil {
+				l.tcpArrivals[i] = time.Now().UnixNano()
+			}
+			_ = c.SetReadDeadline(time.Time{})
+		}()
+	}
+}
+
+// collectTCP waits for armTCP's readers and sums up their arrivals after start (unix ns).
+func (l *loadClient) collectTCP(start int64) wsReply {
+	l.tcpWG.Wait()
+	var lat []time.Duration
+	for _, at := range l.tcpArrivals {
+		if at != 0 {
+			lat = append(lat, time.Duration(at-start))
+		}
+	}
+	slices.Sort(lat)
+	r := wsReply{Delivered: len(lat), Expected: len(l.tcp)}
+	if len(lat) > 0 {
+		r.First, r.P50, r.P99, r.Max = ms(lat[0]), ms(lat[len(lat)/2]), ms(lat[min(len(lat)-1, len(lat)*99/100)]), ms(lat[len(lat)-1])
+	}
+	return r
 }
 
 func (l *loadClient) closeAll() {

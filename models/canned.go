@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // CannedResponse is a saved reply an agent inserts with /shortcut.
@@ -22,18 +20,11 @@ var shortcutPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 // CannedResponses lists a business's saved replies by shortcut.
 // Every thread page and composer asks: it runs on pgx.
 func (s *Store) CannedResponses(ctx context.Context, businessID int64) ([]CannedResponse, error) {
-	rows, err := s.pgx().Query(ctx, `SELECT id, business_id, shortcut, body FROM canned_responses
-			WHERE business_id = $1 ORDER BY shortcut`, businessID)
-	if err != nil {
-		return nil, wrapErr(err, "list canned responses")
+	var out *[]CannedResponse
+	if err := s.read(ctx, func(rb *ReadBatch) { out = rb.CannedResponses(businessID) }); err != nil {
+		return nil, err
 	}
-	cs := []CannedResponse{} // empty, not nil
-	var c CannedResponse
-	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.BusinessID, &c.Shortcut, &c.Body}, func() error {
-		cs = append(cs, c)
-		return nil
-	})
-	return cs, wrapErr(err, "list canned responses")
+	return *out, nil
 }
 
 // SaveCannedResponse adds a saved reply or replaces the one with that shortcut.

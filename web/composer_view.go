@@ -12,6 +12,12 @@ import (
 // composerView asks the policy engine (through the outbox) what may be sent
 // now; without an outbox it estimates from the thread and offers nothing.
 func (s *Server) composerView(ctx context.Context, businessID int64, t *models.Thread) (views.ComposerView, error) {
+	return s.composerViewWith(ctx, businessID, t, nil)
+}
+
+// composerViewWith is composerView with the saved replies already loaded
+// (nil: read them).
+func (s *Server) composerViewWith(ctx context.Context, businessID int64, t *models.Thread, canned *[]models.CannedResponse) (views.ComposerView, error) {
 	c := views.ComposerView{ThreadID: t.ID, Available: s.outbox != nil}
 	if len(t.Apps) > 0 {
 		c.App = t.Apps[0]
@@ -43,11 +49,14 @@ func (s *Server) composerView(ctx context.Context, businessID int64, t *models.T
 	if c.Available && p.App == models.AppWhatsApp {
 		c.Prices = s.composerPrices(ctx, businessID, t, c.Templates, c.FreeText())
 	}
-	canned, err := s.store.CannedResponses(ctx, businessID)
-	if err != nil {
+	if canned != nil {
+		c.Canned = *canned
+		return c, nil
+	}
+	var err error
+	if c.Canned, err = s.store.CannedResponses(ctx, businessID); err != nil {
 		return c, err
 	}
-	c.Canned = canned
 	return c, nil
 }
 

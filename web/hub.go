@@ -29,7 +29,10 @@ var wsWriteBufferPool sync.Pool
 
 func newUpgrader() websocket.Upgrader {
 	// CheckOrigin stays nil: gorilla's default refuses other origins.
-	return websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: &wsWriteBufferPool}
+	// The /ws sockets read with readFrames, not gorilla: its read buffer
+	// only serves the page sockets, whose clients send nothing but control
+	// frames (at most 125 bytes; gorilla allocates no less).
+	return websocket.Upgrader{ReadBufferSize: 128, WriteBufferSize: 4096, WriteBufferPool: &wsWriteBufferPool}
 }
 
 // clientView is what a socket's page shows, so events can be rendered for it.
@@ -53,6 +56,8 @@ type wsClient struct {
 	admin      bool
 	view       clientView
 	pingSlot   int // the second of each ping period in which the pinger pings it
+
+	deadline int64 // the write deadline set on conn (unix ns); only the writer touches it
 
 	mu      sync.Mutex
 	queue   []frame // waiting frames
@@ -101,8 +106,7 @@ func (h *hub) write(c *wsClient) {
 		frames := c.queue
 		c.queue = nil
 		c.mu.Unlock()
-		deadline := time.Now().Add(wsWriteWait)
-		_ = c.conn.SetWriteDeadline(deadline)
+		deadline := c.writeDeadline(time.Now())
 		for len(frames) > 0 {
 			// Frames that queued up behind a write go out as one message: one
 			// write instead of many, and the page applies them in order.
@@ -126,6 +130,19 @@ func (h *hub) write(c *wsClient) {
 			frames = frames[n:]
 		}
 	}
+}
+
+// writeDeadline returns the write deadline for a write starting at now,
+// setting a new one (now + wsWriteWait) only when the one set has less
+// than half of wsWriteWait left: a broadcast to every socket does not move
+// every socket's timer, and a write still gets at least wsWriteWait/2.
+func (c *wsClient) writeDeadline(now time.Time) time.Time {
+	if c.deadline-now.UnixNano() < int64(wsWriteWait/2) {
+		d := now.Add(wsWriteWait)
+		_ = c.conn.SetWriteDeadline(d)
+		c.deadline = d.UnixNano()
+	}
+	return time.Unix(0, c.deadline)
 }
 
 // writeFrames writes a ping (nil pm), one prepared frame, or several

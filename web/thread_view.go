@@ -82,7 +82,8 @@ type threadViewLoad struct {
 	page     *models.MessagePage
 	notes    *[]models.Note // nil on an older page: notes go with the latest
 	contacts *[]*models.Contact
-	restock  *models.RestockOptions // the thread page's "Notify me when it's back" (queued by the page)
+	restock  *models.RestockOptions   // the thread page's "Notify me when it's back" (queued by the page)
+	canned   *[]models.CannedResponse // the composer's saved replies
 }
 
 // queueThreadView adds what the view of a thread reads to rb.
@@ -92,6 +93,7 @@ func queueThreadView(rb *models.ReadBatch, businessID, threadID int64, cursor st
 		load.notes = rb.Notes(businessID, threadID)
 	}
 	load.contacts = rb.ThreadContacts(businessID, threadID)
+	load.canned = rb.CannedResponses(businessID)
 	return load
 }
 
@@ -124,7 +126,7 @@ func (s *Server) buildThreadView(ctx context.Context, load threadViewLoad, v *Vi
 	if page.NextCursor != "" {
 		tv.OlderURL = "/inbox/threads/" + views.Itoa(t.ID) + "?cursor=" + page.NextCursor
 	}
-	if tv.Composer, err = s.composerView(ctx, v.BusinessID, t); err != nil {
+	if tv.Composer, err = s.composerViewWith(ctx, v.BusinessID, t, load.canned); err != nil {
 		return nil, err
 	}
 	if err := s.relayView(ctx, t, tv); err != nil { // groups.go

@@ -88,17 +88,3 @@ func hijacker(w http.ResponseWriter) (http.ResponseWriter, bool) {
 		w = u.Unwrap()
 	}
 }
-
-// readPump keeps the read deadline fresh with pongs and notices a closed
-// socket; agents send nothing we act on.
-func (s *Server) readPump(c *wsClient) {
-	defer s.hub.remove(c)
-	c.conn.SetReadLimit(wsMaxMessage)
-	_ = c.conn.SetReadDeadline(time.Now().Add(wsPongWait))
-	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-	for {
-		if _, _, err := c.conn.NextReader(); err != nil {
-			return
-		}
-	}
-}

@@ -76,6 +76,24 @@ func seedInbox(b *testing.B, s *models.Store, bizID, channelID int64, threads, p
 	rebuild()
 	exec(steps[5])
 	b.Logf("seeded %d threads, %d messages in %s", threads, threads*perThread, time.Since(start).Round(time.Second))
+	waitToMeasure(b)
+}
+
+// waitToMeasure holds a seeded benchmark until the file named by
+// SWITCHBOARD_BENCH_WAIT_FILE exists, when that is set: a long seed can run
+// while the machine is busy and the measurement when it is quiet.
+func waitToMeasure(b *testing.B) {
+	path := os.Getenv("SWITCHBOARD_BENCH_WAIT_FILE")
+	if path == "" {
+		return
+	}
+	b.Logf("seeded; measuring once %s exists", path)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // dropIndexes drops a table's secondary indexes and returns what builds them again.

@@ -47,21 +47,8 @@ func (s *Store) SendContexts(ctx context.Context, businessID int64, threadIDs []
 	if len(threadIDs) == 0 {
 		return out, nil
 	}
-	ids := distinct(threadIDs)
 	var b pgx.Batch
-	b.Queue(`SELECT `+threadColumns+` FROM threads t WHERE t.business_id = $1 AND t.id = ANY($2)`, businessID, ids)
-	b.Queue(`SELECT `+channelColumns+` FROM channels c
-		WHERE c.id IN (SELECT channel_id FROM threads WHERE business_id = $1 AND id = ANY($2))`, businessID, ids)
-	b.Queue(`SELECT x.thread_id, `+identityColumns+` FROM (`+sendCustomers+`) x
-		JOIN identities i ON i.id = x.identity_id ORDER BY x.thread_id, i.id`, businessID, ids)
-	b.Queue(`SELECT identity_id, kind, last_at FROM identity_events
-		WHERE identity_id IN (SELECT identity_id FROM (`+sendCustomers+`) x)`, businessID, ids)
-	q := `SELECT id, identity_id, created_at, expires_at, used_at, used_by_message_id IS NOT NULL FROM otn_tokens
-		WHERE identity_id IN (SELECT identity_id FROM (` + sendCustomers + `) x) AND kind = 'one_time' ORDER BY created_at, id`
-	if lockTokens {
-		q += ` FOR UPDATE OF otn_tokens`
-	}
-	b.Queue(q, businessID, ids)
+	queueSendContexts(&b, businessID, "= ANY($2)", distinct(threadIDs), lockTokens)
 	br := s.pgx().SendBatch(ctx, &b)
 	err := readSendContexts(br, out)
 	if cerr := br.Close(); err == nil {
@@ -73,12 +60,29 @@ func (s *Store) SendContexts(ctx context.Context, businessID int64, threadIDs []
 	return out, nil
 }
 
-// sendCustomers is every current participant of the business's threads
-// $2, and a direct thread's own identity even if its participant row is
-// missing: (thread_id, identity_id).
-const sendCustomers = `SELECT p.thread_id, p.identity_id FROM thread_participants p JOIN threads t ON t.id = p.thread_id
-		WHERE t.business_id = $1 AND p.thread_id = ANY($2) AND p.left_at IS NULL
-	UNION SELECT id, direct_identity_id FROM threads WHERE business_id = $1 AND id = ANY($2) AND direct_identity_id IS NOT NULL`
+// queueSendContexts queues SendContexts' five statements for the
+// business's threads whose id is in (a condition on the id with $2 its
+// argument, arg).
+func queueSendContexts(b *pgx.Batch, businessID int64, in string, arg any, lockTokens bool) {
+	// Every current participant of the threads, and a direct thread's own
+	// identity even if its participant row is missing: (thread_id, identity_id).
+	customers := `SELECT p.thread_id, p.identity_id FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+			WHERE t.business_id = $1 AND t.id ` + in + ` AND p.left_at IS NULL
+		UNION SELECT id, direct_identity_id FROM threads WHERE business_id = $1 AND id ` + in + ` AND direct_identity_id IS NOT NULL`
+	b.Queue(`SELECT `+threadColumns+` FROM threads t WHERE t.business_id = $1 AND t.id `+in, businessID, arg)
+	b.Queue(`SELECT `+channelColumns+` FROM channels c
+		WHERE c.id IN (SELECT channel_id FROM threads WHERE business_id = $1 AND id `+in+`)`, businessID, arg)
+	b.Queue(`SELECT x.thread_id, `+identityColumns+` FROM (`+customers+`) x
+		JOIN identities i ON i.id = x.identity_id ORDER BY x.thread_id, i.id`, businessID, arg)
+	b.Queue(`SELECT identity_id, kind, last_at FROM identity_events
+		WHERE identity_id IN (SELECT identity_id FROM (`+customers+`) x)`, businessID, arg)
+	q := `SELECT id, identity_id, created_at, expires_at, used_at, used_by_message_id IS NOT NULL FROM otn_tokens
+		WHERE identity_id IN (SELECT identity_id FROM (` + customers + `) x) AND kind = 'one_time' ORDER BY created_at, id`
+	if lockTokens {
+		q += ` FOR UPDATE OF otn_tokens`
+	}
+	b.Queue(q, businessID, arg)
+}
 
 // channelColumns are the channels columns in the order scanChannel reads them.
 const channelColumns = `c.id, c.business_id, c.app, c.account_id, c.name, c.waba_id, c.display_phone, c.access_token_enc,

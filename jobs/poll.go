@@ -130,7 +130,7 @@ func (ps *Polls) toGroup(ctx context.Context, tx *models.Store, p *models.Poll) 
 		legs[i] = pollLeg(tx.Cipher(), p, m.App, false, m.DirectThreadID)
 		legs[i].member = m
 	}
-	res, err := ps.r.o.queueLegs(ctx, tx, p.BusinessID, legs)
+	res, err := ps.r.o.queueLegs(ctx, tx, p.BusinessID, legs, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (ps *Polls) toThread(ctx context.Context, tx *models.Store, p *models.Poll,
 		return &InvalidError{Message: "thread: no channel to send on"}
 	}
 	l := pollLeg(tx.Cipher(), p, sc.Channel.App, sc.Thread.Kind == "group", p.ThreadID)
-	res, err := ps.r.o.queueLegs(ctx, tx, p.BusinessID, []leg{l})
+	res, err := ps.r.o.queueLegs(ctx, tx, p.BusinessID, []leg{l}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (ps *Polls) announce(ctx context.Context, tx *models.Store, t *models.PollT
 		}
 		return ps.r.fanOut(ctx, tx, gm, members, policy.LegPoll, func(*models.RelayMember) string { return text })
 	}
-	_, err = ps.r.o.queueLegs(ctx, tx, t.BusinessID, []leg{{req: legRequest(t.BusinessID, t.ThreadID, policy.LegPoll, nil, text)}})
+	_, err = ps.r.o.queueLegs(ctx, tx, t.BusinessID, []leg{{req: legRequest(t.BusinessID, t.ThreadID, policy.LegPoll, nil, text)}}, nil, nil)
 	return err
 }
 

@@ -68,16 +68,23 @@ func legRequest(businessID, threadID int64, author policy.LegAuthor, userID *int
 }
 
 // queueLegs judges and queues legs in tx: each allowed one becomes a queued
-// message with its River job, each refused or invalid one a refusal.
-func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int64, legs []leg) ([]legResult, error) {
+// message with its River job, each refused or invalid one a refusal. scs are
+// the send contexts of the legs' threads when the caller has them (nil:
+// loaded here); record, when set, stores the results before the costs: the
+// costs' insert upserts the business's spend row, whose lock the
+// transaction then holds to its commit, so it comes last.
+func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int64, legs []leg,
+	scs map[int64]*models.SendContext, record func([]legResult) error) ([]legResult, error) {
 	out := make([]legResult, len(legs))
-	threadIDs := make([]int64, len(legs))
-	for i := range legs {
-		threadIDs[i] = legs[i].req.ThreadID
-	}
-	scs, err := tx.SendContexts(ctx, businessID, threadIDs, false)
-	if err != nil {
-		return nil, err
+	if scs == nil {
+		threadIDs := make([]int64, len(legs))
+		for i := range legs {
+			threadIDs[i] = legs[i].req.ThreadID
+		}
+		var err error
+		if scs, err = tx.SendContexts(ctx, businessID, threadIDs, false); err != nil {
+			return nil, err
+		}
 	}
 	var msgs []*models.Message
 	var plans []*plan
@@ -129,9 +136,6 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 	if err := tx.AddOutboundMessages(ctx, msgs); err != nil {
 		return nil, err
 	}
-	if err := o.recordCosts(ctx, tx, plans...); err != nil { // a WhatsApp leg is a service message with its price
-		return nil, err
-	}
 	var params []river.InsertManyParams
 	for _, r := range out { // one job per leg: legs go to different people on different channels
 		if r.msg == nil {
@@ -150,6 +154,14 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 		if _, err := o.insert.InsertManyFastTx(ctx, sqlTx(tx), params); err != nil {
 			return nil, fmt.Errorf("jobs: unable to queue %d relay legs: %w", len(params), err)
 		}
+	}
+	if record != nil {
+		if err := record(out); err != nil {
+			return nil, err
+		}
+	}
+	if err := o.recordCosts(ctx, tx, plans...); err != nil { // a WhatsApp leg is a service message with its price
+		return nil, err
 	}
 	return out, nil
 }
@@ -189,13 +201,14 @@ func (r *Relay) groupMessage(ctx context.Context, tx *models.Store, businessID, 
 // fanOut sends the group message's legs (built per member by text) and records them.
 func (r *Relay) fanOut(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
 	author policy.LegAuthor, text func(m *models.RelayMember) string) error {
-	return r.fanOutQuoting(ctx, tx, gm, members, author, text, nil, nil)
+	return r.fanOutQuoting(ctx, tx, gm, members, nil, author, text, nil, nil)
 }
 
 // fanOutQuoting is fanOut with each member's leg quoting their copy of an
-// earlier message (replyTo: member identity → their leg message).
+// earlier message (replyTo: member identity → their leg message); scs are
+// the members' send contexts when the caller loaded them (nil: loaded here).
 func (r *Relay) fanOutQuoting(ctx context.Context, tx *models.Store, gm *models.Message, members []models.RelayMember,
-	author policy.LegAuthor, text func(m *models.RelayMember) string, replyTo map[int64]int64, media *models.Attachment) error {
+	scs map[int64]*models.SendContext, author policy.LegAuthor, text func(m *models.RelayMember) string, replyTo map[int64]int64, media *models.Attachment) error {
 	legs := make([]leg, 0, len(members))
 	for _, m := range members {
 		l := leg{member: m, req: legRequest(gm.BusinessID, m.DirectThreadID, author, gm.AuthorUserID, text(&m))}
@@ -207,11 +220,10 @@ func (r *Relay) fanOutQuoting(ctx context.Context, tx *models.Store, gm *models.
 		}
 		legs = append(legs, l)
 	}
-	res, err := r.o.queueLegs(ctx, tx, gm.BusinessID, legs)
-	if err != nil {
-		return err
-	}
-	return recordLegs(ctx, tx, gm.BusinessID, gm.ID, legs, res)
+	_, err := r.o.queueLegs(ctx, tx, gm.BusinessID, legs, scs, func(res []legResult) error {
+		return recordLegs(ctx, tx, gm.BusinessID, gm.ID, legs, res)
+	})
+	return err
 }
 
 // CreateGroup opens a relay group and tells each member they joined.
@@ -366,7 +378,8 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 			return r.remove(ctx, tx, m.BusinessID, m.ThreadID, *m.SenderIdentityID, nil)
 		}
 	}
-	members, err := tx.RelayMembers(ctx, m.BusinessID, m.ThreadID)
+	// The members and their send contexts in one round trip.
+	members, scs, err := tx.RelayMembersToSend(ctx, m.BusinessID, m.ThreadID)
 	if err != nil {
 		return err
 	}
@@ -391,20 +404,20 @@ func (r *Relay) RelayTx(ctx context.Context, tx *models.Store, m *models.Message
 	media := r.relayable(m)
 	same := func(*models.RelayMember) string { return text }
 	if m.ReplyToID == nil && m.ReplyToExternalID == "" { // quotes nothing: no lookup
-		return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, same, nil, media)
+		return r.fanOutQuoting(ctx, tx, m, others, scs, policy.LegFromCustomer, same, nil, media)
 	}
 	quoted, quotedText, err := tx.QuotedInGroup(ctx, m.ID)
 	if err != nil || quoted == 0 {
 		if err != nil {
 			return err
 		}
-		return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, same, nil, media)
+		return r.fanOutQuoting(ctx, tx, m, others, scs, policy.LegFromCustomer, same, nil, media)
 	}
 	copies, err := tx.LegMessages(ctx, quoted)
 	if err != nil {
 		return err
 	}
-	return r.fanOutQuoting(ctx, tx, m, others, policy.LegFromCustomer, func(o *models.RelayMember) string {
+	return r.fanOutQuoting(ctx, tx, m, others, scs, policy.LegFromCustomer, func(o *models.RelayMember) string {
 		if _, ok := copies[o.ID]; ok {
 			return text
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -196,6 +197,70 @@ func (s *Store) RelayMembers(ctx context.Context, businessID, threadID int64) ([
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// relayMembersOf is the members of the business's relay group $2 with
+// their direct threads (FROM … WHERE of RelayMembers' statement).
+const relayMembersOf = `threads g
+		JOIN thread_participants p ON p.thread_id = g.id AND p.relay AND p.left_at IS NULL
+		JOIN identities i ON i.id = p.identity_id AND i.business_id = g.business_id
+		LEFT JOIN threads d ON d.channel_id = i.channel_id AND d.direct_identity_id = i.id AND d.kind = 'direct'
+		WHERE g.id = $2 AND g.business_id = $1 AND g.origin = 'relay'`
+
+// RelayMembersToSend is RelayMembers with the send contexts of the members'
+// direct threads (SendContexts, without token locks), in one round trip: the
+// relay's hot path reads both before it queues a message's legs.
+func (s *Store) RelayMembersToSend(ctx context.Context, businessID, threadID int64) ([]RelayMember, map[int64]*SendContext, error) {
+	var b pgx.Batch
+	b.Queue(`SELECT `+identityColumns+`, d.id FROM `+relayMembersOf+` ORDER BY p.joined_at, i.id`, businessID, threadID)
+	queueSendContexts(&b, businessID, `IN (SELECT d.id FROM `+relayMembersOf+`)`, threadID, false)
+	br := s.pgx().SendBatch(ctx, &b)
+	var members []RelayMember
+	var missing bool // a member who never wrote to us on their app
+	scs := map[int64]*SendContext{}
+	err := func() error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var m RelayMember
+			var direct *int64
+			if err := rows.Scan(append(identityDest(&m.Identity), &direct)...); err != nil {
+				rows.Close()
+				return err
+			}
+			if direct != nil {
+				m.DirectThreadID = *direct
+			} else {
+				missing = true
+			}
+			members = append(members, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return readSendContexts(br, scs)
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, wrapErr(err, "load members of relay group %d", threadID)
+	}
+	if len(members) == 0 || missing { // not a group, no members, or a direct thread to create: the plain way
+		if members, err = s.RelayMembers(ctx, businessID, threadID); err != nil {
+			return nil, nil, err
+		}
+		ids := make([]int64, len(members))
+		for i := range members {
+			ids[i] = members[i].DirectThreadID
+		}
+		if scs, err = s.SendContexts(ctx, businessID, ids, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	return members, scs, nil
 }
 
 // RelayLeg is one leg of a group message to one member: the message queued

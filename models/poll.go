@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Poll is a question with options, sent by the business (and tallied by us)
@@ -80,13 +82,9 @@ type PollTally struct {
 
 // Poll loads one of the business's polls with its tally, or nil.
 func (s *Store) Poll(ctx context.Context, businessID, id int64) (*PollTally, error) {
-	var ps []Poll
-	if err := s.Gorm(ctx).Where("business_id = ? AND id = ?", businessID, id).Find(&ps).Error; err != nil {
-		return nil, wrapErr(err, "fetch poll %d", id)
-	}
-	ts, err := s.tally(ctx, ps)
+	ts, err := s.tally(ctx, businessID, `p.id = $2`, id)
 	if err != nil || len(ts) == 0 {
-		return nil, err
+		return nil, wrapErr(err, "fetch poll %d", id)
 	}
 	return ts[0], nil
 }
@@ -97,66 +95,106 @@ func (s *Store) PollsForMessages(ctx context.Context, businessID int64, messageI
 	if len(messageIDs) == 0 {
 		return out, nil
 	}
-	var ps []Poll
-	if err := s.Gorm(ctx).Where("business_id = ? AND message_id IN ?", businessID, messageIDs).Find(&ps).Error; err != nil {
+	ts, err := s.tally(ctx, businessID, `p.message_id = ANY($2)`, distinct(messageIDs))
+	if err != nil {
 		return nil, wrapErr(err, "load polls")
 	}
-	ts, err := s.tally(ctx, ps)
 	for _, t := range ts {
 		out[*t.MessageID] = t
 	}
-	return out, err
+	return out, nil
 }
 
-// tally loads the options and counts the current votes of the polls.
-func (s *Store) tally(ctx context.Context, polls []Poll) ([]*PollTally, error) {
-	if len(polls) == 0 {
-		return nil, nil
+// tally loads the business's polls matching where (over polls p, with $2
+// its argument) with their options and the counts of their current votes:
+// three statements in one round trip (a pgx batch), each finding its polls
+// by the same condition, so a live tally frame costs one trip.
+func (s *Store) tally(ctx context.Context, businessID int64, where string, arg any) ([]*PollTally, error) {
+	polls := `FROM polls p WHERE p.business_id = $1 AND ` + where
+	var b pgx.Batch
+	b.Queue(`SELECT p.id, p.business_id, p.thread_id, p.message_id, p.question, p.multiple, p.opaque, p.closes_at,
+		p.closed_at, p.created_by, p.created_at `+polls+` ORDER BY p.id`, businessID, arg)
+	b.Queue(`SELECT o.id, o.poll_id, o.position, o.text FROM poll_options o
+		WHERE o.poll_id IN (SELECT p.id `+polls+`) ORDER BY o.poll_id, o.position`, businessID, arg)
+	// The counts are aggregated by the database (one row per option and
+	// app), so a frame of a poll with many votes reads a handful of rows.
+	b.Queue(`SELECT v.poll_id, o.option_id, v.app, count(*) AS n
+		FROM poll_votes v CROSS JOIN LATERAL unnest(v.option_ids) AS o(option_id)
+		WHERE v.poll_id IN (SELECT p.id `+polls+`) GROUP BY 1, 2, 3
+		UNION ALL SELECT poll_id, 0, '', count(*) FROM poll_votes WHERE poll_id IN (SELECT p.id `+polls+`) GROUP BY poll_id`,
+		businessID, arg)
+	br := s.pgx().SendBatch(ctx, &b)
+	out, err := readTally(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	out := make([]*PollTally, len(polls))
-	byID := make(map[int64]*PollTally, len(polls))
-	ids := make([]int64, len(polls))
-	for i := range polls {
-		out[i] = &PollTally{Poll: polls[i]}
-		byID[polls[i].ID], ids[i] = out[i], polls[i].ID
+	if err != nil {
+		return nil, wrapErr(err, "count poll votes")
 	}
-	var opts []PollOption
-	if err := s.Gorm(ctx).Where("poll_id IN ?", ids).Order("poll_id, position").Find(&opts).Error; err != nil {
-		return nil, wrapErr(err, "load poll options")
+	return out, nil
+}
+
+// readTally reads tally's three results, in queue order.
+func readTally(br pgx.BatchResults) ([]*PollTally, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var out []*PollTally
+	byID := map[int64]*PollTally{}
+	for rows.Next() {
+		t := &PollTally{}
+		p := &t.Poll
+		if err := rows.Scan(&p.ID, &p.BusinessID, &p.ThreadID, &p.MessageID, &p.Question, &p.Multiple, &p.Opaque,
+			&p.ClosesAt, &p.ClosedAt, &p.CreatedBy, &p.CreatedAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out, byID[p.ID] = append(out, t), t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
 	}
 	index := map[int64]int{} // option id → its index in its poll
-	for _, o := range opts {
+	for rows.Next() {
+		var o PollOption
+		if err := rows.Scan(&o.ID, &o.PollID, &o.Position, &o.Text); err != nil {
+			rows.Close()
+			return nil, err
+		}
 		t := byID[o.PollID]
 		index[o.ID] = len(t.Options)
 		t.Options = append(t.Options, o)
 		t.Counts = append(t.Counts, 0)
 		t.ByApp = append(t.ByApp, map[string]int{})
 	}
-	// The counts are aggregated by the database (one row per option and
-	// app), so a frame of a poll with many votes reads a handful of rows.
-	var counts []struct {
-		PollID, OptionID int64
-		App              string
-		N                int
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
-	if err := s.Gorm(ctx).Raw(`SELECT v.poll_id, o.option_id, v.app, count(*) AS n
-		FROM poll_votes v CROSS JOIN LATERAL unnest(v.option_ids) AS o(option_id) WHERE v.poll_id IN ? GROUP BY 1, 2, 3
-		UNION ALL SELECT poll_id, 0, '', count(*) FROM poll_votes WHERE poll_id IN ? GROUP BY poll_id`, ids, ids).
-		Scan(&counts).Error; err != nil {
-		return nil, wrapErr(err, "count poll votes")
+	if rows, err = br.Query(); err != nil {
+		return nil, err
 	}
-	for _, c := range counts {
-		t := byID[c.PollID]
-		if c.OptionID == 0 {
-			t.Voters = c.N
+	for rows.Next() {
+		var pollID, optionID, n int64
+		var app string
+		if err := rows.Scan(&pollID, &optionID, &app, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := byID[pollID]
+		if optionID == 0 {
+			t.Voters = int(n)
 			continue
 		}
-		if i, ok := index[c.OptionID]; ok && t.Options[i].PollID == c.PollID {
-			t.Counts[i] += c.N
-			t.ByApp[i][c.App] += c.N
+		if i, ok := index[optionID]; ok && t.Options[i].PollID == pollID {
+			t.Counts[i] += int(n)
+			t.ByApp[i][app] += int(n)
 		}
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ClosePoll stops counting votes; closed is false if it already was.

@@ -2,8 +2,9 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SendContext is what the outbox needs to judge and address a send to one
@@ -35,128 +36,166 @@ type OTNTokenState struct {
 func (t OTNTokenState) Used() bool { return t.UsedAt != nil || t.Reserved }
 
 // SendContexts loads the business's threads with their channels, customer
-// participants, customer events and OTN tokens, five queries for any number
-// of threads. Threads of another business are simply absent. lockTokens takes
-// row locks on the tokens (inside InTx) so concurrent sends cannot both pick one.
+// participants, customer events and OTN tokens: five statements for any
+// number of threads, sent as one pgx batch (one round trip). Each statement
+// takes the business and the thread ids and finds its own rows through the
+// threads of that business, so threads of another business are simply
+// absent. lockTokens takes row locks on the tokens (inside InTx) so
+// concurrent sends cannot both pick one.
 func (s *Store) SendContexts(ctx context.Context, businessID int64, threadIDs []int64, lockTokens bool) (map[int64]*SendContext, error) {
 	out := make(map[int64]*SendContext, len(threadIDs))
 	if len(threadIDs) == 0 {
 		return out, nil
 	}
-	var threads []Thread
-	if err := s.Gorm(ctx).Where("business_id = ? AND id IN ?", businessID, threadIDs).Find(&threads).Error; err != nil {
+	var b pgx.Batch
+	queueSendContexts(&b, businessID, "= ANY($2)", distinct(threadIDs), lockTokens)
+	br := s.pgx().SendBatch(ctx, &b)
+	err := readSendContexts(br, out)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, wrapErr(err, "load threads to send to")
 	}
-	if len(threads) == 0 {
-		return out, nil
-	}
-	ids := make([]int64, 0, len(threads))
-	var channelIDs []int64
-	for i := range threads {
-		out[threads[i].ID] = &SendContext{Thread: threads[i]}
-		ids = append(ids, threads[i].ID)
-		if threads[i].ChannelID != nil {
-			channelIDs = append(channelIDs, *threads[i].ChannelID)
-		}
-	}
-	if err := s.attachChannels(ctx, out, channelIDs); err != nil {
-		return nil, err
-	}
-	identityIDs, err := s.attachCustomers(ctx, out, ids)
-	if err != nil || len(identityIDs) == 0 {
-		return out, err
-	}
-	return out, s.attachFacts(ctx, out, identityIDs, lockTokens)
+	return out, nil
 }
 
-func (s *Store) attachChannels(ctx context.Context, out map[int64]*SendContext, channelIDs []int64) error {
-	if len(channelIDs) == 0 {
-		return nil
+// queueSendContexts queues SendContexts' five statements for the
+// business's threads whose id is in (a condition on the id with $2 its
+// argument, arg).
+func queueSendContexts(b *pgx.Batch, businessID int64, in string, arg any, lockTokens bool) {
+	// Every current participant of the threads, and a direct thread's own
+	// identity even if its participant row is missing: (thread_id, identity_id).
+	customers := `SELECT p.thread_id, p.identity_id FROM thread_participants p JOIN threads t ON t.id = p.thread_id
+			WHERE t.business_id = $1 AND t.id ` + in + ` AND p.left_at IS NULL
+		UNION SELECT id, direct_identity_id FROM threads WHERE business_id = $1 AND id ` + in + ` AND direct_identity_id IS NOT NULL`
+	b.Queue(`SELECT `+threadColumns+` FROM threads t WHERE t.business_id = $1 AND t.id `+in, businessID, arg)
+	b.Queue(`SELECT `+channelColumns+` FROM channels c
+		WHERE c.id IN (SELECT channel_id FROM threads WHERE business_id = $1 AND id `+in+`)`, businessID, arg)
+	b.Queue(`SELECT x.thread_id, `+identityColumns+` FROM (`+customers+`) x
+		JOIN identities i ON i.id = x.identity_id ORDER BY x.thread_id, i.id`, businessID, arg)
+	b.Queue(`SELECT identity_id, kind, last_at FROM identity_events
+		WHERE identity_id IN (SELECT identity_id FROM (`+customers+`) x)`, businessID, arg)
+	q := `SELECT id, identity_id, created_at, expires_at, used_at, used_by_message_id IS NOT NULL FROM otn_tokens
+		WHERE identity_id IN (SELECT identity_id FROM (` + customers + `) x) AND kind = 'one_time' ORDER BY created_at, id`
+	if lockTokens {
+		q += ` FOR UPDATE OF otn_tokens`
 	}
-	var chs []Channel
-	if err := s.Gorm(ctx).Where("id IN ?", channelIDs).Find(&chs).Error; err != nil {
-		return wrapErr(err, "load channels to send on")
+	b.Queue(q, businessID, arg)
+}
+
+// channelColumns are the channels columns in the order scanChannel reads them.
+const channelColumns = `c.id, c.business_id, c.app, c.account_id, c.name, c.waba_id, c.display_phone, c.access_token_enc,
+	c.app_secret_enc, c.verify_token, c.state, c.state_reason, c.news_page, c.human_agent, c.utility_templates, c.mps,
+	c.created_at, c.updated_at`
+
+// identityColumns are the identities columns in the order identityDest lists them.
+const identityColumns = `i.id, i.business_id, i.contact_id, i.channel_id, i.app, i.external_id, i.phone, i.bsuid, i.username,
+	i.country, i.display_name, i.profile_pic_url, i.locale, i.blocked_at, i.reported_at, i.marketing_opt_out_at,
+	i.marketing_opt_out_via, i.created_at, i.updated_at`
+
+func identityDest(i *Identity) []any {
+	return []any{&i.ID, &i.BusinessID, &i.ContactID, &i.ChannelID, &i.App, &i.ExternalID, &i.Phone, &i.BSUID, &i.Username,
+		&i.Country, &i.DisplayName, &i.ProfilePicURL, &i.Locale, &i.BlockedAt, &i.ReportedAt, &i.MarketingOptOutAt,
+		&i.MarketingOptOutVia, &i.CreatedAt, &i.UpdatedAt}
+}
+
+// readSendContexts reads SendContexts' five results, in queue order, into out.
+func readSendContexts(br pgx.BatchResults, out map[int64]*SendContext) error {
+	// threads
+	rows, err := br.Query()
+	if err != nil {
+		return err
 	}
-	byID := make(map[int64]*Channel, len(chs))
-	for i := range chs {
-		byID[chs[i].ID] = &chs[i]
+	for rows.Next() {
+		var t Thread
+		var apps []string
+		if err := rows.Scan(&t.ID, &t.BusinessID, &t.ChannelID, &t.Kind, &t.Origin, &t.DirectIdentityID,
+			&t.ExternalGroupID, &t.Title, &apps, &t.Status, &t.SnoozedUntil, &t.AssigneeID, &t.LastMessageAt,
+			&t.LastMessagePreview, &t.LastMessageDirection, &t.LastCustomerAt, &t.UnreadCount, &t.CreatedAt,
+			&t.UpdatedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		t.Apps = StringList(apps)
+		out[t.ID] = &SendContext{Thread: t}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// channels
+	channels := map[int64]*Channel{}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	for rows.Next() {
+		c := &Channel{}
+		if err := rows.Scan(&c.ID, &c.BusinessID, &c.App, &c.AccountID, &c.Name, &c.WABAID, &c.DisplayPhone,
+			&c.AccessTokenEnc, &c.AppSecretEnc, &c.VerifyToken, &c.State, &c.StateReason, &c.NewsPage, &c.HumanAgent,
+			&c.UtilityTemplates, &c.MPS, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		channels[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	for _, sc := range out {
 		if sc.Thread.ChannelID != nil {
-			sc.Channel = byID[*sc.Thread.ChannelID]
+			sc.Channel = channels[*sc.Thread.ChannelID]
 		}
 	}
-	return nil
-}
-
-// attachCustomers adds every current participant, and a direct thread's own
-// identity even if its participant row is missing.
-func (s *Store) attachCustomers(ctx context.Context, out map[int64]*SendContext, threadIDs []int64) ([]int64, error) {
-	var rows []struct {
-		ThreadID int64
-		Identity `gorm:"embedded"`
+	// customers
+	if rows, err = br.Query(); err != nil {
+		return err
 	}
-	err := s.Gorm(ctx).Raw(`SELECT x.thread_id, i.* FROM (
-			SELECT thread_id, identity_id FROM thread_participants WHERE thread_id IN ? AND left_at IS NULL
-			UNION SELECT id, direct_identity_id FROM threads WHERE id IN ? AND direct_identity_id IS NOT NULL
-		) x JOIN identities i ON i.id = x.identity_id ORDER BY x.thread_id, i.id`, threadIDs, threadIDs).Scan(&rows).Error
-	if err != nil {
-		return nil, wrapErr(err, "load customers to send to")
-	}
-	seen := make(map[int64]bool, len(rows))
-	var ids []int64
-	for _, r := range rows {
-		sc := out[r.ThreadID]
-		sc.Customers = append(sc.Customers, SendCustomer{Identity: r.Identity, Events: map[string]time.Time{}})
-		if !seen[r.Identity.ID] {
-			seen[r.Identity.ID] = true
-			ids = append(ids, r.Identity.ID)
-		}
-	}
-	return ids, nil
-}
-
-func (s *Store) attachFacts(ctx context.Context, out map[int64]*SendContext, identityIDs []int64, lockTokens bool) error {
-	var evs []IdentityEvent
-	if err := s.Gorm(ctx).Where("identity_id IN ?", identityIDs).Find(&evs).Error; err != nil {
-		return wrapErr(err, "load customer events")
-	}
-	q := `SELECT id, identity_id, created_at, expires_at, used_at, used_by_message_id IS NOT NULL
-		FROM otn_tokens WHERE identity_id IN ? AND kind = 'one_time' ORDER BY created_at, id`
-	if lockTokens {
-		q += ` FOR UPDATE`
-	}
-	type tokenRow struct {
-		IdentityID int64
-		OTNTokenState
-	}
-	var toks []tokenRow
-	rows, err := s.Gorm(ctx).Raw(q, identityIDs).Rows()
-	if err != nil {
-		return wrapErr(err, "load OTN tokens")
-	}
-	defer rows.Close()
 	for rows.Next() {
-		var t tokenRow
-		var used sql.NullTime
-		if err := rows.Scan(&t.ID, &t.IdentityID, &t.CreatedAt, &t.ExpiresAt, &used, &t.Reserved); err != nil {
-			return wrapErr(err, "read OTN token")
+		var threadID int64
+		var id Identity
+		if err := rows.Scan(append([]any{&threadID}, identityDest(&id)...)...); err != nil {
+			rows.Close()
+			return err
 		}
-		if used.Valid {
-			t.UsedAt = &used.Time
+		if sc := out[threadID]; sc != nil {
+			sc.Customers = append(sc.Customers, SendCustomer{Identity: id, Events: map[string]time.Time{}})
 		}
-		toks = append(toks, t)
 	}
 	if err := rows.Err(); err != nil {
-		return wrapErr(err, "read OTN tokens")
+		return err
 	}
-	events := make(map[int64][]IdentityEvent, len(identityIDs))
-	for _, e := range evs {
+	// customer events
+	events := map[int64][]IdentityEvent{}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	for rows.Next() {
+		var e IdentityEvent
+		if err := rows.Scan(&e.IdentityID, &e.Kind, &e.LastAt); err != nil {
+			rows.Close()
+			return err
+		}
 		events[e.IdentityID] = append(events[e.IdentityID], e)
 	}
-	tokens := make(map[int64][]OTNTokenState, len(toks))
-	for _, t := range toks {
-		tokens[t.IdentityID] = append(tokens[t.IdentityID], t.OTNTokenState)
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// OTN tokens, oldest first
+	tokens := map[int64][]OTNTokenState{}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	for rows.Next() {
+		var t OTNTokenState
+		var identityID int64
+		if err := rows.Scan(&t.ID, &identityID, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt, &t.Reserved); err != nil {
+			rows.Close()
+			return err
+		}
+		tokens[identityID] = append(tokens[identityID], t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	for _, sc := range out {
 		for i := range sc.Customers {

@@ -211,7 +211,9 @@ func (s *Server) legEvents(ctx context.Context, businessID int64, events []model
 	}
 	var legs []int64
 	for _, ev := range events {
-		if ev.Type == "status" && ev.MessageID != 0 {
+		// A poll's own message is never a leg (its legs are other
+		// messages): its tally frames skip the lookup.
+		if ev.Type == "status" && ev.MessageID != 0 && !s.tallies.isPoll(ev.MessageID) {
 			legs = append(legs, ev.MessageID)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
@@ -44,17 +43,6 @@ func (s *Server) RunLive(ctx context.Context) error {
 }
 
 func (s *Server) listen(ctx context.Context, ready func()) error {
-	cfg := s.store.DB.Pool.Config().ConnConfig.Copy()
-	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{models.InboxChannel}.Sanitize()); err != nil {
-		return err
-	}
 	events := make(chan liveEvent, liveQueue)
 	dispatched := make(chan struct{})
 	go func() {
@@ -65,17 +53,14 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 		close(events)
 		<-dispatched
 	}()
-	s.hub.setListening(time.Now())
-	ready()
-	for {
-		n, err := conn.WaitForNotification(ctx)
+	return s.store.ListenInbox(ctx, func() {
+		s.hub.setListening(time.Now())
+		ready()
+	}, func(payload string) error {
+		evs, err := models.DecodeEvents(payload)
 		if err != nil {
-			return err
-		}
-		evs, err := models.DecodeEvents(n.Payload)
-		if err != nil {
-			s.log.Warn("live: bad event", "payload", n.Payload)
-			continue
+			s.log.Warn("live: bad event", "payload", payload)
+			return nil
 		}
 		at := time.Now()
 		for _, ev := range evs {
@@ -83,7 +68,8 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 				return err
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // receive handles one event of a notification: access, restock and

@@ -26,13 +26,13 @@ const (
 // its rate: well under the 200 ms Meta is seen to forgive, so that a burst
 // after a stall, the sends of a lease and the jitter between a token and its
 // request together stay under it.
-const bucketDepth = 50 * time.Millisecond
+const bucketDepth = 100 * time.Millisecond
 
 // spacingTolerance is how far ahead of its even spacing one replica lets a
 // request leave (spacer): requests whose tokens were granted over a while but
 // held up together (the leaving mark's round trip, the in-flight bound, a
 // pause of the process) leave at the rate again, not in one bunch.
-const spacingTolerance = 10 * time.Millisecond
+const spacingTolerance = 80 * time.Millisecond
 
 // slowDownPause is the debt a throughput refusal puts on a bucket: enough for
 // Meta's own bucket to refill a little, short enough not to waste the rate.

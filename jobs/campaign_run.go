@@ -33,14 +33,35 @@ type campaignWorker struct {
 // job comes back at once, or when the next batch is due): no run is long,
 // so River never rescues a live one, and a campaign of hours never stops
 // because one job ran for twenty minutes.
+//
+// Batches are pipelined: once a batch of an uncapped running campaign has
+// claimed its recipients, the next one starts claiming and planning (SKIP
+// LOCKED passes over the rows the first holds) while the first writes and
+// commits; each still writes under the campaign's lock, so the state, the
+// template, the error rate, the backlog and the budget are judged by one
+// batch at a time. At most two batches of a campaign are in flight.
 func (w *campaignWorker) Work(ctx context.Context, job *river.Job[campaignArgs]) error {
 	w.c.mu.Lock()
 	slice := w.c.slice
 	w.c.mu.Unlock()
 	end := time.Now().Add(slice)
+	cur := w.c.startBatch(ctx, job.Args)
 	for {
-		progressed := w.c.progress.next() // taken before the backlog is read, so no wake-up is lost
-		wait, done, err := w.c.batchOnce(ctx, job.Args)
+		<-cur.claimed
+		var next *batchRun
+		if cur.ahead && time.Now().Before(end) && ctx.Err() == nil {
+			next = w.c.startBatch(ctx, job.Args)
+		}
+		r := <-cur.res
+		if next != nil {
+			if r.err != nil {
+				<-next.res
+				return r.err
+			}
+			cur = next // the next batch judges the campaign afresh
+			continue
+		}
+		wait, done, err := r.wait, r.done, r.err
 		if err != nil || done {
 			return err
 		}
@@ -52,13 +73,14 @@ func (w *campaignWorker) Work(ctx context.Context, job *river.Job[campaignArgs])
 			case <-ctx.Done():
 				t.Stop()
 				return ctx.Err()
-			case <-progressed:
+			case <-cur.progressed:
 				t.Stop()
 			case <-t.C:
 			}
 			if time.Now().After(end) {
 				return river.JobSnooze(time.Millisecond)
 			}
+			cur = w.c.startBatch(ctx, job.Args)
 			continue
 		}
 		if time.Now().Add(wait).After(end) {
@@ -76,7 +98,41 @@ func (w *campaignWorker) Work(ctx context.Context, job *river.Job[campaignArgs])
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		cur = w.c.startBatch(ctx, job.Args)
 	}
+}
+
+// batchRun is one batch in flight: claimed is closed once it holds its
+// recipients (ahead: the next batch may start) or has ended; res has its
+// outcome.
+type batchRun struct {
+	progressed <-chan struct{} // taken before the batch reads the backlog, so no wake-up is lost
+	claimed    chan struct{}
+	ahead      bool
+	res        chan batchResult
+}
+
+type batchResult struct {
+	wait time.Duration
+	done bool
+	err  error
+}
+
+func (c *Campaigner) startBatch(ctx context.Context, a campaignArgs) *batchRun {
+	b := &batchRun{progressed: c.progress.next(), claimed: make(chan struct{}), res: make(chan batchResult, 1)}
+	go func() {
+		var once sync.Once
+		signal := func(ahead bool) {
+			once.Do(func() {
+				b.ahead = ahead
+				close(b.claimed)
+			})
+		}
+		defer signal(false)
+		wait, done, err := c.batchOnce(ctx, a, func() { signal(true) })
+		b.res <- batchResult{wait: wait, done: done, err: err}
+	}()
+	return b
 }
 
 // backlogged is batchOnce's wait when the campaign's queued messages reached
@@ -130,18 +186,70 @@ func (c *Campaigner) pace(camp *models.Campaign) (n int, every time.Duration) {
 	return n, every
 }
 
-// batchOnce handles the campaign's next batch in one transaction: the
-// campaign is locked (one batch at a time, whichever replica), its state and
-// template re-checked, pending recipients claimed, their messages queued with
-// their jobs and their rows marked, or nothing at all. wait is how long until
-// the next batch; done when the job has nothing more to do.
-func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.Duration, done bool, err error) {
+// batchOnce handles the campaign's next batch in one transaction: its
+// pending recipients claimed and their messages planned, then the campaign
+// locked (one batch at a time writes, whichever replica), its state and
+// template re-checked, and the messages queued with their jobs and the rows
+// marked, or nothing at all. ahead is called once the recipients of a full
+// batch of an uncapped running campaign are claimed, before the lock: the
+// next batch may start. wait is how long until the next batch; done when the
+// job has nothing more to do.
+func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs, ahead func()) (wait time.Duration, done bool, err error) {
+	wait, done, err = c.batchTx(ctx, a, ahead, true)
+	if errors.Is(err, errRedo) {
+		// What was written before the lock is rolled back: this batch is
+		// judged and written under the lock, as one transaction.
+		return c.batchTx(ctx, a, func() {}, false)
+	}
+	return wait, done, err
+}
+
+// errRedo rolls back a batch written before the campaign's lock that the
+// locked campaign no longer allows as written (state, template, error rate,
+// budget or settings changed meanwhile).
+var errRedo = errors.New("jobs: campaign changed while its batch was written")
+
+func (c *Campaigner) batchTx(ctx context.Context, a campaignArgs, ahead func(), early bool) (wait time.Duration, done bool, err error) {
 	started := time.Now()
 	var every time.Duration
+	var queued []*models.Message // counted once committed
 	if err := c.store.FoldCampaignCounts(ctx, a.CampaignID, foldAbove); err != nil {
 		return 0, false, err
 	}
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
+		var pb *planned
+		var written bool // pb's messages and outcomes are written: only the spend is left, under the lock
+		var queuedMicros int64
+		var pre *models.Campaign
+		if early {
+			if pre, err = tx.Campaign(ctx, a.BusinessID, a.CampaignID); err != nil {
+				return err
+			}
+		}
+		if pre != nil && pre.Status == models.CampaignRunning && !c.backlogFull(ctx, tx, pre) {
+			// Claimed and planned before the lock, so that this work overlaps
+			// the previous batch's writes; judged again under the lock.
+			tpl, err := c.checkStartable(ctx, pre)
+			var fe *models.FieldError
+			switch {
+			case errors.As(err, &fe): // the locked path pauses it
+			case err != nil:
+				return err
+			default:
+				n, _ := c.pace(pre)
+				if pb, err = c.prepare(ctx, tx, pre, tpl, n); err != nil {
+					return err
+				}
+				if pre.RatePerSecond == 0 && len(pb.rs) == n {
+					ahead()
+				}
+				if len(pb.rs) > 0 {
+					if written, queuedMicros, err = c.writeEarly(ctx, tx, pre, pb); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		camp, err := tx.LockCampaign(ctx, a.BusinessID, a.CampaignID)
 		if err != nil {
 			return err
@@ -175,8 +283,14 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 			return c.materialise(ctx, tx, camp, false) // the first batch comes next
 		case models.CampaignRunning:
 		default:
+			if written {
+				return errRedo
+			}
 			done = true // paused, done, cancelled: a resume queues the job again
 			return nil
+		}
+		if written && !samePlan(pre, camp, nil) {
+			return errRedo
 		}
 		pause := func(reason string) error {
 			done = true
@@ -188,6 +302,9 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 			if tpl, err = c.checkStartable(ctx, camp); err != nil {
 				var fe *models.FieldError
 				if errors.As(err, &fe) {
+					if written {
+						return errRedo
+					}
 					return pause(models.PausedTemplate)
 				}
 				return err
@@ -198,10 +315,22 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 			return err
 		}
 		if of >= errorMinimum && float64(failed) > errorRateLimit*float64(of) {
+			if written {
+				return errRedo
+			}
 			return pause(models.PausedErrors)
 		}
 		n, ev := c.pace(camp)
 		every = ev
+		if written {
+			queued = pb.queued
+			// The backlog was read before the batch was written (its own
+			// queued rows count now); what is left is the budget.
+			if camp.BudgetMicros > 0 && camp.SpentMicros+queuedMicros > camp.BudgetMicros {
+				return errRedo
+			}
+			return tx.AddCampaignSpend(ctx, camp.ID, queuedMicros)
+		}
 		var counts models.CampaignCounts
 		if !camp.DryRun {
 			if counts, err = tx.CampaignCounts(ctx, camp.ID); err != nil {
@@ -215,30 +344,53 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 				return nil
 			}
 		}
-		rs, err := tx.ClaimPendingRecipients(ctx, camp.ID, n)
-		if err != nil {
-			return err
+		if pb != nil && !samePlan(pre, camp, tpl) {
+			return errReplan // settings changed between the look and the lock: plan again from scratch
 		}
-		if len(rs) == 0 && counts.Queued > 0 {
-			wait, every = backlogged, 0 // done once the outbox has handed everything to Meta: until then a pause recalls the rest
+		if pb == nil || len(pb.rs) == 0 { // claimed under the lock: an empty claim must not be one the previous batch's rows hid
+			if pb, err = c.prepare(ctx, tx, camp, tpl, n); err != nil {
+				return err
+			}
+		}
+		if len(pb.rs) == 0 && camp.DryRun {
+			if counts, err = tx.CampaignCounts(ctx, camp.ID); err != nil {
+				return err
+			}
+			counts.Queued = 0 // a dry run's queued recipients have no message to wait for
+		}
+		if len(pb.rs) == 0 && (counts.Queued > 0 || counts.Pending > 0) {
+			// Done once the outbox has handed everything to Meta (until then
+			// a pause recalls the rest), and once no transaction holds a
+			// pending recipient claimed (one of a worker that died mid-batch).
+			wait, every = backlogged, 0
 			return nil
 		}
-		if len(rs) == 0 {
+		if len(pb.rs) == 0 {
 			done = true
 			_, err := tx.TransitionCampaign(ctx, a.BusinessID, camp.ID, []string{models.CampaignRunning}, models.CampaignDone, "")
 			return err
 		}
-		exhausted, err := c.sendBatch(ctx, tx, camp, tpl, rs)
+		exhausted, err := c.write(ctx, tx, camp, pb)
 		if err != nil {
 			return err
 		}
+		queued = pb.queued
 		if exhausted {
 			return pause(models.PausedBudget)
 		}
 		return nil
 	})
+	if errors.Is(err, errReplan) {
+		return 0, false, nil // nothing written: the next batch comes at once
+	}
+	if errors.Is(err, errRedo) {
+		return 0, false, err
+	}
 	if err != nil {
 		return 0, false, err
+	}
+	for _, m := range queued {
+		c.outbox.count(m, nil)
 	}
 	if every > 0 && wait != backlogged {
 		wait = max(wait, every-time.Since(started))
@@ -246,21 +398,69 @@ func (c *Campaigner) batchOnce(ctx context.Context, a campaignArgs) (wait time.D
 	return wait, done, nil
 }
 
-// sendBatch personalises, judges, prices and queues the claimed recipients'
-// messages in tx and marks every recipient queued or skipped. The budget is
-// held against the estimated cost of what is queued: the first recipient
-// that would exceed it, and everyone after, stay pending (exhausted).
-func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *models.Campaign, tpl *models.WATemplate, rs []models.CampaignRecipient) (exhausted bool, err error) {
-	ids := make([]int64, len(rs))
-	for i, r := range rs {
-		ids[i] = r.ID
+// errReplan rolls back a batch planned with settings that changed before the lock.
+var errReplan = errors.New("jobs: campaign changed while its batch was planned")
+
+// samePlan tells whether a batch planned with the campaign as first read
+// (pre) and the template then may be written under the locked row (camp).
+func samePlan(pre, camp *models.Campaign, tpl *models.WATemplate) bool {
+	same := pre.Kind == camp.Kind && pre.MessageText == camp.MessageText && string(pre.Variables) == string(camp.Variables) &&
+		pre.DryRun == camp.DryRun && pre.ChannelID == camp.ChannelID
+	if tpl != nil {
+		same = same && camp.TemplateID != nil && *camp.TemplateID == tpl.ID
 	}
-	if err := tx.EnsureRecipientThreads(ctx, camp.BusinessID, camp.ChannelID, ids); err != nil {
-		return false, err
+	return same
+}
+
+// backlogFull reads, without the campaign's lock, whether its queued messages
+// reached the backlog (then the batch goes straight to the locked check).
+func (c *Campaigner) backlogFull(ctx context.Context, tx *models.Store, camp *models.Campaign) bool {
+	if camp.DryRun {
+		return false
 	}
-	facts, err := tx.CampaignRecipientFacts(ctx, ids)
+	counts, err := tx.CampaignCounts(ctx, camp.ID)
 	if err != nil {
-		return false, err
+		return true // the locked path reads them again and reports the error
+	}
+	c.mu.Lock()
+	backlog := c.backlog
+	c.mu.Unlock()
+	return counts.Queued >= int64(backlog)
+}
+
+// planned is a batch's claimed recipients, each with the outcome it would
+// have and, when it is queued, its plan: everything but the writes.
+type planned struct {
+	rs     []models.CampaignRecipient
+	outs   []models.RecipientOutcome
+	plans  []*plan // plans[i] for outs[i]; nil for a skipped recipient
+	queued []*models.Message
+}
+
+// prepare claims up to n pending recipients and personalises, judges and
+// prices their messages in tx, writing only the threads they lacked.
+func (c *Campaigner) prepare(ctx context.Context, tx *models.Store, camp *models.Campaign, tpl *models.WATemplate, n int) (*planned, error) {
+	rs, facts, err := tx.ClaimPendingRecipientFacts(ctx, camp.ID, n)
+	if err != nil || len(rs) == 0 {
+		return &planned{}, err
+	}
+	var threadless []int64
+	for _, r := range rs {
+		if facts[r.ID].ThreadID == nil && r.IdentityID != nil {
+			threadless = append(threadless, r.ID)
+		}
+	}
+	if len(threadless) > 0 {
+		if err := tx.EnsureRecipientThreads(ctx, camp.BusinessID, camp.ChannelID, threadless); err != nil {
+			return nil, err
+		}
+		more, err := tx.CampaignRecipientFacts(ctx, threadless)
+		if err != nil {
+			return nil, err
+		}
+		for id, f := range more {
+			facts[id] = f
+		}
 	}
 	threadIDs := make([]int64, 0, len(rs))
 	for _, f := range facts {
@@ -270,23 +470,23 @@ func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *mode
 	}
 	scs, err := tx.SendContexts(ctx, camp.BusinessID, threadIDs, false)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	c.mu.Lock()
 	pers := c.pers
 	c.mu.Unlock()
 	vars := camp.Vars()
-	outs := make([]models.RecipientOutcome, 0, len(rs))
-	var plans []*plan
-	var planOut []int
+	pb := &planned{rs: rs, outs: make([]models.RecipientOutcome, 0, len(rs)), plans: make([]*plan, 0, len(rs))}
+	skip := func(o models.RecipientOutcome, reason string) {
+		o.SkipReason = reason
+		pb.outs, pb.plans = append(pb.outs, o), append(pb.plans, nil)
+	}
 	templates := newTemplateCache()
-	spent := camp.SpentMicros
 	for _, r := range rs {
 		o := models.RecipientOutcome{ID: r.ID, Market: r.Market}
 		f := facts[r.ID]
 		if f.ThreadID == nil || r.IdentityID == nil {
-			o.SkipReason = models.SkipNoWhatsApp
-			outs = append(outs, o)
+			skip(o, models.SkipNoWhatsApp)
 			continue
 		}
 		req := SendRequest{BusinessID: camp.BusinessID, ThreadID: *f.ThreadID, Automated: true, Proactive: true}
@@ -296,8 +496,7 @@ func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *mode
 		} else {
 			values, ok := pers.Fill(tpl, vars, RecipientFields{Name: f.Name, Phone: f.Phone, Country: f.Country}, r.ID)
 			if !ok {
-				o.SkipReason = models.SkipUnpersonalise
-				outs = append(outs, o)
+				skip(o, models.SkipUnpersonalise)
 				continue
 			}
 			o.Variables, _ = json.Marshal(values)
@@ -305,8 +504,7 @@ func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *mode
 			req.Promotional = tpl.Category == models.CategoryMarketing
 		}
 		if err := req.validate(); err != nil {
-			o.SkipReason = ReasonAlertUnsendable
-			outs = append(outs, o)
+			skip(o, ReasonAlertUnsendable)
 			continue
 		}
 		p, err := c.outbox.plan(ctx, tx, &req, scs[req.ThreadID], templates)
@@ -314,13 +512,12 @@ func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *mode
 			var refused *RefusedError
 			switch {
 			case errors.As(err, &refused):
-				o.SkipReason = string(refused.Decision.Reason)
+				skip(o, string(refused.Decision.Reason))
 			case isRequestError(err):
-				o.SkipReason = ReasonAlertUnsendable
+				skip(o, ReasonAlertUnsendable)
 			default:
-				return false, err
+				return nil, err
 			}
-			outs = append(outs, o)
 			continue
 		}
 		if p.cost != nil {
@@ -329,37 +526,87 @@ func (c *Campaigner) sendBatch(ctx context.Context, tx *models.Store, camp *mode
 			}
 			o.Currency, o.Market = p.cost.Currency, cmpOr(p.cost.Market, r.Market)
 		}
-		if camp.BudgetMicros > 0 && spent+o.PriceMicros > camp.BudgetMicros {
-			exhausted = true
-			break // this one and the rest stay pending
-		}
-		spent += o.PriceMicros
-		outs = append(outs, o)
-		plans, planOut = append(plans, p), append(planOut, len(outs)-1)
+		pb.outs, pb.plans = append(pb.outs, o), append(pb.plans, p)
 	}
+	return pb, nil
+}
+
+// write queues the planned messages in tx (under the campaign's lock) and
+// marks every recipient queued or skipped. The budget is held against the
+// estimated cost of what is queued: the first recipient that would exceed
+// it, and everyone after, stay pending (exhausted).
+func (c *Campaigner) write(ctx context.Context, tx *models.Store, camp *models.Campaign, pb *planned) (exhausted bool, err error) {
+	outs, plans, planOut, exhausted := pb.withinBudget(camp)
+	if err := c.queue(ctx, tx, camp, pb, outs, plans, planOut); err != nil {
+		return false, err
+	}
+	return exhausted, tx.RecordRecipientOutcomes(ctx, camp.ID, outs, c.now())
+}
+
+// writeEarly writes the batch before the campaign's lock when the budget as
+// last read pays for all of it (written); else nothing, and the batch is
+// written under the lock.
+func (c *Campaigner) writeEarly(ctx context.Context, tx *models.Store, pre *models.Campaign, pb *planned) (written bool, queuedMicros int64, err error) {
+	outs, plans, planOut, exhausted := pb.withinBudget(pre)
+	if exhausted {
+		return false, 0, nil
+	}
+	if err := c.queue(ctx, tx, pre, pb, outs, plans, planOut); err != nil {
+		return false, 0, err
+	}
+	queuedMicros, err = tx.MarkRecipientOutcomes(ctx, pre.ID, outs, c.now())
+	return err == nil, queuedMicros, err
+}
+
+// withinBudget cuts the planned batch at the first queued recipient the
+// budget left cannot pay for (exhausted): that one and the rest stay pending.
+// planOut[i] is the index in outs of plans[i].
+func (pb *planned) withinBudget(camp *models.Campaign) (outs []models.RecipientOutcome, plans []*plan, planOut []int, exhausted bool) {
+	outs = make([]models.RecipientOutcome, 0, len(pb.outs))
+	spent := camp.SpentMicros
+	for i, o := range pb.outs {
+		p := pb.plans[i]
+		if p != nil {
+			if camp.BudgetMicros > 0 && spent+o.PriceMicros > camp.BudgetMicros {
+				exhausted = true
+				break
+			}
+			spent += o.PriceMicros
+		}
+		outs = append(outs, o)
+		if p != nil {
+			plans, planOut = append(plans, p), append(planOut, len(outs)-1)
+		}
+	}
+	return outs, plans, planOut, exhausted
+}
+
+// queue writes the messages of the plans with their costs and jobs, and
+// gives each outcome its message.
+func (c *Campaigner) queue(ctx context.Context, tx *models.Store, camp *models.Campaign, pb *planned, outs []models.RecipientOutcome, plans []*plan, planOut []int) error {
 	if len(plans) > 0 && !camp.DryRun {
 		msgs := make([]*models.Message, len(plans))
 		for i, p := range plans {
 			msgs[i] = p.msg
 		}
 		if err := tx.AddOutboundMessages(ctx, msgs); err != nil {
-			return false, err
+			return err
 		}
 		if err := c.outbox.recordCosts(ctx, tx, plans...); err != nil {
-			return false, err
+			return err
 		}
 		for i, p := range plans {
 			if err := c.outbox.reserve(ctx, tx, p); err != nil {
-				return false, err
+				return err
 			}
 			outs[planOut[i]].MessageID = &p.msg.ID
-			c.outbox.count(p.msg, nil)
 		}
 		if err := c.outbox.insertBatches(ctx, tx, camp.BusinessID, msgs); err != nil {
-			return false, err
+			return err
 		}
+		pb.queued = msgs
 	}
-	return exhausted, tx.RecordRecipientOutcomes(ctx, camp.ID, outs, c.now())
+	return nil
 }
 
 // campaignTickArgs is the periodic scheduler: it makes sure every campaign

@@ -264,6 +264,11 @@ func (d *deliverer) sendOne(ctx, waitCtx context.Context, ch *models.Channel, cr
 	if !gate.pass(ctx, c) { // taken over by another worker, or the mark could not be written
 		return d.notAttempted(ch, o, 0)
 	}
+	// The tokens were taken before the leaving mark's round trip: space the
+	// requests again so those held up together do not reach Meta in a bunch.
+	if err := d.limiter.space(ctx, rates); err != nil {
+		return d.notAttempted(ch, o, 0) // shut down before the request left: its leaving mark is taken back with the outcome
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	start := time.Now()
 	res, err := d.senders[ch.App].Send(sendCtx, creds, out)

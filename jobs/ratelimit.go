@@ -23,9 +23,16 @@ const (
 )
 
 // bucketDepth is how much traffic a bucket lets through at once, as time at
-// its rate: under the 200 ms Meta is seen to forgive, enough to catch up after
-// a stall of the process.
-const bucketDepth = 150 * time.Millisecond
+// its rate: well under the 200 ms Meta is seen to forgive, so that a burst
+// after a stall, the sends of a lease and the jitter between a token and its
+// request together stay under it.
+const bucketDepth = 100 * time.Millisecond
+
+// spacingTolerance is how far ahead of its even spacing one replica lets a
+// request leave (spacer): requests whose tokens were granted over a while but
+// held up together (the leaving mark's round trip, the in-flight bound, a
+// pause of the process) leave at the rate again, not in one bunch.
+const spacingTolerance = 80 * time.Millisecond
 
 // slowDownPause is the debt a throughput refusal puts on a bucket: enough for
 // Meta's own bucket to refill a little, short enough not to waste the rate.
@@ -86,6 +93,17 @@ type limiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*localBucket
+	spacers map[string]*spacer
+}
+
+// spacer spaces one replica's requests of a bucket at its rate right before
+// they leave (a virtual-scheduling GCRA): each request reserves the next
+// slot, 1/rate after the previous one, and waits until spacingTolerance
+// before it. The shared bucket already bounds the rate across replicas; this
+// only smooths what the bucket granted, so it rarely waits long.
+type spacer struct {
+	mu  sync.Mutex
+	tat time.Time // theoretical arrival time of the next request
 }
 
 type localBucket struct {
@@ -97,7 +115,7 @@ type localBucket struct {
 
 func newLimiter(store *models.Store, m *metrics) *limiter {
 	return &limiter{store: store, m: m, lease: 20 * time.Millisecond, ttl: 50 * time.Millisecond,
-		buckets: map[string]*localBucket{}}
+		buckets: map[string]*localBucket{}, spacers: map[string]*spacer{}}
 }
 
 func (l *limiter) local(key string) *localBucket {
@@ -176,6 +194,56 @@ func (l *limiter) draw(ctx context.Context, s rateSpec) (int, error) {
 			return 0, ctx.Err()
 		}
 	}
+}
+
+// space waits until each bucket's next slot for a request that is about to
+// leave (its tokens already taken).
+func (l *limiter) space(ctx context.Context, specs []rateSpec) error {
+	var until time.Time
+	for _, s := range specs {
+		if at := l.reserveSlot(s, time.Now()); at.After(until) {
+			until = at
+		}
+	}
+	d := time.Until(until)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reserveSlot books the bucket's next slot at or after now and returns when
+// the request may leave.
+func (l *limiter) reserveSlot(s rateSpec, now time.Time) time.Time {
+	if s.rate <= 0 {
+		return now
+	}
+	l.mu.Lock()
+	sp := l.spacers[s.key]
+	if sp == nil {
+		sp = &spacer{}
+		l.spacers[s.key] = sp
+	}
+	l.mu.Unlock()
+	interval := time.Duration(float64(time.Second) / s.rate)
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.tat.Before(now) {
+		sp.tat = now
+	}
+	at := sp.tat.Add(-spacingTolerance)
+	sp.tat = sp.tat.Add(interval)
+	if at.Before(now) {
+		return now
+	}
+	return at
 }
 
 // slowDown answers Meta's throughput refusal: this replica drops its lease and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -422,17 +423,37 @@ func (s *Store) RecordRecipientOutcomes(ctx context.Context, campaignID int64, o
 	if len(outs) == 0 {
 		return nil
 	}
-	n := len(outs)
-	ids, msgs, reasons, prices := make([]int64, n), make([]*int64, n), make([]string, n), make([]int64, n)
-	curs, markets, vars := make([]string, n), make([]string, n), make([]string, n)
-	for i, o := range outs {
-		ids[i], msgs[i], reasons[i], prices[i], curs[i], markets[i] = o.ID, o.MessageID, o.SkipReason, o.PriceMicros, o.Currency, o.Market
-		vars[i] = "null"
-		if len(o.Variables) > 0 {
-			vars[i] = string(o.Variables)
-		}
+	_, err := s.sqlExec(ctx, recipientOutcomesSQL+`
+		UPDATE campaigns SET spent_micros = spent_micros + (SELECT COALESCE(sum(price_micros), 0) FROM upd WHERE status = 'queued'),
+			updated_at = now()
+		WHERE id = $9`, outcomeArgs(campaignID, outs, at)...)
+	return wrapErr(err, "record %d outcomes of campaign %d", len(outs), campaignID)
+}
+
+// MarkRecipientOutcomes is RecordRecipientOutcomes without touching the
+// campaign's row (a batch written before it takes the campaign's lock):
+// queuedMicros is the estimated cost of those it marked queued, for
+// AddCampaignSpend under the lock.
+func (s *Store) MarkRecipientOutcomes(ctx context.Context, campaignID int64, outs []RecipientOutcome, at time.Time) (queuedMicros int64, err error) {
+	if len(outs) == 0 {
+		return 0, nil
 	}
-	_, err := s.sqlExec(ctx, `WITH v AS (
+	err = s.sqlQueryRow(ctx, recipientOutcomesSQL+`
+		SELECT COALESCE(sum(price_micros), 0)::bigint FROM upd WHERE status = 'queued'`,
+		outcomeArgs(campaignID, outs, at)...).Scan(&queuedMicros)
+	return queuedMicros, wrapErr(err, "mark %d outcomes of campaign %d", len(outs), campaignID)
+}
+
+// AddCampaignSpend adds micros to the campaign's spend (the estimated cost of
+// a batch MarkRecipientOutcomes queued), under the batch's lock on it.
+func (s *Store) AddCampaignSpend(ctx context.Context, campaignID, micros int64) error {
+	_, err := s.sqlExec(ctx, `UPDATE campaigns SET spent_micros = spent_micros + $2, updated_at = now() WHERE id = $1`, campaignID, micros)
+	return wrapErr(err, "add spend of campaign %d", campaignID)
+}
+
+// recipientOutcomesSQL marks the recipients pending in the campaign ($9) as
+// outcomeArgs gives them; its CTE upd returns (price_micros, status).
+const recipientOutcomesSQL = `WITH v AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::jsonb[])
 				AS v(id, message_id, reason, price, currency, market, vars)
 		), upd AS (
@@ -444,11 +465,20 @@ func (s *Store) RecordRecipientOutcomes(ctx context.Context, campaignID int64, o
 				queued_at = CASE WHEN v.reason = '' THEN $8::timestamptz END
 			FROM v WHERE r.id = v.id AND r.campaign_id = $9 AND r.status = 'pending'
 			RETURNING r.price_micros, r.status
-		)
-		UPDATE campaigns SET spent_micros = spent_micros + (SELECT COALESCE(sum(price_micros), 0) FROM upd WHERE status = 'queued'),
-			updated_at = now()
-		WHERE id = $9`, ids, msgs, reasons, prices, curs, markets, vars, at, campaignID)
-	return wrapErr(err, "record %d outcomes of campaign %d", n, campaignID)
+		)`
+
+func outcomeArgs(campaignID int64, outs []RecipientOutcome, at time.Time) []any {
+	n := len(outs)
+	ids, msgs, reasons, prices := make([]int64, n), make([]*int64, n), make([]string, n), make([]int64, n)
+	curs, markets, vars := make([]string, n), make([]string, n), make([]string, n)
+	for i, o := range outs {
+		ids[i], msgs[i], reasons[i], prices[i], curs[i], markets[i] = o.ID, o.MessageID, o.SkipReason, o.PriceMicros, o.Currency, o.Market
+		vars[i] = "null"
+		if len(o.Variables) > 0 {
+			vars[i] = string(o.Variables)
+		}
+	}
+	return []any{ids, msgs, reasons, prices, curs, markets, vars, at, campaignID}
 }
 
 // RecallQueuedMessages takes back, inside the pausing transaction, the
@@ -605,18 +635,60 @@ type RecipientFacts struct {
 	Country  string
 }
 
+// recipientFactsSelect reads a recipient's facts from the rows r (with
+// identity_id, contact_id, thread_id, country, market), i and c.
+const recipientFactsSelect = `r.id, r.identity_id, r.market, r.thread_id, COALESCE(NULLIF(c.name, ''), i.display_name, ''),
+	COALESCE(NULLIF(i.phone, ''), c.phone, ''), COALESCE(NULLIF(r.country, ''), NULLIF(i.country, ''), c.country, '')`
+
 // CampaignRecipientFacts loads the facts of the given recipients.
 func (s *Store) CampaignRecipientFacts(ctx context.Context, ids []int64) (map[int64]RecipientFacts, error) {
-	var rows []RecipientFacts
-	err := s.Gorm(ctx).Raw(`SELECT r.id, r.thread_id, COALESCE(NULLIF(c.name, ''), i.display_name, '') AS name,
-			COALESCE(NULLIF(i.phone, ''), c.phone, '') AS phone, COALESCE(NULLIF(r.country, ''), NULLIF(i.country, ''), c.country, '') AS country
+	rows, err := s.sqlQuery(ctx, `SELECT `+recipientFactsSelect+`
 		FROM campaign_recipients r LEFT JOIN identities i ON i.id = r.identity_id LEFT JOIN contacts c ON c.id = r.contact_id
-		WHERE r.id IN ?`, ids).Scan(&rows).Error
-	out := make(map[int64]RecipientFacts, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r
+		WHERE r.id = ANY($1)`, Int64List(ids))
+	if err != nil {
+		return nil, wrapErr(err, "load facts of %d recipients", len(ids))
 	}
+	_, out, err := scanRecipientFacts(rows, len(ids))
 	return out, wrapErr(err, "load facts of %d recipients", len(ids))
+}
+
+// ClaimPendingRecipientFacts is ClaimPendingRecipients (the campaign's next n
+// pending recipients in id order, locked until the transaction ends, SKIP
+// LOCKED) returning with each its facts, in one statement. A recipient
+// without a thread yet has a nil ThreadID (EnsureRecipientThreads gives it one).
+func (s *Store) ClaimPendingRecipientFacts(ctx context.Context, campaignID int64, n int) ([]CampaignRecipient, map[int64]RecipientFacts, error) {
+	rows, err := s.sqlQuery(ctx, `WITH r AS (
+			SELECT id, identity_id, contact_id, thread_id, country, market FROM campaign_recipients
+			WHERE campaign_id = $1 AND status = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+		)
+		SELECT `+recipientFactsSelect+`
+		FROM r LEFT JOIN identities i ON i.id = r.identity_id LEFT JOIN contacts c ON c.id = r.contact_id
+		ORDER BY r.id`, campaignID, n)
+	if err != nil {
+		return nil, nil, wrapErr(err, "claim recipients of campaign %d", campaignID)
+	}
+	rs, facts, err := scanRecipientFacts(rows, n)
+	for i := range rs {
+		rs[i].CampaignID, rs[i].Status = campaignID, RecipientPending
+	}
+	return rs, facts, wrapErr(err, "claim recipients of campaign %d", campaignID)
+}
+
+func scanRecipientFacts(rows *sql.Rows, n int) ([]CampaignRecipient, map[int64]RecipientFacts, error) {
+	rs := make([]CampaignRecipient, 0, n)
+	out := make(map[int64]RecipientFacts, n)
+	err := scanRows(rows, func(rows *sql.Rows) error {
+		var r CampaignRecipient
+		var f RecipientFacts
+		if err := rows.Scan(&r.ID, &r.IdentityID, &r.Market, &f.ThreadID, &f.Name, &f.Phone, &f.Country); err != nil {
+			return err
+		}
+		f.ID, r.ThreadID = r.ID, f.ThreadID
+		rs = append(rs, r)
+		out[r.ID] = f
+		return nil
+	})
+	return rs, out, err
 }
 
 // CampaignTemplate finds a channel's template by name and language in

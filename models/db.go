@@ -137,3 +137,7 @@ func (s *Store) sqlExec(ctx context.Context, q string, args ...any) (sql.Result,
 func (s *Store) sqlQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return s.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
 }
+
+func (s *Store) sqlQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.Gorm(ctx).Statement.ConnPool.QueryRowContext(ctx, q, args...)
+}

@@ -79,6 +79,11 @@ func (s *Store) MergeEchoCopies(ctx context.Context, copies []EchoCopy) error {
 		sends[i], echoes[i] = c.Send, c.Echo
 	}
 	return s.InTx(ctx, func(tx *Store) error {
+		// Sends and copies locked first, in id order (lockMessages): the
+		// merge below writes outbox_sends before messages in one statement.
+		if err := tx.lockMessages(ctx, append(append([]int64{}, sends...), echoes...)); err != nil {
+			return err
+		}
 		if _, err := tx.sqlExec(ctx, `INSERT INTO message_statuses (message_id, status, at, pricing)
 			SELECT v.send, st.status, st.at, st.pricing
 			FROM unnest($1::bigint[], $2::bigint[]) AS v(send, echo) JOIN message_statuses st ON st.message_id = v.echo

@@ -163,11 +163,40 @@ func (s *Store) countWaiting(ctx context.Context, ids []int64, res *ClaimResult,
 // markUnknown gives up on the given messages (all of them when ids is nil)
 // whose request left at least reconcile ago and that no echo or status has
 // reconciled since: status unknown, never sent again on their own.
+//
+// Like every writer of messages and their outbox_sends rows it locks the
+// messages first, in id order (lockMessages), in its own transaction: the
+// UPDATE of outbox_sends … FROM messages alone would lock claim rows before
+// their messages and deadlock with RecordOutcomes recording the same sends.
 func (s *Store) markUnknown(ctx context.Context, ids []int64, reconcile time.Duration, at time.Time) ([]int64, error) {
 	var only any // NULL: every message
 	if ids != nil {
-		only = ids
+		only = Int64List(ids)
 	}
+	var due []int64
+	if err := s.Gorm(ctx).Raw(`SELECT o.message_id FROM outbox_sends o JOIN messages m ON m.id = o.message_id
+		WHERE (?::bigint[] IS NULL OR o.message_id = ANY(?::bigint[])) AND o.finished_at IS NULL
+			AND o.leaving_at <= clock_timestamp() - ? * interval '1 second' AND `+stillQueued+` AND m.external_id IS NULL
+		ORDER BY 1`, only, only, reconcile.Seconds()).Scan(&due).Error; err != nil {
+		return nil, wrapErr(err, "find unknown sends")
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	var unknown []int64
+	err := s.InTx(ctx, func(tx *Store) error {
+		if err := tx.lockMessages(ctx, due); err != nil {
+			return err
+		}
+		var err error
+		unknown, err = tx.markDueUnknown(ctx, due, reconcile, at)
+		return err
+	})
+	return unknown, err
+}
+
+// markDueUnknown is markUnknown's update of the given messages, locked.
+func (s *Store) markDueUnknown(ctx context.Context, only []int64, reconcile time.Duration, at time.Time) ([]int64, error) {
 	rows, err := s.sqlQuery(ctx, `WITH due AS (
 			UPDATE outbox_sends o SET finished_at = clock_timestamp() FROM messages m
 			WHERE m.id = o.message_id AND ($1::bigint[] IS NULL OR o.message_id = ANY($1)) AND o.finished_at IS NULL
@@ -182,7 +211,7 @@ func (s *Store) markUnknown(ctx context.Context, ids []int64, reconcile time.Dur
 		), n AS (
 			SELECT pg_notify($4, json_build_object('t', 'status', 'b', business_id, 'th', thread_id, 'm', id)::text) FROM upd
 		)
-		SELECT id FROM upd, (SELECT count(*) FROM n) AS notified`, only, reconcile.Seconds(), at, InboxChannel)
+		SELECT id FROM upd, (SELECT count(*) FROM n) AS notified`, Int64List(only), reconcile.Seconds(), at, InboxChannel)
 	if err != nil {
 		return nil, wrapErr(err, "mark unknown sends")
 	}

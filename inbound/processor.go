@@ -202,12 +202,10 @@ func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) 
 		applied  time.Time
 	)
 	err := p.store.InTx(ctx, func(tx *models.Store) error {
-		// Rows derived from durable raw payloads: a crash that loses the last
+		// Rows derived from durable raw payloads commit without waiting for
+		// their WAL flush (the claim sets it): a crash that loses the last
 		// commits leaves those payloads pending, so they are simply redone.
-		if err := tx.RelaxCommit(ctx); err != nil {
-			return err
-		}
-		rows, err := p.claim(ctx, tx, lane)
+		rows, err := tx.ClaimPendingWebhooks(ctx, lane, p.batch)
 		if err != nil {
 			return err
 		}
@@ -236,10 +234,7 @@ func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) 
 		for i, pl := range payloads {
 			outs[i] = pl.outcome()
 		}
-		if err := tx.FinishWebhooks(ctx, outs); err != nil {
-			return err
-		}
-		if err := tx.NotifyEvents(ctx, a.events); err != nil {
+		if err := tx.FinishWebhooks(ctx, outs, a.events); err != nil {
 			return err
 		}
 		applied = time.Now()
@@ -249,13 +244,6 @@ func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) 
 		p.observe(payloads, applied)
 	}
 	return n, err
-}
-
-func (p *Processor) claim(ctx context.Context, tx *models.Store, lane int16) ([]models.PendingWebhook, error) {
-	if lane == anyLane {
-		return tx.ClaimPendingWebhooks(ctx, p.batch)
-	}
-	return tx.ClaimLaneWebhooks(ctx, lane, p.batch)
 }
 
 // payload is one raw webhook, parsed, and what applying it found.
@@ -451,6 +439,9 @@ func (a *applier) routeTo(tx *models.Store, pl *payload, ev *adapters.Event) (*m
 // routeAll routes every payload's events, in the one order shared by all
 // workers — by account, group and customer, then Meta's time.
 func (a *applier) routeAll(tx *models.Store, payloads []*payload) ([]event, error) {
+	if err := a.prefetchChannels(tx, payloads); err != nil {
+		return nil, err
+	}
 	var items []event
 	for _, pl := range payloads {
 		evs, err := a.route(tx, pl)
@@ -478,6 +469,35 @@ func (a *applier) routeAll(tx *models.Store, payloads []*payload) ([]event, erro
 		}
 	}
 	return items, nil
+}
+
+// prefetchChannels loads the channels of every account the batch names in
+// one query, for route to find in the applier's cache.
+func (a *applier) prefetchChannels(tx *models.Store, payloads []*payload) error {
+	var keys []models.AccountKey
+	seen := map[models.AccountKey]bool{}
+	for _, pl := range payloads {
+		for i := range pl.events {
+			ev := &pl.events[i]
+			k := models.AccountKey{App: string(ev.App), AccountID: ev.AccountID}
+			if ev.Type == adapters.EventTemplate || seen[k] {
+				continue
+			}
+			if _, ok := a.channels[k.App+"/"+k.AccountID]; ok {
+				continue
+			}
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	chs, err := tx.ChannelsByAccounts(a.ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		a.channels[k.App+"/"+k.AccountID] = chs[k] // nil: no channel, as ChannelByAccount says
+	}
+	return nil
 }
 
 // applyInOrder applies events one at a time, in the batch's order. Any

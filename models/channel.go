@@ -130,6 +130,34 @@ func (s *Store) ChannelByAccount(ctx context.Context, app, accountID string) (*C
 	return &ch, nil
 }
 
+// AccountKey names a channel as Meta's webhooks do: its app and account id.
+type AccountKey struct {
+	App, AccountID string
+}
+
+// ChannelsByAccounts is ChannelByAccount for many accounts in one query;
+// accounts without a channel are absent.
+func (s *Store) ChannelsByAccounts(ctx context.Context, keys []AccountKey) (map[AccountKey]*Channel, error) {
+	out := make(map[AccountKey]*Channel, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	apps, accts := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		apps[i], accts[i] = k.App, k.AccountID
+	}
+	var chs []Channel
+	err := s.Gorm(ctx).Raw(`SELECT c.* FROM channels c JOIN unnest(?::text[], ?::text[]) AS k(app, account)
+		ON c.app = k.app AND c.account_id = k.account`, StringArray(apps), StringArray(accts)).Scan(&chs).Error
+	if err != nil {
+		return nil, wrapErr(err, "fetch %d channels", len(keys))
+	}
+	for i := range chs {
+		out[AccountKey{chs[i].App, chs[i].AccountID}] = &chs[i]
+	}
+	return out, nil
+}
+
 // AllChannels lists every channel of an app across businesses (for webhook
 // secrets and verify tokens, which Meta sends before we know the business).
 func (s *Store) AllChannels(ctx context.Context, app string) ([]Channel, error) {

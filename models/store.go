@@ -65,7 +65,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	}); err != nil {
 		return err
 	}
-	g := s.g.WithContext(ctx) // a session with its own statement
+	// The transaction begins on a context that is never cancelled: on a
+	// cancelled ctx database/sql would roll back from a goroutine of its
+	// own while fn's pgx reads may be using the connection (pgx panics on
+	// such concurrent use). fn's statements still take ctx, so a cancel
+	// fails the running one, fn returns, and the rollback follows in turn.
+	g := s.g.WithContext(context.WithoutCancel(ctx)) // a session with its own statement
 	g.Statement.ConnPool = conn
 	return g.Transaction(func(g *gorm.DB) error {
 		return fn(&Store{DB: s.DB, g: g, tx: pc, cipher: s.cipher})
@@ -144,15 +149,24 @@ func (s *Store) RelaxCommit(ctx context.Context) error {
 // limit), in order; inside InTx they are delivered on commit. A listener
 // reads a notification with DecodeEvents.
 func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
+	payloads, err := notifyPayloads(evs)
+	if err != nil {
+		return err
+	}
+	return s.notifyAll(ctx, payloads)
+}
+
+// notifyPayloads packs events into NotifyEvents' notifications.
+func notifyPayloads(evs []Event) ([]string, error) {
 	if len(evs) == 0 {
-		return nil
+		return nil, nil
 	}
 	var order []int64
 	byBusiness := map[int64][][]byte{}
 	for _, ev := range evs {
 		b, err := json.Marshal(ev)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, ok := byBusiness[ev.BusinessID]; !ok {
 			order = append(order, ev.BusinessID)
@@ -177,7 +191,7 @@ func (s *Store) NotifyEvents(ctx context.Context, evs []Event) error {
 		}
 		payloads = append(payloads, string(append(buf, ']')))
 	}
-	return s.notifyAll(ctx, payloads)
+	return payloads, nil
 }
 
 // maxNotifyPayload keeps a notification under PostgreSQL's 8000-byte limit.

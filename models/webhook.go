@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // RawWebhook is a payload exactly as Meta posted it.
@@ -138,13 +140,42 @@ func (p *PendingWebhook) Signer() WebhookSigner {
 	return WebhookSigner{App: p.SignedBy == "app", Channels: p.Signers}
 }
 
-// ClaimPendingWebhooks locks up to limit pending payloads, oldest first, for
-// the caller's transaction; payloads other workers hold are skipped.
-func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingWebhook, error) {
-	var rows []PendingWebhook
-	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks WHERE outcome = 'pending'
-		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).Scan(&rows).Error
-	return rows, wrapErr(err, "claim pending webhooks")
+// ClaimPendingWebhooks locks up to limit pending payloads of one processor
+// lane (of every lane when lane < 0), oldest first, for the caller's
+// transaction (inside InTx); payloads other workers hold are skipped. The
+// transaction is set to commit without waiting for its WAL flush, in the
+// same round trip: what it derives from durable payloads is simply redone
+// if a crash loses it, as they are still pending then.
+func (s *Store) ClaimPendingWebhooks(ctx context.Context, lane int16, limit int) ([]PendingWebhook, error) {
+	var b pgx.Batch
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	const cols = `SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks WHERE outcome = 'pending'`
+	if lane < 0 {
+		b.Queue(cols+` ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	} else {
+		b.Queue(cols+` AND lane = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, lane, limit)
+	}
+	br := s.pgx().SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, wrapErr(err, "relax commit")
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, wrapErr(err, "claim pending webhooks")
+	}
+	defer rows.Close()
+	var out []PendingWebhook
+	for rows.Next() {
+		var w PendingWebhook
+		var signers []int64
+		if err := rows.Scan(&w.ID, &w.App, &w.Body, &w.SignedBy, &signers, &w.ReceivedAt); err != nil {
+			return nil, wrapErr(err, "read pending webhook")
+		}
+		w.Signers = signers
+		out = append(out, w)
+	}
+	return out, wrapErr(rows.Err(), "claim pending webhooks")
 }
 
 // FoldWebhookLanes moves pending payloads journaled into a lane at or past
@@ -153,14 +184,6 @@ func (s *Store) ClaimPendingWebhooks(ctx context.Context, limit int) ([]PendingW
 func (s *Store) FoldWebhookLanes(ctx context.Context, lanes int16) error {
 	err := s.Gorm(ctx).Exec(`UPDATE raw_webhooks SET lane = lane % ? WHERE outcome = 'pending' AND lane >= ?`, lanes, lanes).Error
 	return wrapErr(err, "fold webhook lanes into %d", lanes)
-}
-
-// ClaimLaneWebhooks is ClaimPendingWebhooks for one processor lane's payloads.
-func (s *Store) ClaimLaneWebhooks(ctx context.Context, lane int16, limit int) ([]PendingWebhook, error) {
-	var rows []PendingWebhook
-	err := s.Gorm(ctx).Raw(`SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks
-		WHERE outcome = 'pending' AND lane = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, lane, limit).Scan(&rows).Error
-	return rows, wrapErr(err, "claim pending webhooks of lane %d", lane)
 }
 
 // Webhook outcomes.
@@ -204,12 +227,11 @@ type WebhookOutcome struct {
 }
 
 // FinishWebhooks records the outcomes of a processed batch, replacing the
-// problems an earlier attempt (a replay) recorded for the same payloads.
-func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome) error {
-	ids := make([]int64, len(outs))
-	outcomes := make([]string, len(outs))
-	errs := make([]string, len(outs))
-	businesses := make([]string, len(outs))
+// problems an earlier attempt (a replay) recorded for the same payloads,
+// and queues notify as NotifyEvents does: one round trip for all of it.
+func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notify []Event) error {
+	n := len(outs)
+	ids, outcomes, errs, businesses := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 	var problems []WebhookProblem
 	for i, o := range outs {
 		ids[i], outcomes[i], errs[i] = o.ID, o.Outcome, o.Error
@@ -217,25 +239,40 @@ func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome) error
 		businesses[i] = v.(string)
 		problems = append(problems, o.Problems...)
 	}
-	g := s.Gorm(ctx)
-	if err := g.Exec(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
+	payloads, err := notifyPayloads(notify)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	b.Queue(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
 			processed_at = now(), attempts = attempts + 1
-		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
-		Int64List(ids), StringArray(outcomes), StringArray(errs), StringArray(businesses)).Error; err != nil {
-		return wrapErr(err, "record webhook outcomes")
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
+		ids, outcomes, errs, businesses)
+	b.Queue(`DELETE FROM webhook_problems WHERE raw_webhook_id = ANY($1)`, ids)
+	if len(problems) > 0 {
+		p := len(problems)
+		raw, biz, chs := make([]int64, p), make([]*int64, p), make([]*int64, p)
+		apps, accts, kinds, types, keys, msgs := make([]string, p), make([]string, p), make([]string, p), make([]string, p), make([]string, p), make([]string, p)
+		for i, pr := range problems {
+			raw[i], biz[i], chs[i] = pr.RawWebhookID, pr.BusinessID, pr.ChannelID
+			apps[i], accts[i], kinds[i], types[i] = pr.App, StripNUL(pr.AccountID), pr.Kind, pr.EventType
+			keys[i], msgs[i] = StripNUL(pr.EventKey), StripNUL(pr.Error)
+		}
+		b.Queue(`INSERT INTO webhook_problems (raw_webhook_id, business_id, channel_id, app, account_id, kind, event_type, event_key, error)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+			raw, biz, chs, apps, accts, kinds, types, keys, msgs)
 	}
-	if err := g.Exec(`DELETE FROM webhook_problems WHERE raw_webhook_id = ANY(?::bigint[])`, Int64List(ids)).Error; err != nil {
-		return wrapErr(err, "clear webhook problems")
+	if len(payloads) > 0 {
+		b.Queue(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
 	}
-	if len(problems) == 0 {
-		return nil
+	br := s.pgx().SendBatch(ctx, &b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return wrapErr(err, "record %d webhook outcomes", n)
+		}
 	}
-	for i := range problems {
-		problems[i].Error = StripNUL(problems[i].Error)
-		problems[i].EventKey = StripNUL(problems[i].EventKey)
-		problems[i].AccountID = StripNUL(problems[i].AccountID)
-	}
-	return wrapErr(g.Table("webhook_problems").CreateInBatches(problems, 500).Error, "record webhook problems")
+	return wrapErr(br.Close(), "record %d webhook outcomes", n)
 }
 
 // StripNUL removes the NUL characters PostgreSQL text cannot hold.

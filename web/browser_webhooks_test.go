@@ -25,7 +25,7 @@ func TestBrowserWebhookLog(t *testing.T) {
 		biz := bizs[0]
 		if err := e.store.FinishWebhooks(ctx, []models.WebhookOutcome{{ID: rawID, Outcome: "failed", BusinessIDs: bizs,
 			Problems: []models.WebhookProblem{{RawWebhookID: rawID, BusinessID: &biz, App: "whatsapp", Kind: kind,
-				EventType: typ, EventKey: key, Error: msg}}}}); err != nil {
+				EventType: typ, EventKey: key, Error: msg}}}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -328,7 +328,7 @@ func TestSettingsChannelsUsersTokensWebhooks(t *testing.T) {
 		biz := w.biz[0]
 		if err := e.store.FinishWebhooks(ctx, []models.WebhookOutcome{{ID: rawID, Outcome: "failed", Error: w.reason, BusinessIDs: w.biz,
 			Problems: []models.WebhookProblem{{RawWebhookID: rawID, BusinessID: &biz, App: "messenger", Kind: "failed",
-				EventType: "message", Error: w.reason + " " + strconv.Itoa(i)}}}}); err != nil {
+				EventType: "message", Error: w.reason + " " + strconv.Itoa(i)}}}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

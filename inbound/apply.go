@@ -17,14 +17,14 @@ import (
 type applier struct {
 	p        *Processor
 	ctx      context.Context
-	channels map[string]*models.Channel
+	channels map[models.AccountKey]*models.Channel // nil: no channel for the account
 	wabas    map[string][]models.Channel
 	cur      *payload       // the payload whose event is being applied
 	events   []models.Event // what the set-based apply changed, notified once per batch
 }
 
 func (a *applier) channel(tx *models.Store, app adapters.App, account string) (*models.Channel, error) {
-	key := string(app) + "/" + account
+	key := models.AccountKey{App: string(app), AccountID: account}
 	if ch, ok := a.channels[key]; ok {
 		return ch, nil
 	}
@@ -344,72 +344,18 @@ func (a *applier) status(tx *models.Store, ch *models.Channel, ev *adapters.Even
 }
 
 // receipt applies a Messenger delivery/read watermark (or Instagram's seen
-// mid) to every outbound message it covers, forward only.
+// mid) to every outbound message it covers, forward only: the set path's
+// statusSet, for one receipt.
 func (a *applier) receipt(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
-	status := models.StatusDelivered
-	if ev.Type == adapters.EventRead {
-		status = models.StatusRead
-	}
-	r := ev.Receipt
-	for _, mid := range r.ExternalIDs {
-		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{ChannelID: ch.ID, ExternalID: mid, Status: status, At: ev.Timestamp}); err != nil {
-			return err
-		}
-	}
-	watermark := r.Watermark
-	if watermark.IsZero() && len(r.ExternalIDs) == 1 && ev.Type == adapters.EventRead {
-		// Instagram's seen mid: everything we sent up to it is read too.
-		seen, err := tx.MessageByExternal(a.ctx, ch.ID, r.ExternalIDs[0])
-		if err != nil {
-			return err
-		}
-		if seen != nil {
-			watermark = seen.SentAt
-		}
-	}
-	if watermark.IsZero() || ev.Customer.ExternalID == "" {
-		return nil
-	}
-	id, err := tx.IdentityByExternal(a.ctx, ch.ID, ev.Customer.ExternalID)
-	if err != nil || id == nil {
-		return err
-	}
-	ids, err := tx.SentUpTo(a.ctx, ch.ID, id.ID, watermark, status)
-	if err != nil {
-		return err
-	}
-	for _, mid := range ids {
-		if _, err := tx.AdvanceStatus(a.ctx, models.StatusUpdate{MessageID: mid, ChannelID: ch.ID, Status: status, At: ev.Timestamp}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.statusSet(tx, nil, []event{{pl: a.cur, ev: ev, ch: ch}})
 }
 
+// reaction applies one customer's reaction as reactionSet does a batch's.
 func (a *applier) reaction(tx *models.Store, ch *models.Channel, ev *adapters.Event) error {
-	r := ev.Reaction
-	id, err := a.identity(tx, ch, ev.Customer)
-	if err != nil {
-		return err
+	if ev.Customer.ExternalID == "" {
+		return errors.New("event has no customer id")
 	}
-	// A reaction opens the window on Messenger and Instagram, even to a marketing message.
-	if err := tx.RecordCustomerEvent(a.ctx, id.ID, "reaction", ev.Timestamp); err != nil {
-		return err
-	}
-	target, err := tx.MessageByExternal(a.ctx, ch.ID, r.TargetExternalID)
-	if err != nil || target == nil {
-		return err // nil: a reaction to a message from before we were connected
-	}
-	emoji := firstNonEmpty(r.Emoji, r.Reaction)
-	if r.Action == adapters.Unreact || emoji == "" {
-		err = tx.RemoveReaction(a.ctx, target.ID, id.ID, ev.Timestamp)
-	} else {
-		err = tx.SetReaction(a.ctx, target.ID, id.ID, emoji, ev.Timestamp)
-	}
-	if err != nil {
-		return err
-	}
-	return tx.Notify(a.ctx, models.Event{Type: "status", BusinessID: ch.BusinessID, ThreadID: target.ThreadID, MessageID: target.ID})
+	return a.reactionSet(tx, []event{{pl: a.cur, ev: ev, ch: ch}})
 }
 
 // optin stores a one-time notification token (sealed; valid one year, once).

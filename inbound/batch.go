@@ -99,6 +99,11 @@ func (a *applier) applyBatch(tx *models.Store, items []event) error {
 		if err := a.reactionSet(tx, reactions); err != nil { // after the messages: one may be their target
 			return a.setFailed(err)
 		}
+		for _, group := range [][]event{statuses, receipts, reactions} {
+			for _, it := range group {
+				it.pl.applied++
+			}
+		}
 		// Relay members: their messages land in the group, one at a time.
 		if err := a.applyInOrder(tx, demoted); err != nil {
 			return err
@@ -393,7 +398,6 @@ func (a *applier) statusSet(tx *models.Store, items, receipts []event) error {
 			us[i].Pricing, _ = json.Marshal(st.Pricing)
 		}
 		chs[i], evs[i] = it.ch, it.ev
-		it.pl.applied++
 	}
 	byMeta, byOurs, err := a.receiptUpdates(tx, receipts)
 	if err != nil {
@@ -414,9 +418,9 @@ func (a *applier) statusSet(tx *models.Store, items, receipts []event) error {
 	return a.participantStatuses(tx, chs, evs)
 }
 
-// receiptUpdates are the status updates receipts make, as receipt() makes
-// them one at a time: each message id they name, and every send of ours up
-// to their watermark (Instagram's read of one message is a watermark at it).
+// receiptUpdates are the status updates receipts make: each message id they
+// name, and every send of ours up to their watermark (Instagram's read of
+// one message is a watermark at it).
 // Updates of sends without Meta's id come apart, in byOurs.
 func (a *applier) receiptUpdates(tx *models.Store, items []event) (byMeta, byOurs []models.StatusUpdate, err error) {
 	if len(items) == 0 {
@@ -424,7 +428,6 @@ func (a *applier) receiptUpdates(tx *models.Store, items []event) (byMeta, byOur
 	}
 	var seen []models.MessageKey
 	for _, it := range items {
-		it.pl.applied++
 		r := it.ev.Receipt
 		for _, mid := range r.ExternalIDs {
 			byMeta = append(byMeta, models.StatusUpdate{ChannelID: it.ch.ID, ExternalID: mid, Status: receiptStatus(it.ev), At: it.ev.Timestamp})
@@ -486,10 +489,9 @@ func receiptStatus(ev *adapters.Event) string {
 	return models.StatusDelivered
 }
 
-// reactionSet applies customers' reactions as reaction() does one at a
-// time: each opens the reactor's window (on Messenger and Instagram even to
-// a marketing message); a reaction to a message from before we were
-// connected changes nothing else.
+// reactionSet applies customers' reactions: each opens the reactor's
+// window (on Messenger and Instagram even to a marketing message); a
+// reaction to a message from before we were connected changes nothing else.
 func (a *applier) reactionSet(tx *models.Store, items []event) error {
 	if len(items) == 0 {
 		return nil
@@ -511,7 +513,6 @@ func (a *applier) reactionSet(tx *models.Store, items []event) error {
 	var changes []models.ReactionChange
 	changed := map[int64]bool{}
 	for i, it := range items {
-		it.pl.applied++
 		id := ids[identityKey(it)]
 		if j, ok := facts[id.ID]; !ok {
 			facts[id.ID] = len(evs)

@@ -213,7 +213,7 @@ func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) 
 		if n == 0 {
 			return nil
 		}
-		a := &applier{p: p, ctx: ctx, channels: map[string]*models.Channel{}}
+		a := &applier{p: p, ctx: ctx, channels: map[models.AccountKey]*models.Channel{}}
 		payloads = parseAll(rows)
 		items, err := a.routeAll(tx, payloads)
 		if err != nil {
@@ -483,7 +483,7 @@ func (a *applier) prefetchChannels(tx *models.Store, payloads []*payload) error 
 			if ev.Type == adapters.EventTemplate || seen[k] {
 				continue
 			}
-			if _, ok := a.channels[k.App+"/"+k.AccountID]; ok {
+			if _, ok := a.channels[k]; ok {
 				continue
 			}
 			seen[k] = true
@@ -495,7 +495,7 @@ func (a *applier) prefetchChannels(tx *models.Store, payloads []*payload) error 
 		return err
 	}
 	for _, k := range keys {
-		a.channels[k.App+"/"+k.AccountID] = chs[k] // nil: no channel, as ChannelByAccount says
+		a.channels[k] = chs[k]
 	}
 	return nil
 }

@@ -260,17 +260,6 @@ func (s *Store) ClaimExternalID(ctx context.Context, channelID, messageID int64,
 	return res.RowsAffected > 0, wrapErr(res.Error, "reconcile message %d", messageID)
 }
 
-// SentUpTo lists our sends to a customer's direct thread on the channel up to
-// a receipt watermark that a receipt of status would still move forward.
-func (s *Store) SentUpTo(ctx context.Context, channelID, identityID int64, watermark time.Time, status string) ([]int64, error) {
-	var ids []int64
-	err := s.Gorm(ctx).Raw(`SELECT m.id FROM messages m JOIN threads t ON t.id = m.thread_id
-		WHERE t.channel_id = ? AND t.direct_identity_id = ? AND m.direction = 'out' AND m.sent_at <= ?
-		AND message_status_rank(m.status) < message_status_rank(?) AND m.status NOT IN ('failed', 'queued')`,
-		channelID, identityID, watermark, status).Scan(&ids).Error
-	return ids, wrapErr(err, "list sends up to a watermark")
-}
-
 // Watermark is a customer's receipt: every send of ours to them on the
 // channel up to UpTo has reached Status, as Meta said at At.
 type Watermark struct {
@@ -279,8 +268,10 @@ type Watermark struct {
 	Status                string
 }
 
-// SendsUpTo is SentUpTo for many watermarks in one query: the status updates
-// they make, by our message id (and Meta's, when the send has one).
+// SendsUpTo lists, for many receipt watermarks in one query, our sends to
+// each customer's direct thread on the channel up to it that a receipt of
+// its status would still move forward: the status updates they make, by our
+// message id (and Meta's, when the send has one).
 func (s *Store) SendsUpTo(ctx context.Context, ws []Watermark) ([]StatusUpdate, error) {
 	if len(ws) == 0 {
 		return nil, nil

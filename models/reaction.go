@@ -16,23 +16,6 @@ type Reaction struct {
 	ReactedAt  time.Time `json:"reacted_at"`
 }
 
-// SetReaction records a customer's reaction to a message; an older one than
-// the reaction held changes nothing.
-func (s *Store) SetReaction(ctx context.Context, messageID, identityID int64, emoji string, at time.Time) error {
-	err := s.Gorm(ctx).Exec(`INSERT INTO reactions (message_id, identity_id, emoji, reacted_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (message_id, identity_id) WHERE identity_id IS NOT NULL
-		DO UPDATE SET emoji = EXCLUDED.emoji, reacted_at = EXCLUDED.reacted_at WHERE reactions.reacted_at <= EXCLUDED.reacted_at`,
-		messageID, identityID, emoji, at).Error
-	return wrapErr(err, "react to message %d", messageID)
-}
-
-// RemoveReaction takes a customer's reaction back, unless a newer one replaced it.
-func (s *Store) RemoveReaction(ctx context.Context, messageID, identityID int64, at time.Time) error {
-	err := s.Gorm(ctx).Exec(`DELETE FROM reactions WHERE message_id = ? AND identity_id = ? AND reacted_at <= ?`,
-		messageID, identityID, at).Error
-	return wrapErr(err, "unreact to message %d", messageID)
-}
-
 // SetUserReaction records (or, with an empty emoji, removes) an agent's reaction.
 func (s *Store) SetUserReaction(ctx context.Context, messageID, userID int64, emoji string, at time.Time) error {
 	if emoji == "" {
@@ -94,9 +77,9 @@ type ReactionChange struct {
 	At         time.Time
 }
 
-// ApplyReactions applies many customers' reactions as SetReaction and
-// RemoveReaction would one by one, in order: for each reactor and message
-// only the last change counts, and none older than the reaction held.
+// ApplyReactions applies customers' reactions, in order: for each reactor
+// and message only the last change counts, and none older than the reaction
+// held (Meta's time).
 // Rows are written in message order, as every writer of messages locks them.
 func (s *Store) ApplyReactions(ctx context.Context, cs []ReactionChange) error {
 	type key struct{ m, i int64 }

@@ -165,54 +165,53 @@ func (a *applier) messageSet(tx *models.Store, items []event) (demoted []event, 
 	if len(items) == 0 {
 		return nil, nil
 	}
-	ids, created, err := a.identities(tx, items)
+	ids, created, routes, err := a.identities(tx, items)
 	if err != nil {
 		return nil, err
 	}
-	if a.p.Relay != nil {
-		var known []int64
-		for _, id := range ids {
-			if !created[id.ID] {
-				known = append(known, id.ID)
+	if a.p.Relay != nil && len(routes.Relay) > 0 {
+		kept := items[:0:0]
+		for _, it := range items {
+			if routes.Relay[ids[identityKey(it)].ID] {
+				demoted = append(demoted, it)
+			} else {
+				kept = append(kept, it)
 			}
 		}
-		members, err := tx.RelayMembersAmong(a.ctx, known)
-		if err != nil {
-			return nil, err
-		}
-		if len(members) > 0 {
-			kept := items[:0:0]
-			for _, it := range items {
-				if members[ids[identityKey(it)].ID] {
-					demoted = append(demoted, it)
-				} else {
-					kept = append(kept, it)
-				}
-			}
-			items = kept
-		}
+		items = kept
 	}
-	// Each identity's direct thread, created at its first event of the batch.
-	var order []*models.Identity
+	// Each identity's direct thread; one is created at its first event of the batch.
+	threads := map[int64]*models.Thread{}
+	var missing []*models.Identity
 	var firstAt []time.Time
-	seen := map[int64]bool{}
 	for _, it := range items {
 		id := ids[identityKey(it)]
-		if !seen[id.ID] {
-			seen[id.ID] = true
-			order = append(order, id)
+		if threads[id.ID] != nil {
+			continue
+		}
+		if t := routes.Direct[id.ID]; t != nil && !created[id.ID] {
+			threads[id.ID] = t
+			continue
+		}
+		if !slices.Contains(missing, id) {
+			missing = append(missing, id)
 			firstAt = append(firstAt, it.ev.Timestamp)
 		}
 	}
-	if len(order) == 0 {
+	if len(missing) > 0 {
+		made, newThreads, err := tx.EnsureDirectThreads(a.ctx, missing, firstAt)
+		if err != nil {
+			return nil, err
+		}
+		for id, t := range made {
+			threads[id] = t
+		}
+		for _, t := range newThreads {
+			a.events = append(a.events, models.Event{Type: "thread", BusinessID: t.BusinessID, ThreadID: t.ID})
+		}
+	}
+	if len(threads) == 0 {
 		return demoted, nil
-	}
-	threads, newThreads, err := tx.EnsureDirectThreads(a.ctx, order, firstAt)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range newThreads {
-		a.events = append(a.events, models.Event{Type: "thread", BusinessID: t.BusinessID, ThreadID: t.ID})
 	}
 	var msgs []*models.Message
 	dup := map[models.IdentityKey]bool{}
@@ -229,23 +228,14 @@ func (a *applier) messageSet(tx *models.Store, items []event) (demoted []event, 
 		m.Attachments = attachments(it.ev.Message)
 		msgs = append(msgs, m)
 	}
-	inserted, err := tx.AddInboundMessages(a.ctx, msgs)
+	inserted, err := tx.AddInboundMessages(a.ctx, msgs) // with their window facts
 	if err != nil {
 		return nil, err
 	}
-	facts := map[int64]int{} // identity → index in evs
-	var evs []models.IdentityEvent
 	for _, m := range inserted {
 		a.events = append(a.events, models.Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
-		i, ok := facts[*m.SenderIdentityID]
-		if !ok {
-			facts[*m.SenderIdentityID] = len(evs)
-			evs = append(evs, models.IdentityEvent{IdentityID: *m.SenderIdentityID, Kind: "message", LastAt: m.SentAt})
-		} else if m.SentAt.After(evs[i].LastAt) {
-			evs[i].LastAt = m.SentAt
-		}
 	}
-	return demoted, tx.RecordCustomerEvents(a.ctx, evs)
+	return demoted, nil
 }
 
 func identityKey(it event) models.IdentityKey {
@@ -255,7 +245,7 @@ func identityKey(it event) models.IdentityKey {
 // identities finds or creates the customers' identities, as identity() does
 // one at a time: WhatsApp identities join the business's contact with the
 // same phone; the name Meta sent last is kept. created marks new ones.
-func (a *applier) identities(tx *models.Store, items []event) (map[models.IdentityKey]*models.Identity, map[int64]bool, error) {
+func (a *applier) identities(tx *models.Store, items []event) (map[models.IdentityKey]*models.Identity, map[int64]bool, models.CustomerRoutes, error) {
 	var keys []models.IdentityKey
 	first := map[models.IdentityKey]event{}
 	lastName := map[models.IdentityKey]string{}
@@ -269,9 +259,9 @@ func (a *applier) identities(tx *models.Store, items []event) (map[models.Identi
 			lastName[k] = n
 		}
 	}
-	ids, err := tx.IdentitiesByExternal(a.ctx, keys)
+	ids, routes, err := tx.IdentitiesWithRoutes(a.ctx, keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, routes, err
 	}
 	var missing []models.IdentityKey
 	var phones []models.ContactPhone
@@ -287,7 +277,7 @@ func (a *applier) identities(tx *models.Store, items []event) (map[models.Identi
 	created := map[int64]bool{}
 	if len(missing) > 0 {
 		if err := a.createIdentities(tx, missing, first, phones, ids, created); err != nil {
-			return nil, nil, err
+			return nil, nil, routes, err
 		}
 	}
 	var renameIDs []int64
@@ -299,7 +289,7 @@ func (a *applier) identities(tx *models.Store, items []event) (map[models.Identi
 			id.DisplayName = n
 		}
 	}
-	return ids, created, tx.SetIdentityDisplayNames(a.ctx, renameIDs, renames)
+	return ids, created, routes, tx.SetIdentityDisplayNames(a.ctx, renameIDs, renames)
 }
 
 func (a *applier) createIdentities(tx *models.Store, missing []models.IdentityKey, first map[models.IdentityKey]event,
@@ -496,7 +486,7 @@ func (a *applier) reactionSet(tx *models.Store, items []event) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids, _, err := a.identities(tx, items)
+	ids, _, _, err := a.identities(tx, items)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,56 @@ func (s *Store) IdentitiesByExternal(ctx context.Context, keys []IdentityKey) (m
 	return out, wrapErr(err, "read identities by external id")
 }
 
+// CustomerRoutes says where known customers' messages go: each one's
+// direct thread (absent before their first message) and whether they take
+// part in an active relay group (their messages land in the group).
+type CustomerRoutes struct {
+	Direct map[int64]*Thread // by identity id
+	Relay  map[int64]bool    // by identity id
+}
+
+// IdentitiesWithRoutes is IdentitiesByExternal with each identity's routes,
+// read in the same statement.
+func (s *Store) IdentitiesWithRoutes(ctx context.Context, keys []IdentityKey) (map[IdentityKey]*Identity, CustomerRoutes, error) {
+	routes := CustomerRoutes{Direct: map[int64]*Thread{}, Relay: map[int64]bool{}}
+	chs, exts := make([]int64, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		chs[i], exts[i] = k.ChannelID, k.ExternalID
+	}
+	rows, err := s.sqlQuery(ctx, `SELECT i.id, i.business_id, i.contact_id, i.channel_id, i.app, i.external_id, i.phone,
+			i.bsuid, i.username, i.country, i.display_name, t.id, t.origin,
+			EXISTS (SELECT 1 FROM thread_participants p JOIN threads g ON g.id = p.thread_id
+				WHERE p.identity_id = i.id AND p.relay AND p.left_at IS NULL AND g.origin = 'relay')
+		FROM unnest($1::bigint[], $2::text[]) AS v(c, e)
+		JOIN identities i ON i.channel_id = v.c AND i.external_id = v.e
+		LEFT JOIN threads t ON t.channel_id = i.channel_id AND t.direct_identity_id = i.id AND t.kind = 'direct'`, chs, exts)
+	if err != nil {
+		return nil, routes, wrapErr(err, "fetch %d identities with their threads", len(keys))
+	}
+	out := make(map[IdentityKey]*Identity, len(keys))
+	err = scanRows(rows, func(r *sql.Rows) error {
+		var i Identity
+		var threadID *int64
+		var origin *string
+		var relay bool
+		if err := r.Scan(&i.ID, &i.BusinessID, &i.ContactID, &i.ChannelID, &i.App, &i.ExternalID, &i.Phone,
+			&i.BSUID, &i.Username, &i.Country, &i.DisplayName, &threadID, &origin, &relay); err != nil {
+			return err
+		}
+		out[IdentityKey{i.ChannelID, i.ExternalID}] = &i
+		if threadID != nil {
+			ch, iid := i.ChannelID, i.ID
+			routes.Direct[i.ID] = &Thread{ID: *threadID, BusinessID: i.BusinessID, ChannelID: &ch, DirectIdentityID: &iid,
+				Kind: "direct", Origin: *origin}
+		}
+		if relay {
+			routes.Relay[i.ID] = true
+		}
+		return nil
+	})
+	return out, routes, wrapErr(err, "read identities with their threads")
+}
+
 // CreateIdentitiesOnce adds identities (their contacts must exist) in one
 // statement, skipping any whose (channel, external id) exists; it returns
 // the ones it created, with their ids set.
@@ -111,27 +161,6 @@ func (s *Store) RecordCustomerEvents(ctx context.Context, evs []IdentityEvent) e
 		ON CONFLICT (identity_id, kind) DO UPDATE SET last_at = GREATEST(identity_events.last_at, EXCLUDED.last_at)`,
 		ids, kinds, ats)
 	return wrapErr(err, "record %d customer events", len(evs))
-}
-
-// RelayMembersAmong reports which of the identities take part in an active
-// relay group (their messages land in the group, not their direct thread).
-func (s *Store) RelayMembersAmong(ctx context.Context, identityIDs []int64) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	if len(identityIDs) == 0 {
-		return out, nil
-	}
-	rows, err := s.sqlQuery(ctx, `SELECT DISTINCT p.identity_id FROM thread_participants p JOIN threads t ON t.id = p.thread_id
-		WHERE p.identity_id = ANY($1::bigint[]) AND p.relay AND p.left_at IS NULL AND t.origin = 'relay'`, identityIDs)
-	if err != nil {
-		return nil, wrapErr(err, "find relay members")
-	}
-	err = scanRows(rows, func(r *sql.Rows) error {
-		var id int64
-		err := r.Scan(&id)
-		out[id] = true
-		return err
-	})
-	return out, wrapErr(err, "read relay members")
 }
 
 // LockCustomers takes the calling transaction's locks on the inbound pipeline's

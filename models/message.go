@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -635,62 +634,95 @@ func (s *Store) ExternalIDCounts(ctx context.Context, businessID int64, prefix s
 	return out, wrapErr(err, "count messages by external id")
 }
 
-// AddInboundMessages stores many messages once each (a repeated external id
-// on the channel changes nothing), as AddMessage does one: attachments, and
-// each thread's preview, time, unread count and reopening, one row per
-// thread. It returns the messages it inserted, in order; the caller notifies.
-// Each message must have an external id, unique within msgs.
+// AddInboundMessages stores many customer messages once each (a repeated
+// external id on the channel changes nothing), as AddMessage does one, in
+// one statement: the rows, each thread's preview, time, unread count and
+// reopening (one row per thread), and each sender's latest message time (the
+// window's facts). Attachments follow in a second statement when there are
+// any. It returns the messages it inserted, in order, with their ids; the
+// caller notifies. Each message must have an external id, unique within msgs.
 func (s *Store) AddInboundMessages(ctx context.Context, msgs []*Message) ([]*Message, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	for _, m := range msgs {
+	n := len(msgs)
+	var (
+		biz, threads, chs, senders     = make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
+		dirs, apps, kinds, texts, exts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+		details, statuses, replyExts   = make([]string, n), make([]string, n), make([]string, n)
+		previews                       = make([]string, n)
+		sentAt, statusAt               = make([]time.Time, n), make([]time.Time, n)
+		byExt                          = make(map[IdentityKey]*Message, n)
+	)
+	for i, m := range msgs {
 		if m.Details == nil {
 			m.Details = JSON("{}")
 		}
-	}
-	if err := s.allocateMessageIDs(ctx, msgs); err != nil {
-		return nil, err
-	}
-	n := len(msgs)
-	var (
-		ids, biz, threads, chs, senders = make([]int64, n), make([]int64, n), make([]int64, n), make([]*int64, n), make([]*int64, n)
-		dirs, apps, kinds, texts, exts  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
-		details, statuses, replyExts    = make([]string, n), make([]string, n), make([]string, n)
-		sentAt, statusAt                = make([]time.Time, n), make([]time.Time, n)
-	)
-	for i, m := range msgs {
-		ids[i], biz[i], threads[i], chs[i], senders[i] = m.ID, m.BusinessID, m.ThreadID, m.ChannelID, m.SenderIdentityID
+		m.ID = 0 // set below for those inserted
+		biz[i], threads[i], chs[i], senders[i] = m.BusinessID, m.ThreadID, m.ChannelID, m.SenderIdentityID
 		dirs[i], apps[i], kinds[i], texts[i], exts[i] = m.Direction, m.App, m.Kind, m.Text, m.ExternalID
 		details[i], statuses[i], replyExts[i], sentAt[i], statusAt[i] = string(m.Details), m.Status, m.ReplyToExternalID, m.SentAt, m.StatusAt
+		previews[i] = Preview(m)
+		byExt[IdentityKey{ChannelID: *m.ChannelID, ExternalID: *m.ExternalID}] = m
 	}
-	rows, err := s.sqlQuery(ctx, `INSERT INTO messages (id, business_id, thread_id, channel_id, sender_identity_id,
-			direction, app, kind, text, external_id, details, status, reply_to_external_id, sent_at, status_at)
-		SELECT id, b, t, c, si, dir, app, kind, text, ext, d::jsonb, st, rx, sa, sta
-		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-			$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-			$14::timestamptz[], $15::timestamptz[]) WITH ORDINALITY
-			AS v(id, b, t, c, si, dir, app, kind, text, ext, d, st, rx, sa, sta, ord)
-		ORDER BY ord
-		ON CONFLICT (channel_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-		RETURNING id`,
-		ids, biz, threads, chs, senders, dirs, apps, kinds, texts, exts, details, statuses, replyExts, sentAt, statusAt)
+	// The rows take their ids in msgs' order. Of each thread's new messages
+	// the latest (Meta's time, then msgs' order) gives its preview.
+	rows, err := s.sqlQuery(ctx, `WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+				$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+				$13::timestamptz[], $14::timestamptz[], $15::text[]) WITH ORDINALITY
+				AS v(b, t, c, si, dir, app, kind, text, ext, d, st, rx, sa, sta, preview, ord)
+		), ins AS (
+			INSERT INTO messages (business_id, thread_id, channel_id, sender_identity_id,
+				direction, app, kind, text, external_id, details, status, reply_to_external_id, sent_at, status_at)
+			SELECT b, t, c, si, dir, app, kind, text, ext, d::jsonb, st, rx, sa, sta FROM v ORDER BY ord
+			ON CONFLICT (channel_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+			RETURNING id, channel_id, external_id
+		), added AS (
+			SELECT v.* FROM ins JOIN v ON v.c = ins.channel_id AND v.ext = ins.external_id
+		), latest AS (
+			SELECT DISTINCT ON (t) t, preview, dir, sa FROM added ORDER BY t, sa DESC, ord DESC
+		), per_thread AS (
+			SELECT t, count(*) FILTER (WHERE dir = 'in') AS unread, max(sa) FILTER (WHERE dir = 'in') AS cust
+			FROM added GROUP BY t
+		), touched AS (
+			UPDATE threads th SET
+				last_message_preview = CASE WHEN th.last_message_preview = '' OR l.sa >= th.last_message_at THEN l.preview ELSE th.last_message_preview END,
+				last_message_direction = CASE WHEN th.last_message_preview = '' OR l.sa >= th.last_message_at THEN l.dir ELSE th.last_message_direction END,
+				last_message_at = GREATEST(th.last_message_at, l.sa),
+				last_customer_at = CASE WHEN p.cust IS NULL THEN th.last_customer_at ELSE GREATEST(th.last_customer_at, p.cust) END,
+				unread_count = th.unread_count + p.unread,
+				status = CASE WHEN p.unread > 0 AND th.status = 'closed' THEN 'open' ELSE th.status END,
+				updated_at = now()
+			FROM latest l JOIN per_thread p USING (t)
+			WHERE th.id = l.t
+		), facts AS (
+			INSERT INTO identity_events (identity_id, kind, last_at)
+			SELECT si, 'message', max(sa) FROM added WHERE si IS NOT NULL AND dir = 'in' GROUP BY si
+			ON CONFLICT (identity_id, kind) DO UPDATE SET last_at = GREATEST(identity_events.last_at, EXCLUDED.last_at)
+		)
+		SELECT id, channel_id, external_id FROM ins`,
+		biz, threads, chs, senders, dirs, apps, kinds, texts, exts, details, statuses, replyExts, sentAt, statusAt, previews)
 	if err != nil {
 		return nil, wrapErr(err, "add %d messages", n)
 	}
-	inserted := map[int64]bool{}
 	if err := scanRows(rows, func(r *sql.Rows) error {
 		var id int64
-		err := r.Scan(&id)
-		inserted[id] = true
-		return err
+		var k IdentityKey
+		if err := r.Scan(&id, &k.ChannelID, &k.ExternalID); err != nil {
+			return err
+		}
+		if m := byExt[k]; m != nil {
+			m.ID = id
+		}
+		return nil
 	}); err != nil {
 		return nil, wrapErr(err, "read added messages")
 	}
 	var out []*Message
 	var atts []Attachment
 	for _, m := range msgs {
-		if !inserted[m.ID] {
+		if m.ID == 0 {
 			continue
 		}
 		out = append(out, m)
@@ -711,69 +743,7 @@ func (s *Store) AddInboundMessages(ctx context.Context, msgs []*Message) ([]*Mes
 			}
 		}
 	}
-	return out, s.touchThreads(ctx, out)
-}
-
-// touchThreads moves each thread's preview, time, unread count and status
-// for its new messages (in order), one row per thread in thread id order.
-func (s *Store) touchThreads(ctx context.Context, msgs []*Message) error {
-	type touch struct {
-		latest *Message
-		unread int
-		cust   *time.Time
-	}
-	byThread := map[int64]*touch{}
-	var order []int64
-	for _, m := range msgs {
-		t := byThread[m.ThreadID]
-		if t == nil {
-			t = &touch{}
-			byThread[m.ThreadID] = t
-			order = append(order, m.ThreadID)
-		}
-		if t.latest == nil || !m.SentAt.Before(t.latest.SentAt) {
-			t.latest = m
-		}
-		if m.Direction == DirectionIn {
-			t.unread++
-			if t.cust == nil || m.SentAt.After(*t.cust) {
-				at := m.SentAt
-				t.cust = &at
-			}
-		}
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	slices.Sort(order)
-	n := len(order)
-	previews, dirs, ats, custs, unread := make([]string, n), make([]string, n), make([]time.Time, n), make([]*time.Time, n), make([]int64, n)
-	for i, id := range order {
-		t := byThread[id]
-		previews[i], dirs[i], ats[i], custs[i], unread[i] = Preview(t.latest), t.latest.Direction, t.latest.SentAt, t.cust, int64(t.unread)
-	}
-	_, err := s.sqlExec(ctx, `UPDATE threads t SET
-			last_message_preview = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.preview ELSE t.last_message_preview END,
-			last_message_direction = CASE WHEN t.last_message_preview = '' OR v.at >= t.last_message_at THEN v.dir ELSE t.last_message_direction END,
-			last_message_at = GREATEST(t.last_message_at, v.at),
-			last_customer_at = CASE WHEN v.cust IS NULL THEN t.last_customer_at ELSE GREATEST(t.last_customer_at, v.cust) END,
-			unread_count = t.unread_count + v.unread,
-			status = CASE WHEN v.unread > 0 AND t.status = 'closed' THEN 'open' ELSE t.status END,
-			updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) AS v(id, preview, dir, at, cust, unread)
-		WHERE t.id = v.id`, order, previews, dirs, ats, custs, unread)
-	return wrapErr(err, "update %d threads", n)
-}
-
-// allocateMessageIDs takes the messages' ids from the sequence, in order.
-func (s *Store) allocateMessageIDs(ctx context.Context, msgs []*Message) error {
-	rows, err := s.sqlQuery(ctx, `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`, len(msgs))
-	if err != nil {
-		return wrapErr(err, "allocate %d message ids", len(msgs))
-	}
-	i := 0
-	err = scanRows(rows, func(r *sql.Rows) error { err := r.Scan(&msgs[i].ID); i++; return err })
-	return wrapErr(err, "read message ids")
+	return out, nil
 }
 
 // MessageInThread reports whether the business's message id is in the thread

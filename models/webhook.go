@@ -245,7 +245,7 @@ func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notif
 	}
 	var b pgx.Batch
 	b.Queue(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
-			processed_at = now(), attempts = attempts + 1
+			processed_at = clock_timestamp(), attempts = attempts + 1
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
 		ids, outcomes, errs, businesses)
 	b.Queue(`DELETE FROM webhook_problems WHERE raw_webhook_id = ANY($1)`, ids)

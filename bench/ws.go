@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,7 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 	rates := fs.String("rate", "2000", "webhooks per second; a comma-separated list runs one load per rate")
 	duration := fs.Duration("duration", 20*time.Second, "how long to post webhooks at each rate")
 	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile during the webhook load to this file")
+	traceFile := fs.String("trace", "", "write the server's execution trace during the webhook load to this file (go tool trace)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,6 +156,11 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		stopTrace, err := startTrace(*traceFile, rate)
+		if err != nil {
+			stopProfile()
+			return err
+		}
 		var res wsReply
 		from := time.Now()
 		dispatch0, written0 := histBuckets(srv, "switchboard_live_dispatch_seconds"), histBuckets(srv, "switchboard_live_written_seconds")
@@ -165,6 +172,7 @@ func WS(ctx context.Context, env WSEnv, args []string, stdout io.Writer) error {
 		err = child.call(fmt.Sprintf("load %d", rate), &res)
 		cpu := sampleCPU(child.cmd.Process.Pid, db).since(cpu0)
 		stopProfile()
+		stopTrace()
 		if err != nil {
 			return err
 		}
@@ -356,6 +364,27 @@ func startProfile(path string, rate int) (func(), error) {
 	}
 	return func() {
 		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// startTrace writes this process's execution trace into path (suffixed
+// with the rate) until the returned function is called: where a profile
+// shows no CPU, the trace shows what the goroutines waited for.
+func startTrace(path string, rate int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, rate))
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		trace.Stop()
 		f.Close()
 	}, nil
 }

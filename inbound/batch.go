@@ -29,19 +29,28 @@ func customerKey(it event) string {
 	return strconv.FormatInt(it.ch.ID, 10) + "/" + who
 }
 
-// lockKeys are the batch's customer keys as sorted advisory lock ids (a
-// number change also names the customer's new number).
-func lockKeys(items []event) []int32 {
+// lockKeys are the advisory lock ids of the customers and groups a batch's
+// events touch (a number change also names the customer's new number),
+// sorted. They are named by app and account, not channel, so that they are
+// known before the batch's channels are loaded, and taken with them.
+func lockKeys(payloads []*payload) []int32 {
 	var keys []int32
-	add := func(k string) {
+	add := func(ev *adapters.Event, who string) {
 		h := fnv.New32a()
-		h.Write([]byte(k))
+		h.Write([]byte(string(ev.App) + "/" + ev.AccountID + "/" + who))
 		keys = append(keys, int32(h.Sum32()))
 	}
-	for _, it := range items {
-		add(customerKey(it))
-		if nc := it.ev.NumberChange; nc != nil && nc.NewWaID != "" {
-			add(strconv.FormatInt(it.ch.ID, 10) + "/" + nc.NewWaID)
+	for _, pl := range payloads {
+		for i := range pl.events {
+			ev := &pl.events[i]
+			who := ev.Customer.ExternalID
+			if ev.GroupID != "" {
+				who = "g:" + ev.GroupID
+			}
+			add(ev, who)
+			if nc := ev.NumberChange; nc != nil && nc.NewWaID != "" {
+				add(ev, nc.NewWaID)
+			}
 		}
 	}
 	slices.Sort(keys)

@@ -197,30 +197,15 @@ var errEventFailed = errors.New("inbound: an event failed")
 
 func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) (int, error) {
 	var (
-		n        int
 		payloads []*payload
 		applied  time.Time
 	)
-	err := p.store.InTx(ctx, func(tx *models.Store) error {
-		// Rows derived from durable raw payloads commit without waiting for
-		// their WAL flush (the claim sets it): a crash that loses the last
-		// commits leaves those payloads pending, so they are simply redone.
-		rows, err := tx.ClaimPendingWebhooks(ctx, lane, p.batch)
-		if err != nil {
-			return err
-		}
-		n = len(rows)
-		if n == 0 {
-			return nil
-		}
+	n, err := p.store.ProcessWebhooks(ctx, lane, p.batch, func(tx *models.Store, rows []models.PendingWebhook) ([]models.WebhookOutcome, []models.Event, error) {
 		a := &applier{p: p, ctx: ctx, channels: map[models.AccountKey]*models.Channel{}}
 		payloads = parseAll(rows)
 		items, err := a.routeAll(tx, payloads)
 		if err != nil {
-			return err
-		}
-		if err := tx.LockCustomers(ctx, lockKeys(items)); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if careful {
 			err = a.applyEach(tx, items)
@@ -228,17 +213,14 @@ func (p *Processor) processBatch(ctx context.Context, lane int16, careful bool) 
 			err = a.applyBatch(tx, items)
 		}
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		outs := make([]models.WebhookOutcome, n)
+		outs := make([]models.WebhookOutcome, len(payloads))
 		for i, pl := range payloads {
 			outs[i] = pl.outcome()
 		}
-		if err := tx.FinishWebhooks(ctx, outs, a.events); err != nil {
-			return err
-		}
 		applied = time.Now()
-		return nil
+		return outs, a.events, nil
 	})
 	if err == nil && n > 0 {
 		p.observe(payloads, applied)
@@ -471,8 +453,9 @@ func (a *applier) routeAll(tx *models.Store, payloads []*payload) ([]event, erro
 	return items, nil
 }
 
-// prefetchChannels loads the channels of every account the batch names in
-// one query, for route to find in the applier's cache.
+// prefetchChannels takes the batch's customer locks and loads the channels
+// of every account it names, in one round trip, for route to find in the
+// applier's cache.
 func (a *applier) prefetchChannels(tx *models.Store, payloads []*payload) error {
 	var keys []models.AccountKey
 	seen := map[models.AccountKey]bool{}
@@ -490,7 +473,7 @@ func (a *applier) prefetchChannels(tx *models.Store, payloads []*payload) error 
 			keys = append(keys, k)
 		}
 	}
-	chs, err := tx.ChannelsByAccounts(a.ctx, keys)
+	chs, err := tx.LockCustomersAndFetchChannels(a.ctx, lockKeys(payloads), keys)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // IdentityKey names a customer on a channel as Meta does.
@@ -163,19 +165,41 @@ func (s *Store) RecordCustomerEvents(ctx context.Context, evs []IdentityEvent) e
 	return wrapErr(err, "record %d customer events", len(evs))
 }
 
-// LockCustomers takes the calling transaction's locks on the inbound pipeline's
-// customer keys, in ascending order (pass them sorted): every batch that
-// touches a customer's rows takes this one lock first, in one global order,
-// so workers and replicas wait for each other instead of deadlocking.
-func (s *Store) LockCustomers(ctx context.Context, keys []int32) error {
-	if len(keys) == 0 {
-		return nil
+// LockCustomersAndFetchChannels takes the calling transaction's locks on
+// the inbound pipeline's customer keys, in ascending order (pass them
+// sorted), and loads the channels of accounts (ChannelsByAccounts), in one
+// round trip: a processor batch's first step. Every batch that touches a
+// customer's rows takes this one lock first, in one global order, so
+// workers and replicas wait for each other instead of deadlocking.
+func (s *Store) LockCustomersAndFetchChannels(ctx context.Context, locks []int32, accounts []AccountKey) (map[AccountKey]*Channel, error) {
+	apps, accts := make([]string, len(accounts)), make([]string, len(accounts))
+	for i, k := range accounts {
+		apps[i], accts[i] = k.App, k.AccountID
 	}
-	_, err := s.sqlExec(ctx, `SELECT count(pg_advisory_xact_lock($1::integer, k)) FROM unnest($2::integer[]) AS k`,
-		inboundLockClass, keys)
-	return wrapErr(err, "lock %d customers", len(keys))
+	var b pgx.Batch
+	b.Queue(`SELECT count(pg_advisory_xact_lock($1::integer, k)) FROM unnest($2::integer[]) AS k`, inboundLockClass, locks)
+	b.Queue(`SELECT `+channelColumns+` FROM channels c JOIN unnest($1::text[], $2::text[]) AS k(app, account)
+		ON c.app = k.app AND c.account_id = k.account`, apps, accts)
+	br := s.pgx().SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, wrapErr(err, "lock %d customers", len(locks))
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, wrapErr(err, "fetch %d channels", len(accounts))
+	}
+	chs, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Channel])
+	if err != nil {
+		return nil, wrapErr(err, "fetch %d channels", len(accounts))
+	}
+	out := make(map[AccountKey]*Channel, len(chs))
+	for _, ch := range chs {
+		out[AccountKey{ch.App, ch.AccountID}] = ch
+	}
+	return out, nil
 }
 
 // inboundLockClass is the advisory lock class (the first of two keys) of
-// LockCustomers: the two-key space never meets single-key locks (goose, River).
+// LockCustomersAndFetchChannels: the two-key space never meets single-key locks (goose, River).
 const inboundLockClass = 0x5b1b

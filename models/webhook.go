@@ -140,22 +140,47 @@ func (p *PendingWebhook) Signer() WebhookSigner {
 	return WebhookSigner{App: p.SignedBy == "app", Channels: p.Signers}
 }
 
-// ClaimPendingWebhooks locks up to limit pending payloads of one processor
-// lane (of every lane when lane < 0), oldest first, for the caller's
-// transaction (inside InTx); payloads other workers hold are skipped. The
-// transaction is set to commit without waiting for its WAL flush, in the
-// same round trip: what it derives from durable payloads is simply redone
-// if a crash loses it, as they are still pending then.
-func (s *Store) ClaimPendingWebhooks(ctx context.Context, lane int16, limit int) ([]PendingWebhook, error) {
-	var b pgx.Batch
-	b.Queue(`SET LOCAL synchronous_commit = off`)
+// ProcessWebhooks runs one batch of the processor in a transaction of its
+// own that costs no round trip of its own: BEGIN travels with the claim of
+// up to limit pending payloads of lane (oldest first; every lane if lane <
+// 0; payloads other workers hold are skipped), and COMMIT with their
+// outcomes (as FinishWebhooks records them). The batch's rows commit
+// without waiting for their WAL flush: they derive from durable payloads,
+// which a crash that loses them leaves pending, so they are simply redone.
+// apply gets the claimed payloads inside the transaction (it is not called
+// when none are pending) and returns their outcomes and the events for the
+// browsers; an error from it rolls everything back. It reports how many
+// payloads it claimed.
+func (s *Store) ProcessWebhooks(ctx context.Context, lane int16, limit int,
+	apply func(tx *Store, rows []PendingWebhook) ([]WebhookOutcome, []Event, error)) (int, error) {
+	var claim pgx.Batch
+	claim.Queue(`SET LOCAL synchronous_commit = off`)
 	const cols = `SELECT id, app, body, signed_by, signer_channel_ids, received_at FROM raw_webhooks WHERE outcome = 'pending'`
 	if lane < 0 {
-		b.Queue(cols+` ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		claim.Queue(cols+` ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 	} else {
-		b.Queue(cols+` AND lane = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, lane, limit)
+		claim.Queue(cols+` AND lane = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, lane, limit)
 	}
-	br := s.pgx().SendBatch(ctx, &b)
+	n := 0
+	err := s.inPipelinedTx(ctx, &claim, func(tx *Store, claimed pgx.BatchResults) (*pgx.Batch, error) {
+		rows, err := readClaim(claimed)
+		if err != nil {
+			return nil, err
+		}
+		if n = len(rows); n == 0 {
+			return nil, nil
+		}
+		outs, notify, err := apply(tx, rows)
+		if err != nil {
+			return nil, err
+		}
+		return finishBatch(outs, notify)
+	})
+	return n, wrapErr(err, "process webhooks of lane %d", lane)
+}
+
+// readClaim reads ProcessWebhooks' claim and closes its results.
+func readClaim(br pgx.BatchResults) ([]PendingWebhook, error) {
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, wrapErr(err, "relax commit")
@@ -230,6 +255,22 @@ type WebhookOutcome struct {
 // problems an earlier attempt (a replay) recorded for the same payloads,
 // and queues notify as NotifyEvents does: one round trip for all of it.
 func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notify []Event) error {
+	b, err := finishBatch(outs, notify)
+	if err != nil {
+		return err
+	}
+	br := s.pgx().SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return wrapErr(err, "record %d webhook outcomes", len(outs))
+		}
+	}
+	return wrapErr(br.Close(), "record %d webhook outcomes", len(outs))
+}
+
+// finishBatch is FinishWebhooks' statements.
+func finishBatch(outs []WebhookOutcome, notify []Event) (*pgx.Batch, error) {
 	n := len(outs)
 	ids, outcomes, errs, businesses := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 	var problems []WebhookProblem
@@ -241,9 +282,9 @@ func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notif
 	}
 	payloads, err := notifyPayloads(notify)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var b pgx.Batch
+	b := &pgx.Batch{}
 	b.Queue(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
 			processed_at = clock_timestamp(), attempts = attempts + 1
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
@@ -265,14 +306,7 @@ func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notif
 	if len(payloads) > 0 {
 		b.Queue(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
 	}
-	br := s.pgx().SendBatch(ctx, &b)
-	for range b.Len() {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return wrapErr(err, "record %d webhook outcomes", n)
-		}
-	}
-	return wrapErr(br.Close(), "record %d webhook outcomes", n)
+	return b, nil
 }
 
 // StripNUL removes the NUL characters PostgreSQL text cannot hold.

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -43,16 +42,8 @@ func (s *Server) RunLive(ctx context.Context) error {
 }
 
 func (s *Server) listen(ctx context.Context, ready func()) error {
-	events := make(chan liveEvent, liveQueue)
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		s.dispatchLoop(ctx, events)
-	}()
-	defer func() {
-		close(events)
-		<-dispatched
-	}()
+	pushers := s.pushers(ctx)
+	defer pushers.wait()
 	return s.store.ListenInbox(ctx, func() {
 		s.hub.setListening(time.Now())
 		ready()
@@ -64,7 +55,7 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 		}
 		at := time.Now()
 		for _, ev := range evs {
-			if err := s.receive(ctx, ev, at, events); err != nil {
+			if err := s.receive(ctx, ev, at, pushers); err != nil {
 				return err
 			}
 		}
@@ -73,8 +64,8 @@ func (s *Server) listen(ctx context.Context, ready func()) error {
 }
 
 // receive handles one event of a notification: access, restock and
-// waitlist events at once, the rest queued for the dispatch loop.
-func (s *Server) receive(ctx context.Context, ev models.Event, at time.Time, events chan<- liveEvent) error {
+// waitlist events at once, the rest queued for their business's pusher.
+func (s *Server) receive(ctx context.Context, ev models.Event, at time.Time, pushers *livePushers) error {
 	if ev.BusinessID == 0 {
 		s.log.Warn("live: event without a business", "type", ev.Type)
 		return nil
@@ -97,49 +88,7 @@ func (s *Server) receive(ctx context.Context, ev models.Event, at time.Time, eve
 	if ev.Type == "channel" {
 		s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
 	}
-	select {
-	case events <- liveEvent{ev, at}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// liveQueue bounds the events received but not yet dispatched; beyond it
-// the listener waits (PostgreSQL queues notifications meanwhile).
-const liveQueue = 8192
-
-// maxBurst bounds how many events one dispatch handles together.
-const maxBurst = 512
-
-// dispatchLoop sends events as they come. Whatever arrives while a burst
-// is being sent goes out in the next one, together: when events come
-// faster than one at a time can be sent, each socket gets one frame (and
-// each business one set of queries) per burst instead of per event, and
-// no event ever waits for a timer.
-func (s *Server) dispatchLoop(ctx context.Context, events <-chan liveEvent) {
-	burst := make([]liveEvent, 0, maxBurst)
-	for ev := range events {
-		burst = append(burst[:0], ev)
-	more:
-		for len(burst) < maxBurst {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					break more
-				}
-				burst = append(burst, ev)
-			default:
-				break more
-			}
-		}
-		if ctx.Err() == nil {
-			s.dispatch(ctx, burst)
-			for _, ev := range burst {
-				s.hub.dispatch.Observe(time.Since(ev.at).Seconds())
-			}
-		}
-	}
+	return pushers.add(ctx, liveEvent{ev, at})
 }
 
 // liveEvent is an event and when it arrived.
@@ -147,46 +96,6 @@ type liveEvent struct {
 	models.Event
 	at time.Time
 }
-
-// dispatch renders a burst of events for the sockets of their businesses
-// only; nothing is loaded for a business with no socket here.
-func (s *Server) dispatch(ctx context.Context, burst []liveEvent) {
-	var order []int64
-	byBusiness := map[int64][]models.Event{}
-	first := map[int64]time.Time{} // the earliest arrival of each business's events
-	for _, ev := range burst {
-		if _, ok := byBusiness[ev.BusinessID]; !ok {
-			order = append(order, ev.BusinessID)
-			first[ev.BusinessID] = ev.at
-		}
-		byBusiness[ev.BusinessID] = append(byBusiness[ev.BusinessID], ev.Event)
-	}
-	// Businesses are independent: their loads (a round trip each) overlap.
-	// One business's events stay in order: they are all in one call.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, livePushers)
-	for _, businessID := range order {
-		clients := s.hub.business(businessID)
-		if len(clients) == 0 {
-			continue
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(businessID int64, events []models.Event) {
-			defer func() { <-sem; wg.Done() }()
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := s.pushBusiness(pctx, businessID, events, clients, first[businessID])
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("live: unable to push events", "business", businessID, "events", len(events), "error", err)
-			}
-		}(businessID, byBusiness[businessID])
-	}
-	wg.Wait()
-}
-
-// livePushers bounds the businesses of one burst pushed at once.
-const livePushers = 8
 
 // fanout renders once per distinct frame and sends the same prepared
 // frame to every client that gets it; at is when the earliest event of

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,70 +76,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(&Store{DB: s.DB, g: g, tx: pc, cipher: s.cipher})
 	})
 }
-
-// inPipelinedTx is InTx for a hot loop's short transactions, which costs
-// no round trip of its own: BEGIN travels with open's statements and
-// COMMIT with the batch fn returns. fn reads open's results from opened
-// (and closes it) before anything else runs on tx; a failure anywhere
-// rolls the transaction back. Nested InTx calls inside fn are savepoints.
-func (s *Store) inPipelinedTx(ctx context.Context, open *pgx.Batch, fn func(tx *Store, opened pgx.BatchResults) (*pgx.Batch, error)) (err error) {
-	if s.tx != nil {
-		return errors.New("models: a pipelined transaction cannot be nested")
-	}
-	conn, err := s.DB.SQL.Conn(ctx)
-	if err != nil {
-		return wrapErr(err, "begin transaction")
-	}
-	defer func() { _ = conn.Close() }()
-	var pc *pgx.Conn
-	if err := conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("models: a %T is not a pgx connection", dc)
-		}
-		pc = c.Conn()
-		return nil
-	}); err != nil {
-		return err
-	}
-	defer func() {
-		if pc.PgConn().TxStatus() != 'I' { // failed, or a statement before COMMIT did
-			if _, rbErr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil && err == nil {
-				err = wrapErr(rbErr, "roll back")
-			}
-		}
-	}()
-	begin := &pgx.Batch{}
-	begin.Queue("BEGIN")
-	begin.QueuedQueries = append(begin.QueuedQueries, open.QueuedQueries...)
-	br := pc.SendBatch(ctx, begin)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return wrapErr(err, "begin transaction")
-	}
-	g := s.g.WithContext(context.WithoutCancel(ctx)) // as InTx: see there
-	g.Statement.ConnPool = openTx{conn}
-	commit, err := fn(&Store{DB: s.DB, g: g, tx: pc, cipher: s.cipher}, br)
-	_ = br.Close() // fn's error, if any, says more
-	if err != nil {
-		return err
-	}
-	if commit == nil {
-		commit = &pgx.Batch{}
-	}
-	commit.Queue("COMMIT")
-	return wrapErr(pc.SendBatch(ctx, commit).Close(), "commit")
-}
-
-// openTx is the connection of an inPipelinedTx as gorm sees it: a
-// transaction already begun, so that gorm nests savepoints in it instead of
-// beginning another.
-type openTx struct{ *sql.Conn }
-
-func (openTx) Commit() error   { return errPipelinedEnd }
-func (openTx) Rollback() error { return errPipelinedEnd }
-
-var errPipelinedEnd = errors.New("models: a pipelined transaction ends with its last batch, not with gorm's")
 
 // querier is what the store's pgx reads run on: the pool, or inside InTx
 // the transaction's connection.

@@ -141,16 +141,18 @@ func (p *PendingWebhook) Signer() WebhookSigner {
 }
 
 // ProcessWebhooks runs one batch of the processor in a transaction of its
-// own that costs no round trip of its own: BEGIN travels with the claim of
-// up to limit pending payloads of lane (oldest first; every lane if lane <
-// 0; payloads other workers hold are skipped), and COMMIT with their
-// outcomes (as FinishWebhooks records them). The batch's rows commit
-// without waiting for their WAL flush: they derive from durable payloads,
-// which a crash that loses them leaves pending, so they are simply redone.
-// apply gets the claimed payloads inside the transaction (it is not called
-// when none are pending) and returns their outcomes and the events for the
-// browsers; an error from it rolls everything back. It reports how many
-// payloads it claimed.
+// own: it claims up to limit pending payloads of lane (oldest first; every
+// lane if lane < 0; payloads other workers hold are skipped), lets apply
+// write what they say, and records the outcomes apply returns with the
+// events for the browsers (as FinishWebhooks does). The claim carries the
+// transaction's relaxed commit in the same round trip: its rows derive
+// from durable payloads, which a crash that loses them leaves pending, so
+// they are simply redone. apply is not called when nothing is pending; an
+// error from it rolls everything back. It reports how many payloads it
+// claimed.
+//
+// BEGIN and COMMIT stay round trips of their own: River's inserts (a relay
+// leg's job) need the transaction as database/sql's *sql.Tx.
 func (s *Store) ProcessWebhooks(ctx context.Context, lane int16, limit int,
 	apply func(tx *Store, rows []PendingWebhook) ([]WebhookOutcome, []Event, error)) (int, error) {
 	var claim pgx.Batch
@@ -162,19 +164,19 @@ func (s *Store) ProcessWebhooks(ctx context.Context, lane int16, limit int,
 		claim.Queue(cols+` AND lane = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, lane, limit)
 	}
 	n := 0
-	err := s.inPipelinedTx(ctx, &claim, func(tx *Store, claimed pgx.BatchResults) (*pgx.Batch, error) {
-		rows, err := readClaim(claimed)
+	err := s.InTx(ctx, func(tx *Store) error {
+		rows, err := readClaim(tx.pgx().SendBatch(ctx, &claim))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n = len(rows); n == 0 {
-			return nil, nil
+			return nil
 		}
 		outs, notify, err := apply(tx, rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return finishBatch(outs, notify)
+		return tx.FinishWebhooks(ctx, outs, notify)
 	})
 	return n, wrapErr(err, "process webhooks of lane %d", lane)
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/switchboard-inbox/switchboard/models/modelstest"
 )
 
-// TestProcessWebhooksCommitsOrRollsBack: the processor's transaction (BEGIN
-// with the claim, COMMIT with the outcomes) keeps everything apply wrote
-// when it succeeds, nothing when it fails — the payload stays pending —,
-// and a savepoint inside it rolls back only its own writes.
+// TestProcessWebhooksCommitsOrRollsBack: the processor's transaction keeps
+// everything apply wrote when it succeeds, nothing when it fails — the
+// payload stays pending —, and a savepoint inside it rolls back only its
+// own writes.
 func TestProcessWebhooksCommitsOrRollsBack(t *testing.T) {
 	ctx := context.Background()
 	s := modelstest.NewStore(t)

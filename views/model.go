@@ -400,6 +400,19 @@ func TemplateVars(body string) int {
 func LabelClass(id int64) string { return "lc" + strconv.FormatInt(id%8, 10) }
 
 // groupReceipt is message id's participant receipt in mc, if it has one.
+// messageClass is a message's classes as one string: templ's class lists
+// build a map and slices per item, and a page has up to fifty messages.
+func messageClass(m models.Message) string {
+	c := "msg " + m.Direction + " kind-" + m.Kind
+	if m.Deleted {
+		c += " deleted"
+	}
+	if m.Status == "failed" {
+		c += " failed"
+	}
+	return c
+}
+
 func groupReceipt(mc MessageContext, id int64) (models.GroupReceipt, bool) {
 	r, ok := mc.Receipts[id]
 	return r, ok

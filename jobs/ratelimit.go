@@ -120,7 +120,9 @@ type localBucket struct {
 }
 
 // tokenWaiter is a request waiting for a token: wake gets true when it is
-// granted one, false when it is its turn to draw a lease for the queue.
+// granted one, false when it is its turn to draw a lease for the queue. Only
+// the entry of a first waiter and the drawer serve or appoint, so a waiter
+// gets one message at most.
 type tokenWaiter struct {
 	wake chan bool
 }
@@ -176,7 +178,12 @@ func (l *limiter) take(ctx context.Context, s rateSpec) error {
 			n, err := l.draw(ctx, s)
 			b.mu.Lock()
 			if n > 0 {
-				b.tokens, b.expires = n, time.Now().Add(l.ttl)
+				if now := time.Now(); now.Before(b.expires) {
+					b.tokens += n // with those given back meanwhile
+				} else {
+					b.tokens = n
+				}
+				b.expires = time.Now().Add(l.ttl)
 			}
 			b.serve(time.Now())
 			if err != nil && b.remove(w) {
@@ -188,10 +195,9 @@ func (l *limiter) take(ctx context.Context, s rateSpec) error {
 			b.mu.Unlock()
 		case <-ctx.Done():
 			b.mu.Lock()
-			if !b.remove(w) { // granted meanwhile: the token goes to the next in line
+			if !b.remove(w) { // granted meanwhile: the token goes back, to the drawer's next serve or the fast path
 				<-w.wake
 				b.tokens++
-				b.serve(time.Now())
 			} else if len(w.wake) > 0 && !<-w.wake { // appointed to draw: the next in line does
 				b.appoint()
 			}

@@ -151,9 +151,21 @@ func BenchmarkCampaignCapped(b *testing.B) {
 		b.Fatalf("Meta accepted %d sends, want %d", len(sends), n)
 	}
 	span := sends[len(sends)-1].At.Sub(sends[0].At).Seconds()
+	perSec := map[int]int{}
+	for _, s := range sends {
+		perSec[int(s.At.Sub(sends[0].At).Seconds())]++
+	}
+	b.Logf("per second: %v", perSec)
 	st := w.sim.Stats()
 	answers := float64(st.Accepted + st.Refused)
 	b.ReportMetric(float64(n-1)/span/1000*100, "%cap")
+	if full := int(span); full >= 3 { // the whole seconds after the first, the start's ramp and the last, partial one left out
+		steady := 0
+		for sec := 1; sec < full; sec++ {
+			steady += perSec[sec]
+		}
+		b.ReportMetric(float64(steady)/float64(full-1)/1000*100, "%cap_steady")
+	}
 	b.ReportMetric(float64(st.RefusedByCode[130429])/answers*100, "%130429")
 	b.ReportMetric(float64(n-1)/span, "sends/s")
 	b.ReportMetric(0, "ns/op")

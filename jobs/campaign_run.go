@@ -217,6 +217,12 @@ func (c *Campaigner) batchTx(ctx context.Context, a campaignArgs, ahead func(), 
 		return 0, false, err
 	}
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
+		// A batch a database crash loses is planned again from its pending
+		// recipients: none of its messages left, since a send's synchronous
+		// leaving mark flushes the batch that queued it before its Graph call.
+		if err := tx.RelaxCommit(ctx); err != nil {
+			return err
+		}
 		var pb *planned
 		var written bool // pb's messages and outcomes are written: only the spend is left, under the lock
 		var queuedMicros int64

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"github.com/switchboard-inbox/switchboard/models"
@@ -40,6 +41,9 @@ func (g *leavingGate) pass(ctx context.Context, c *models.OutboundClaim) bool {
 	g.flushing = true
 	g.mu.Unlock()
 	if flush {
+		// The job's other sends are usually runnable right behind this one:
+		// let them join the round rather than pay a commit of their own.
+		runtime.Gosched()
 		g.flush(ctx)
 	}
 	<-r.done

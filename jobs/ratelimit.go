@@ -106,11 +106,25 @@ type spacer struct {
 	tat time.Time // theoretical arrival time of the next request
 }
 
+// localBucket hands a replica's leased tokens to its waiting requests in the
+// order they asked: a job's sends, queued together, are served together, so
+// jobs finish one after another while the next are claimed, instead of all
+// advancing evenly and ending at once, leaving the rate unused while the
+// next wave is fetched and claimed.
 type localBucket struct {
 	mu      sync.Mutex
 	tokens  int
 	expires time.Time
-	drawing chan struct{} // closed when the draw in progress ends; nil when none is
+	queue   []*tokenWaiter // in arrival order; its head draws while drawing is set
+	drawing bool
+}
+
+// tokenWaiter is a request waiting for a token: wake gets true when it is
+// granted one, false when it is its turn to draw a lease for the queue. Only
+// the entry of a first waiter and the drawer serve or appoint, so a waiter
+// gets one message at most.
+type tokenWaiter struct {
+	wake chan bool
 }
 
 func newLimiter(store *models.Store, m *metrics) *limiter {
@@ -141,36 +155,90 @@ func (l *limiter) wait(ctx context.Context, specs []rateSpec) error {
 
 func (l *limiter) take(ctx context.Context, s rateSpec) error {
 	b := l.local(s.key)
-	for {
-		b.mu.Lock()
-		if b.tokens > 0 && time.Now().Before(b.expires) {
-			b.tokens--
-			b.mu.Unlock()
-			return nil
-		}
-		if ch := b.drawing; ch != nil {
-			b.mu.Unlock()
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		ch := make(chan struct{})
-		b.drawing = ch
+	b.mu.Lock()
+	if len(b.queue) == 0 && b.tokens > 0 && time.Now().Before(b.expires) {
+		b.tokens--
 		b.mu.Unlock()
-
-		granted, err := l.draw(ctx, s)
-		b.mu.Lock()
-		if granted > 0 {
-			b.tokens, b.expires = granted-1, time.Now().Add(l.ttl) // the drawer keeps one
-		}
-		b.drawing = nil
-		close(ch)
-		b.mu.Unlock()
-		return err
+		return nil
 	}
+	w := &tokenWaiter{wake: make(chan bool, 1)}
+	b.queue = append(b.queue, w)
+	if !b.drawing {
+		b.drawing = true
+		b.serve(time.Now()) // a lease still unexpired serves the queue first
+		b.appoint()
+	}
+	b.mu.Unlock()
+	for {
+		select {
+		case granted := <-w.wake:
+			if granted {
+				return nil
+			}
+			n, err := l.draw(ctx, s)
+			b.mu.Lock()
+			if n > 0 {
+				if now := time.Now(); now.Before(b.expires) {
+					b.tokens += n // with those given back meanwhile
+				} else {
+					b.tokens = n
+				}
+				b.expires = time.Now().Add(l.ttl)
+			}
+			b.serve(time.Now())
+			if err != nil && b.remove(w) {
+				b.appoint()
+				b.mu.Unlock()
+				return err
+			}
+			b.appoint()
+			b.mu.Unlock()
+		case <-ctx.Done():
+			b.mu.Lock()
+			if !b.remove(w) { // granted meanwhile: the token goes back, to the drawer's next serve or the fast path
+				<-w.wake
+				b.tokens++
+			} else if len(w.wake) > 0 && !<-w.wake { // appointed to draw: the next in line does
+				b.appoint()
+			}
+			b.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+}
+
+// serve hands the unexpired tokens to the queue's head onwards. Called with b.mu held.
+func (b *localBucket) serve(now time.Time) {
+	if !now.Before(b.expires) {
+		b.tokens = 0
+	}
+	for b.tokens > 0 && len(b.queue) > 0 {
+		b.queue[0].wake <- true
+		b.queue = b.queue[1:]
+		b.tokens--
+	}
+}
+
+// appoint makes the queue's head the drawer, or ends the drawing when no one
+// waits. Called with b.mu held, by the drawer or whoever stops drawing.
+func (b *localBucket) appoint() {
+	if len(b.queue) == 0 {
+		b.drawing = false
+		return
+	}
+	b.drawing = true
+	b.queue[0].wake <- false
+}
+
+// remove takes w out of the queue and reports whether it was there (not yet granted).
+func (b *localBucket) remove(w *tokenWaiter) bool {
+	for i, q := range b.queue {
+		if q == w {
+			b.queue = append(b.queue[:i], b.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // draw asks PostgreSQL for a lease, sleeping as long as it says until one comes.

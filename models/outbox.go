@@ -91,10 +91,15 @@ func (s *Store) ClaimOutbound(ctx context.Context, ids []int64, ct ClaimTimes) (
 	}
 	// Concurrent claims of one message serialise on outbox_sends' key; the
 	// loser's DO UPDATE sees the winner's started_at and claims nothing.
-	rows, err := s.sqlQuery(ctx, `WITH c AS (
+	// The claim commits without waiting for its WAL flush: a claim a crash
+	// loses never left (nothing is sent before MarkLeaving, whose synchronous
+	// commit flushes the claim with it), so its message is simply claimed again.
+	rows, err := s.sqlQuery(ctx, `WITH relax AS (
+			SELECT set_config('synchronous_commit', 'off', true)
+		), c AS (
 			INSERT INTO outbox_sends AS s (message_id, attempts, started_at, job_id)
 			SELECT m.id, 1, clock_timestamp(), NULLIF($3::bigint, 0)
-			FROM unnest($1::bigint[]) AS v(id) JOIN messages m ON m.id = v.id
+			FROM unnest($1::bigint[]) AS v(id) CROSS JOIN relax JOIN messages m ON m.id = v.id
 			WHERE m.direction = 'out' AND `+stillQueued+` AND m.external_id IS NULL
 			ON CONFLICT (message_id) DO UPDATE SET attempts = s.attempts + 1, started_at = clock_timestamp(), send_after = NULL,
 				job_id = NULLIF($3::bigint, 0)
@@ -397,7 +402,10 @@ type SendOutcome struct {
 // RecordOutcomes writes a batch of send outcomes in one
 // transaction: provider ids and status sent (forward only: a status webhook
 // may have got there first), failures with Meta's code and title, backoffs,
-// and OTN token use, with a live-UI notification per changed message.
+// and OTN token use, with a live-UI notification per changed message. It
+// commits without waiting for its WAL flush: the sends' leaving marks are
+// durable, so outcomes a database crash loses leave them to reconciliation
+// (adopted from their echo or status, else unknown), never to a resend.
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) error {
 	var sent, failed, retry outcomeColumns
 	var tokUsed, tokMsg, relTok, relMsg []int64
@@ -420,6 +428,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome) erro
 		}
 	}
 	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.RelaxCommit(ctx); err != nil {
+			return err
+		}
 		if err := tx.lockMessages(ctx, outcomeIDs(outcomes)); err != nil {
 			return err
 		}

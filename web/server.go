@@ -81,6 +81,7 @@ func New(store *models.Store, log *slog.Logger, opts Options) *Server {
 		opts.Argon2 = DefaultArgon2
 	}
 	sm := scs.New()
+	sm.Codec = newDecodedSessions(sm.Codec)
 	// scs's idle-timeout refresh would write the session row on every page; see touchCoalescingStore.
 	sm.Store = newTouchCoalescingStore(pgxstore.NewWithCleanupInterval(store.DB.Pool, 30*time.Minute), sm.Codec)
 	sm.Lifetime = 14 * 24 * time.Hour

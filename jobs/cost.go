@@ -49,6 +49,16 @@ func (o *Outbox) estimate(ctx context.Context, ch *models.Channel, c *models.Sen
 // recordCosts stores the estimates of plans just written (their messages have
 // ids), and the participants a native group message goes to.
 func (o *Outbox) recordCosts(ctx context.Context, tx *models.Store, plans ...*plan) error {
+	costs, err := costsOf(ctx, tx, plans)
+	if err != nil {
+		return err
+	}
+	return tx.RecordMessageCosts(ctx, costs)
+}
+
+// costsOf records the participants a native group message of plans goes to,
+// and returns the estimates of plans to store (their messages have ids).
+func costsOf(ctx context.Context, tx *models.Store, plans []*plan) ([]models.MessageCost, error) {
 	var costs []models.MessageCost
 	for _, p := range plans {
 		if p.cost != nil {
@@ -56,10 +66,10 @@ func (o *Outbox) recordCosts(ctx context.Context, tx *models.Store, plans ...*pl
 			costs = append(costs, *p.cost)
 		}
 		if err := tx.ExpectParticipants(ctx, p.msg.ID, p.participants, p.msg.SentAt); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return tx.RecordMessageCosts(ctx, costs)
+	return costs, nil
 }
 
 // estimateGroup prices a WhatsApp message to a native group: Meta bills it

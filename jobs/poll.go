@@ -130,11 +130,10 @@ func (ps *Polls) toGroup(ctx context.Context, tx *models.Store, p *models.Poll) 
 		legs[i] = pollLeg(tx.Cipher(), p, m.App, false, m.DirectThreadID)
 		legs[i].member = m
 	}
-	res, err := ps.r.o.queueLegs(ctx, tx, p.BusinessID, legs, nil, nil)
-	if err != nil {
-		return err
-	}
-	return recordLegs(ctx, tx, p.BusinessID, gm.ID, legs, res)
+	_, err = ps.r.o.queueLegs(ctx, tx, p.BusinessID, legs, nil, func(res []legResult, costs []models.MessageCost) error {
+		return recordLegs(ctx, tx, p.BusinessID, gm.ID, legs, res, costs)
+	})
+	return err
 }
 
 // toThread sends the poll as the thread's own message.

@@ -70,11 +70,12 @@ func legRequest(businessID, threadID int64, author policy.LegAuthor, userID *int
 // queueLegs judges and queues legs in tx: each allowed one becomes a queued
 // message with its River job, each refused or invalid one a refusal. scs are
 // the send contexts of the legs' threads when the caller has them (nil:
-// loaded here); record, when set, stores the results before the costs: the
-// costs' insert upserts the business's spend row, whose lock the
-// transaction then holds to its commit, so it comes last.
+// loaded here); record, when set, stores the results with the legs' costs
+// (else the costs are stored alone): the costs' insert upserts the
+// business's spend row, whose lock the transaction then holds to its
+// commit, so it comes last.
 func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int64, legs []leg,
-	scs map[int64]*models.SendContext, record func([]legResult) error) ([]legResult, error) {
+	scs map[int64]*models.SendContext, record func([]legResult, []models.MessageCost) error) ([]legResult, error) {
 	out := make([]legResult, len(legs))
 	if scs == nil {
 		threadIDs := make([]int64, len(legs))
@@ -155,12 +156,16 @@ func (o *Outbox) queueLegs(ctx context.Context, tx *models.Store, businessID int
 			return nil, fmt.Errorf("jobs: unable to queue %d relay legs: %w", len(params), err)
 		}
 	}
-	if record != nil {
-		if err := record(out); err != nil {
-			return nil, err
-		}
+	costs, err := costsOf(ctx, tx, plans) // a WhatsApp leg is a service message with its price
+	if err != nil {
+		return nil, err
 	}
-	if err := o.recordCosts(ctx, tx, plans...); err != nil { // a WhatsApp leg is a service message with its price
+	if record != nil {
+		err = record(out, costs)
+	} else {
+		err = tx.RecordMessageCosts(ctx, costs)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -173,8 +178,8 @@ func (p *plan) msgOrNil() *models.Message {
 	return p.msg
 }
 
-// recordLegs stores the legs of a group message.
-func recordLegs(ctx context.Context, tx *models.Store, businessID, groupMessageID int64, legs []leg, res []legResult) error {
+// recordLegs stores the legs of a group message with their costs, in one round trip.
+func recordLegs(ctx context.Context, tx *models.Store, businessID, groupMessageID int64, legs []leg, res []legResult, costs []models.MessageCost) error {
 	rows := make([]models.RelayLeg, len(legs))
 	for i := range legs {
 		rows[i] = models.RelayLeg{BusinessID: businessID, GroupMessageID: groupMessageID,
@@ -183,7 +188,7 @@ func recordLegs(ctx context.Context, tx *models.Store, businessID, groupMessageI
 			rows[i].LegMessageID = &res[i].msg.ID
 		}
 	}
-	return tx.AddRelayLegs(ctx, rows)
+	return tx.AddRelayLegs(ctx, rows, costs)
 }
 
 // groupMessage stores a message of the business in the group thread itself:
@@ -220,8 +225,8 @@ func (r *Relay) fanOutQuoting(ctx context.Context, tx *models.Store, gm *models.
 		}
 		legs = append(legs, l)
 	}
-	_, err := r.o.queueLegs(ctx, tx, gm.BusinessID, legs, scs, func(res []legResult) error {
-		return recordLegs(ctx, tx, gm.BusinessID, gm.ID, legs, res)
+	_, err := r.o.queueLegs(ctx, tx, gm.BusinessID, legs, scs, func(res []legResult, costs []models.MessageCost) error {
+		return recordLegs(ctx, tx, gm.BusinessID, gm.ID, legs, res, costs)
 	})
 	return err
 }

@@ -275,12 +275,29 @@ type RelayLeg struct {
 	CreatedAt      time.Time `json:"-"`
 }
 
-// AddRelayLegs records the legs of a group message (inside the queuing transaction).
-func (s *Store) AddRelayLegs(ctx context.Context, legs []RelayLeg) error {
-	if len(legs) == 0 {
+// AddRelayLegs records the legs of a group message and the prices of its
+// queued legs in one round trip (inside the queuing transaction); the prices
+// go second, as their insert locks the business's spend shard row to commit.
+func (s *Store) AddRelayLegs(ctx context.Context, legs []RelayLeg, costs []MessageCost) error {
+	var b pgx.Batch
+	if len(legs) > 0 {
+		n := len(legs)
+		biz, groupMsgs, identities := make([]int64, n), make([]int64, n), make([]int64, n)
+		legMsgs, refusals := make([]*int64, n), make([]string, n)
+		for i, l := range legs {
+			biz[i], groupMsgs[i], identities[i], legMsgs[i], refusals[i] = l.BusinessID, l.GroupMessageID, l.IdentityID, l.LegMessageID, l.Refusal
+		}
+		b.Queue(`INSERT INTO relay_legs (business_id, group_message_id, identity_id, leg_message_id, refusal)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[])`,
+			biz, groupMsgs, identities, legMsgs, refusals)
+	}
+	if len(costs) > 0 {
+		queueMessageCosts(&b, costs)
+	}
+	if b.Len() == 0 {
 		return nil
 	}
-	return wrapErr(s.Gorm(ctx).Create(&legs).Error, "record %d relay legs", len(legs))
+	return wrapErr(s.pgx().SendBatch(ctx, &b).Close(), "record %d relay legs", len(legs))
 }
 
 // RelayLegView is a leg as the group thread shows it under its message.

@@ -33,10 +33,40 @@ func (s *Store) RecordMessageCosts(ctx context.Context, costs []MessageCost) err
 	if len(costs) == 0 {
 		return nil
 	}
+	var b pgx.Batch
+	queueMessageCosts(&b, costs)
+	return wrapErr(s.pgx().SendBatch(ctx, &b).Close(), "record %d message costs", len(costs))
+}
+
+// queueMessageCosts queues the insert of costs (one statement of arrays) on
+// b; a cost without CreatedAt is dated now. Its statement trigger upserts the
+// business's spend shard rows, locked until the transaction ends.
+func queueMessageCosts(b *pgx.Batch, costs []MessageCost) {
+	n := len(costs)
+	var (
+		msgs, biz                    = make([]int64, n), make([]int64, n)
+		channels, est, actual        = make([]*int64, n), make([]*int64, n), make([]*int64, n)
+		countries, markets, cats     = make([]string, n), make([]string, n), make([]string, n)
+		currencies, actCats, actType = make([]string, n), make([]string, n), make([]string, n)
+		participants                 = make([]int32, n)
+		created                      = make([]*time.Time, n)
+	)
 	for i := range costs {
-		costs[i].Participants = max(costs[i].Participants, 1)
+		c := &costs[i]
+		msgs[i], biz[i], channels[i], est[i], actual[i] = c.MessageID, c.BusinessID, c.ChannelID, c.EstimatedMicros, c.ActualMicros
+		countries[i], markets[i], cats[i], currencies[i], actCats[i], actType[i] = c.Country, c.Market, c.Category, c.Currency, c.ActualCategory, c.ActualType
+		participants[i] = int32(max(c.Participants, 1))
+		if !c.CreatedAt.IsZero() {
+			created[i] = &c.CreatedAt
+		}
 	}
-	return wrapErr(s.Gorm(ctx).Create(&costs).Error, "record %d message costs", len(costs))
+	b.Queue(`INSERT INTO message_costs (message_id, business_id, channel_id, country, market, category, currency,
+			estimated_micros, actual_category, actual_type, actual_micros, participants, created_at)
+		SELECT m, b, ch, co, mk, ca, cu, e, ac, at, a, p, COALESCE(cr, now())
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::int[], $13::timestamptz[])
+			AS x(m, b, ch, co, mk, ca, cu, e, ac, at, a, p, cr)`,
+		msgs, biz, channels, countries, markets, cats, currencies, est, actCats, actType, actual, participants, created)
 }
 
 // MessageCostOf loads a message's cost, or nil.

@@ -399,7 +399,6 @@ func TemplateVars(body string) int {
 // LabelClass picks one of the stylesheet's eight label colours (no inline styles under our CSP).
 func LabelClass(id int64) string { return "lc" + strconv.FormatInt(id%8, 10) }
 
-// groupReceipt is message id's participant receipt in mc, if it has one.
 // messageClass is a message's classes as one string: templ's class lists
 // build a map and slices per item, and a page has up to fifty messages.
 func messageClass(m models.Message) string {
@@ -413,6 +412,7 @@ func messageClass(m models.Message) string {
 	return c
 }
 
+// groupReceipt is message id's participant receipt in mc, if it has one.
 func groupReceipt(mc MessageContext, id int64) (models.GroupReceipt, bool) {
 	r, ok := mc.Receipts[id]
 	return r, ok

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -548,7 +549,13 @@ func (s *Store) AddMessage(ctx context.Context, m *Message, atts []Attachment) (
 	if m.Direction == DirectionIn {
 		unread, customer = 1, m.SentAt
 	}
-	err = s.Gorm(ctx).Exec(`UPDATE threads SET
+	ev, err := json.Marshal(Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
+	if err != nil {
+		return false, err
+	}
+	// The thread's update and the listeners' notification in one round trip
+	// (a data-modifying WITH runs whether or not the rest reads it).
+	err = s.Gorm(ctx).Exec(`WITH touched AS (UPDATE threads SET
 			last_message_preview = CASE WHEN last_message_preview = '' OR ? >= last_message_at THEN ? ELSE last_message_preview END,
 			last_message_direction = CASE WHEN last_message_preview = '' OR ? >= last_message_at THEN ? ELSE last_message_direction END,
 			last_message_at = GREATEST(last_message_at, ?),
@@ -556,12 +563,11 @@ func (s *Store) AddMessage(ctx context.Context, m *Message, atts []Attachment) (
 			unread_count = unread_count + ?,
 			status = CASE WHEN ? = 1 AND status = 'closed' THEN 'open' ELSE status END,
 			updated_at = now()
-		WHERE id = ?`,
-		m.SentAt, Preview(m), m.SentAt, m.Direction, m.SentAt, customer, customer, unread, unread, m.ThreadID).Error
-	if err != nil {
-		return false, wrapErr(err, "update thread %d", m.ThreadID)
-	}
-	return true, s.Notify(ctx, Event{Type: "message", BusinessID: m.BusinessID, ThreadID: m.ThreadID, MessageID: m.ID})
+		WHERE id = ?)
+		SELECT pg_notify(?, ?)`,
+		m.SentAt, Preview(m), m.SentAt, m.Direction, m.SentAt, customer, customer, unread, unread, m.ThreadID,
+		InboxChannel, string(ev)).Error
+	return true, wrapErr(err, "update thread %d", m.ThreadID)
 }
 
 // Preview is the one-line summary of a message shown in the inbox list.

@@ -351,27 +351,16 @@ func drainIngest(ctx context.Context, db *models.DB) error {
 // startProfile profiles this process's CPU into path (suffixed with the
 // rate) until the returned function is called; an empty path does nothing.
 func startProfile(path string, rate int) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(fmt.Sprintf("%s.%d", path, rate))
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	return startCapture(path, rate, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
-// startTrace writes this process's execution trace into path (suffixed
-// with the rate) until the returned function is called: where a profile
+// startTrace is startProfile for the execution trace: where a profile
 // shows no CPU, the trace shows what the goroutines waited for.
 func startTrace(path string, rate int) (func(), error) {
+	return startCapture(path, rate, trace.Start, trace.Stop)
+}
+
+func startCapture(path string, rate int, start func(io.Writer) error, stop func()) (func(), error) {
 	if path == "" {
 		return func() {}, nil
 	}
@@ -379,12 +368,12 @@ func startTrace(path string, rate int) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() {
-		trace.Stop()
+		stop()
 		f.Close()
 	}, nil
 }

@@ -22,11 +22,15 @@ import (
 // customerKey names whose rows an event touches: its channel and its group
 // or customer.
 func customerKey(it event) string {
-	who := it.ev.Customer.ExternalID
-	if it.ev.GroupID != "" {
-		who = "g:" + it.ev.GroupID
+	return strconv.FormatInt(it.ch.ID, 10) + "/" + whose(it.ev)
+}
+
+// whose names the group or customer whose rows an event touches.
+func whose(ev *adapters.Event) string {
+	if ev.GroupID != "" {
+		return "g:" + ev.GroupID
 	}
-	return strconv.FormatInt(it.ch.ID, 10) + "/" + who
+	return ev.Customer.ExternalID
 }
 
 // lockKeys are the advisory lock ids of the customers and groups a batch's
@@ -43,11 +47,7 @@ func lockKeys(payloads []*payload) []int32 {
 	for _, pl := range payloads {
 		for i := range pl.events {
 			ev := &pl.events[i]
-			who := ev.Customer.ExternalID
-			if ev.GroupID != "" {
-				who = "g:" + ev.GroupID
-			}
-			add(ev, who)
+			add(ev, whose(ev))
 			if nc := ev.NumberChange; nc != nil && nc.NewWaID != "" {
 				add(ev, nc.NewWaID)
 			}

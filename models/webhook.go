@@ -257,22 +257,6 @@ type WebhookOutcome struct {
 // problems an earlier attempt (a replay) recorded for the same payloads,
 // and queues notify as NotifyEvents does: one round trip for all of it.
 func (s *Store) FinishWebhooks(ctx context.Context, outs []WebhookOutcome, notify []Event) error {
-	b, err := finishBatch(outs, notify)
-	if err != nil {
-		return err
-	}
-	br := s.pgx().SendBatch(ctx, b)
-	for range b.Len() {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return wrapErr(err, "record %d webhook outcomes", len(outs))
-		}
-	}
-	return wrapErr(br.Close(), "record %d webhook outcomes", len(outs))
-}
-
-// finishBatch is FinishWebhooks' statements.
-func finishBatch(outs []WebhookOutcome, notify []Event) (*pgx.Batch, error) {
 	n := len(outs)
 	ids, outcomes, errs, businesses := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
 	var problems []WebhookProblem
@@ -284,9 +268,9 @@ func finishBatch(outs []WebhookOutcome, notify []Event) (*pgx.Batch, error) {
 	}
 	payloads, err := notifyPayloads(notify)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := &pgx.Batch{}
+	var b pgx.Batch
 	b.Queue(`UPDATE raw_webhooks r SET outcome = u.outcome, error = u.error, business_ids = u.b::bigint[],
 			processed_at = clock_timestamp(), attempts = attempts + 1
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, outcome, error, b) WHERE r.id = u.id`,
@@ -308,7 +292,14 @@ func finishBatch(outs []WebhookOutcome, notify []Event) (*pgx.Batch, error) {
 	if len(payloads) > 0 {
 		b.Queue(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, InboxChannel, payloads)
 	}
-	return b, nil
+	br := s.pgx().SendBatch(ctx, &b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return wrapErr(err, "record %d webhook outcomes", n)
+		}
+	}
+	return wrapErr(br.Close(), "record %d webhook outcomes", n)
 }
 
 // StripNUL removes the NUL characters PostgreSQL text cannot hold.

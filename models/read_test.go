@@ -109,3 +109,76 @@ func TestPageLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestReusePlans: a read batch that reuses its plans reads what a plain one
+// reads, its statements are planned once (PostgreSQL's own count of the
+// connection's prepared statements, on a one-connection pool), and the
+// connection goes back to the pool outside any transaction, writable.
+func TestReusePlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := models.Open(ctx, modelstest.URL(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	cipher, _ := models.NewCipher(modelstest.SecretKey)
+	s := models.NewStore(db, cipher)
+	f := newFixture(t, s, "Plans", "messenger", "page-plans")
+	var ids []int64
+	for i := range 3 {
+		ext := "mid.plans." + string(rune('a'+i))
+		m := &models.Message{BusinessID: f.biz.ID, ThreadID: f.thread.ID, ChannelID: &f.channel.ID, Direction: "in",
+			App: "messenger", Kind: "text", ExternalID: &ext, Text: "hello " + ext, SentAt: time.Now(), Status: "received"}
+		if _, err := s.AddMessage(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	read := func(reuse bool) (threads, msgs int) {
+		t.Helper()
+		rb := s.NewReadBatch()
+		if reuse {
+			rb.ReusePlans()
+		}
+		ts := rb.ThreadsWithLabels(f.biz.ID, []int64{f.thread.ID, f.thread.ID + 1000})
+		ms := rb.MessagesByID(f.biz.ID, ids)
+		if err := rb.Send(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return len(*ts), len(*ms)
+	}
+	plans := func() (generic, custom int64) {
+		t.Helper()
+		err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
+			FROM pg_prepared_statements WHERE statement LIKE '%FROM messages m WHERE m.business_id%'`).Scan(&generic, &custom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return generic, custom
+	}
+	// Fresh prepared statements: without ReusePlans, PostgreSQL makes a
+	// custom plan for at least each of the first five calls.
+	for range 8 {
+		if th, ms := read(true); th != 1 || ms != 3 {
+			t.Fatalf("batch reusing plans read %d threads and %d messages, want 1 and 3", th, ms)
+		}
+	}
+	if g, c := plans(); c != 0 || g < 8 {
+		t.Errorf("reusing plans, 8 calls made %d custom and %d generic plans; want none and at least 8", c, g)
+	}
+	if th, ms := read(false); th != 1 || ms != 3 {
+		t.Fatalf("plain batch read %d threads and %d messages, want 1 and 3", th, ms)
+	}
+	var status string
+	if err := db.Pool.QueryRow(ctx, `SELECT current_setting('plan_cache_mode') || ' ' || CASE WHEN txid_current_if_assigned() IS NULL THEN 'idle' ELSE 'in tx' END`).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if status != "auto idle" {
+		t.Errorf("the connection came back with %q, want plan_cache_mode auto and no transaction", status)
+	}
+	ext := "mid.plans.after"
+	if _, err := s.AddMessage(ctx, &models.Message{BusinessID: f.biz.ID, ThreadID: f.thread.ID, ChannelID: &f.channel.ID,
+		Direction: "in", App: "messenger", Kind: "text", ExternalID: &ext, SentAt: time.Now(), Status: "received"}, nil); err != nil {
+		t.Errorf("a write after batches that reused plans: %v", err)
+	}
+}

@@ -313,7 +313,7 @@ func (s *Server) loadBurst(ctx context.Context, businessID int64, events []model
 	if len(threadIDs) == 0 {
 		return b, nil
 	}
-	rb := s.store.NewReadBatch()
+	rb := s.store.NewReadBatch().ReusePlans() // ids vary in number: without it each push re-plans its reads
 	slices.Sort(threadIDs)
 	slices.Sort(messageIDs)
 	threads := rb.ThreadsWithLabels(businessID, slices.Compact(threadIDs)) // scoped: another business's id finds nothing

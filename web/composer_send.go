@@ -33,6 +33,15 @@ func (s *Server) composerSend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if t.UnreadCount > 0 {
+		// An agent who replies has read the thread: what arrived while it
+		// was open no longer counts as unread, in their list or anyone's.
+		if err := s.store.MarkThreadRead(r.Context(), v.BusinessID, t.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		t.UnreadCount = 0
+	}
 	if t.Origin == "relay" && s.opts.Groups != nil {
 		s.groupSend(w, r, v, t) // groups.go: one leg per member
 		return

@@ -338,3 +338,63 @@ func TestSettingsChannelsUsersTokensWebhooks(t *testing.T) {
 		t.Error("webhook log not scoped to the business's accounts")
 	}
 }
+
+// TestReplyMarksTheThreadRead: a customer's message that arrives while the
+// agent has the thread open counts as unread until the agent replies; the
+// reply (even one the policy refuses: the agent read it to answer) clears
+// it, and only in the agent's own business.
+func TestReplyMarksTheThreadRead(t *testing.T) {
+	e := newUIEnv(t, true)
+	ctx := context.Background()
+	e.outbox.setDecisions(openWindow(e.a.identity.ID, policy.AppMessenger))
+	ca := e.signIn(t, e.a.agent)
+	if res, _ := ca.get("/inbox/threads/" + id(e.a.thread.ID)); res.StatusCode != 200 {
+		t.Fatal(res.StatusCode)
+	}
+	arrive := func(ext string) {
+		t.Helper()
+		m := &models.Message{BusinessID: e.a.biz.ID, ThreadID: e.a.thread.ID, ChannelID: &e.a.channel.ID, Direction: "in",
+			App: "messenger", Kind: "text", ExternalID: &ext, Text: "still there?", SentAt: time.Now(), Status: "received",
+			SenderIdentityID: &e.a.identity.ID}
+		if _, err := e.store.AddInboundMessages(ctx, []*models.Message{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unread := func() int {
+		t.Helper()
+		th, err := e.store.Thread(ctx, e.a.biz.ID, e.a.thread.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return th.UnreadCount
+	}
+	arrive("mid.while-open")
+	if n := unread(); n != 1 {
+		t.Fatalf("unread %d after the customer wrote, want 1", n)
+	}
+	// Another business's agent cannot clear it through its own thread id space.
+	cb := e.signIn(t, e.b.agent)
+	if res := cb.post("/inbox/threads/"+id(e.a.thread.ID)+"/messages", url.Values{"text": {"hi"}}); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another business's reply: %d, want 404", res.StatusCode)
+	}
+	if n := unread(); n != 1 {
+		t.Errorf("unread %d after another business tried, want 1", n)
+	}
+	if res := ca.post("/inbox/threads/"+id(e.a.thread.ID)+"/messages", url.Values{"text": {"Yes, here!"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply: %d", res.StatusCode)
+	}
+	if n := unread(); n != 0 {
+		t.Errorf("unread %d after the agent replied, want 0", n)
+	}
+	arrive("mid.after-reply")
+	refusal := policy.Decision{IdentityID: e.a.identity.ID, App: policy.AppMessenger, Reason: policy.ReasonHumanAgentExpired}
+	e.outbox.mu.Lock()
+	e.outbox.refuse = &refusal
+	e.outbox.mu.Unlock()
+	if res := ca.post("/inbox/threads/"+id(e.a.thread.ID)+"/messages", url.Values{"text": {"and now?"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("refused reply: %d", res.StatusCode)
+	}
+	if n := unread(); n != 0 {
+		t.Errorf("unread %d after a refused reply, want 0", n)
+	}
+}

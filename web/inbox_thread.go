@@ -26,7 +26,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 	f, listF := threadPageFilters(r)
 	_, _, cursorErr := models.DecodeCursor(f.Cursor)
 	rendered := now()
-	rb := s.store.NewReadBatch().ReusePlans() // its reads by id lists would be re-planned on every page
+	rb := s.store.NewReadBatch()
 	thread := rb.ThreadsWithLabels(v.BusinessID, []int64{id})
 	var page *models.ThreadPage
 	var load threadViewLoad
@@ -99,7 +99,7 @@ func (s *Server) renderThreadPage(w http.ResponseWriter, r *http.Request, t *mod
 	}
 	rendered := now()
 	// The list and the thread's messages, notes and contacts: one round trip.
-	rb := s.store.NewReadBatch().ReusePlans() // its reads by id lists would be re-planned on every page
+	rb := s.store.NewReadBatch()
 	page := rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
 	load := queueThreadView(rb, v.BusinessID, t.ID, f.Cursor)
 	load.restock = rb.RestockOptions(v.BusinessID, t.ID, restockPicker)

@@ -69,7 +69,7 @@ func (s *Server) messageContext(ctx context.Context, t *models.Thread, msgs []mo
 // messages with the notes of the same stretch of time, the contacts, and
 // the composer. Messages, notes and contacts come in one round trip.
 func (s *Server) threadView(ctx context.Context, v *Viewer, t *models.Thread, cursor string, b *businessBasics, back string) (*views.ThreadView, error) {
-	rb := s.store.NewReadBatch().ReusePlans() // its reads by id lists would be re-planned on every page
+	rb := s.store.NewReadBatch()
 	load := queueThreadView(rb, v.BusinessID, t.ID, cursor)
 	if err := rb.Send(ctx); err != nil {
 		return nil, err

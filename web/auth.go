@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/views"
@@ -33,6 +34,18 @@ func viewerFrom(ctx context.Context) *Viewer {
 	return v
 }
 
+// signInNext is where signing in returns to: the page asked for, or, for
+// htmx's request from a page (a form, a pane), that page; a path, never
+// another host.
+func signInNext(r *http.Request) string {
+	if isHTMX(r) && r.Method != http.MethodGet {
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && strings.HasPrefix(u.Path, "/") {
+			return u.RequestURI()
+		}
+	}
+	return r.URL.RequestURI()
+}
+
 // requireUser loads the session's user and membership, or sends them to sign in.
 func (s *Server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +55,7 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			return
 		}
 		if v == nil {
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			seeOther(w, r, "/login?next="+url.QueryEscape(signInNext(r)))
 			return
 		}
 		ctx := context.WithValue(r.Context(), viewerKey{}, v)

@@ -214,12 +214,19 @@ func BenchmarkInbox(b *testing.B) {
 			return err
 		})
 	})
-	for _, bc := range []struct{ name, path string }{
-		{"http-first-page", "/inbox"},
-		{"http-deep-page", "/inbox?cursor=" + url.QueryEscape(cursor)},
-		{"http-thread-page", "/inbox/threads/" + strconv.FormatInt(threadID, 10)},
+	for _, bc := range []struct {
+		name, path string
+		header     http.Header
+	}{
+		{"http-first-page", "/inbox", nil},
+		{"http-deep-page", "/inbox?cursor=" + url.QueryEscape(cursor), nil},
+		// A thread by its link: the whole page (a deep link, a reload).
+		{"http-thread-page", "/inbox/threads/" + strconv.FormatInt(threadID, 10), nil},
+		// A thread by a click on its row: the pane alone (views.paneLinks).
+		{"http-thread-pane", "/inbox/threads/" + strconv.FormatInt(threadID, 10),
+			http.Header{"Hx-Request": {"true"}, "Hx-Boosted": {"true"}, "Hx-Target": {"thread-pane"}}},
 	} {
-		b.Run(bc.name, func(b *testing.B) { benchGet(b, cl, ts.URL+bc.path) })
+		b.Run(bc.name, func(b *testing.B) { benchGetHeader(b, cl, ts.URL+bc.path, bc.header) })
 	}
 	// Statements PostgreSQL re-plans on every call (custom plans) cost far more than their execution.
 	if os.Getenv("SWITCHBOARD_BENCH_EXPLAIN") != "" {
@@ -235,9 +242,19 @@ func BenchmarkInbox(b *testing.B) {
 }
 
 // benchGet fetches url from 8 concurrent clients and reports pages/s and p99.
-func benchGet(b *testing.B, cl *http.Client, u string) {
+func benchGet(b *testing.B, cl *http.Client, u string) { benchGetHeader(b, cl, u, nil) }
+
+// benchGetHeader is benchGet with request headers.
+func benchGetHeader(b *testing.B, cl *http.Client, u string, h http.Header) {
 	benchParallel(b, "pages/s", func() error {
-		res, err := cl.Get(u)
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		res, err := cl.Do(req)
 		if err != nil {
 			return err
 		}
@@ -305,7 +322,7 @@ func BenchmarkRenderThreadList(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := views.ThreadListOOB(rows, "Conversazioni").Render(ctx, &buf); err != nil {
+		if err := views.ThreadListOOB(rows, "Conversazioni", true).Render(ctx, &buf); err != nil {
 			b.Fatal(err)
 		}
 	}

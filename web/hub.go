@@ -224,9 +224,12 @@ type hub struct {
 	clients   map[int64]map[*wsClient]struct{}
 	lastEvent map[int64]time.Time
 	listening time.Time // since when events have flowed without a gap; zero when not listening
-	cache     *businessCache
-	pinging   bool // pingLoop runs
-	added     int  // sockets ever added: spreads them over the ping slots
+	// resyncSlack is wsResyncSlack; a test that needs a quiet page (no
+	// resync for its own recent events) shortens it, under mu.
+	resyncSlack time.Duration
+	cache       *businessCache
+	pinging     bool // pingLoop runs
+	added       int  // sockets ever added: spreads them over the ping slots
 
 	conns    prometheus.Gauge
 	dropped  prometheus.Counter
@@ -240,9 +243,10 @@ var liveBuckets = []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .02
 
 func newHub(m *Metrics) *hub {
 	h := &hub{
-		clients:   map[int64]map[*wsClient]struct{}{},
-		lastEvent: map[int64]time.Time{},
-		cache:     newBusinessCache(businessCacheTTL),
+		clients:     map[int64]map[*wsClient]struct{}{},
+		lastEvent:   map[int64]time.Time{},
+		resyncSlack: wsResyncSlack,
+		cache:       newBusinessCache(businessCacheTTL),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "switchboard", Name: "websocket_connections",
 			Help: "Open websocket connections on this process."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Name: "websocket_dropped_total",
@@ -377,7 +381,7 @@ func (h *hub) missed(businessID int64, since time.Time) bool {
 	if h.listening.IsZero() || h.listening.After(since) {
 		return true
 	}
-	return h.lastEvent[businessID].After(since.Add(-wsResyncSlack))
+	return h.lastEvent[businessID].After(since.Add(-h.resyncSlack))
 }
 
 // deliver queues the frame data for each client; a client whose queue is full is

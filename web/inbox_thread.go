@@ -10,7 +10,8 @@ import (
 
 // threadPage is the inbox with one thread open; reading it clears its
 // unread count. The thread, the list and the thread's messages, notes and
-// contacts come in one round trip.
+// contacts come in one round trip. A click on a row of an inbox already on
+// screen (paneRequest) gets the thread's pane alone: the list is not read.
 func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())
 	id, ok := pathID(r, "id")
@@ -24,27 +25,26 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, listF := threadPageFilters(r)
-	_, _, cursorErr := models.DecodeCursor(f.Cursor)
+	if _, _, err := models.DecodeCursor(f.Cursor); f.Cursor != "" && err != nil {
+		s.badRequest(w, r) // a tampered messages cursor
+		return
+	}
+	pane := paneRequest(r)
 	rendered := now()
 	rb := s.store.NewReadBatch()
 	thread := rb.ThreadsWithLabels(v.BusinessID, []int64{id})
 	var page *models.ThreadPage
-	var load threadViewLoad
-	if f.Cursor == "" || cursorErr == nil {
+	if !pane {
 		page = rb.InboxThreads(v.BusinessID, storeFilter(listF, v.User.ID))
-		load = queueThreadView(rb, v.BusinessID, id, f.Cursor)
-		load.restock = rb.RestockOptions(v.BusinessID, id, restockPicker)
 	}
+	load := queueThreadView(rb, v.BusinessID, id, f.Cursor)
+	load.restock = rb.RestockOptions(v.BusinessID, id, restockPicker)
 	if err := rb.Send(r.Context()); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	if len(*thread) == 0 {
 		s.notFound(w, r) // another business's thread too
-		return
-	}
-	if page == nil {
-		s.badRequest(w, r) // a tampered messages cursor
 		return
 	}
 	t := &(*thread)[0]
@@ -54,12 +54,22 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t.UnreadCount = 0
-		if page, err = s.readThreadInList(r, v, listF, page, t.ID); err != nil {
-			s.serverError(w, r, err)
-			return
+		if !pane {
+			if page, err = s.readThreadInList(r, v, listF, page, t.ID); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 		}
 	}
 	s.respondThreadPage(w, r, t, b, f, listF, rendered, page, load, http.StatusOK, nil)
+}
+
+// paneRequest reports whether r opens a thread in an inbox already on
+// screen: htmx asks for the thread pane (views.paneLinks). A history
+// restore asks for the whole page.
+func paneRequest(r *http.Request) bool {
+	return r.Method == http.MethodGet && isHTMX(r) && r.Header.Get("HX-Target") == "thread-pane" &&
+		r.Header.Get("HX-History-Restore-Request") != "true"
 }
 
 // readThreadInList brings a list page loaded before the thread was marked
@@ -114,7 +124,6 @@ func (s *Server) renderThreadPage(w http.ResponseWriter, r *http.Request, t *mod
 func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *models.Thread, b *businessBasics,
 	f, listF views.ListFilter, rendered time.Time, page *models.ThreadPage, load threadViewLoad, status int, composer *views.ComposerView) {
 	v := viewerFrom(r.Context())
-	rows, older := listRows(page, listF, b, t.ID)
 	tv, err := s.buildThreadView(r.Context(), load, v, t, b, listURL(listF))
 	if err != nil {
 		s.serverError(w, r, err)
@@ -133,11 +142,33 @@ func (s *Server) respondThreadPage(w http.ResponseWriter, r *http.Request, t *mo
 			tv.Composer.Error = views.T(r.Context(), key)
 		}
 	}
+	// One URL, two bodies: a cache must not answer one with the other.
+	w.Header().Add("Vary", "HX-Request, HX-Target")
+	if page == nil {
+		s.render(w, r, status, views.ThreadPaneSwap(views.ThreadPaneSwapView{
+			Title: t.Title, Thread: *tv, WSURL: wsURL(listF, t.ID, false, rendered),
+			Row: openedRow(t, listF, v, b, rendered),
+		}))
+		return
+	}
+	rows, older := listRows(page, listF, b, t.ID)
 	s.render(w, r, status, presized(views.Inbox(views.InboxView{
 		Page: s.page(r, t.Title, "inbox"), Filter: listF, Rows: rows, OlderURL: older, Thread: tv,
 		Labels: b.labels, Members: b.members, Alerts: b.alerts, IsAdmin: v.Can("admin"),
 		WSURL: wsURL(listF, t.ID, false, rendered), ListEmpty: emptyKey(listF),
 	})))
+}
+
+// openedRow is the row of thread t, just opened in place, for the list on
+// screen: current and read; nil when t no longer belongs in that list (it
+// left a list of unread threads), which then drops it.
+func openedRow(t *models.Thread, listF views.ListFilter, v *Viewer, b *businessBasics, at time.Time) *views.ThreadRow {
+	row := threadRow(t, b.names, t.ID, listF.Values(false).Encode(), at)
+	row.OOB = "true"
+	if listF.Q == "" && !matches(t, storeFilter(listF, v.User.ID)) {
+		row.OOB = "delete"
+	}
+	return &row
 }
 
 // restockPicker is how many products the thread page's restock picker lists.

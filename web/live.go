@@ -228,7 +228,7 @@ func (s *Server) pushBusiness(ctx context.Context, businessID int64, events []mo
 		}
 		if view.closing && len(b.row) > 0 {
 			pieces = append(pieces, piece{"closing", func(ctx context.Context, buf *bytes.Buffer) error {
-				return views.ThreadListOOB(b.closing, views.T(ctx, "list.label")).Render(ctx, buf)
+				return views.ThreadListOOB(b.closing, views.T(ctx, "list.label"), false).Render(ctx, buf)
 			}})
 		}
 		q, qDone := "", false // the audience's list filter, as its rows link it
@@ -536,7 +536,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 		if err != nil {
 			return err
 		}
-		if err := views.ThreadListOOB(rows, views.T(ctx, "list.label")).Render(ctx, &buf); err != nil {
+		if err := views.ThreadListOOB(rows, views.T(ctx, "list.label"), false).Render(ctx, &buf); err != nil {
 			return err
 		}
 	case c.view.filter.Cursor == "":
@@ -544,7 +544,7 @@ func (s *Server) resyncClient(ctx context.Context, c *wsClient) error {
 		if err != nil {
 			return err
 		}
-		if err := views.ThreadListOOB(rows, views.T(ctx, "list.label")).Render(ctx, &buf); err != nil {
+		if err := views.ThreadListOOB(rows, views.T(ctx, "list.label"), true).Render(ctx, &buf); err != nil {
 			return err
 		}
 	}

@@ -35,9 +35,9 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) return;
     var rows = Array.prototype.slice.call(document.querySelectorAll(".thread-row a.row-link"));
-    var cur = rows.findIndex(function (a) { return a.getAttribute("aria-current") === "true"; });
+    var cur = rows.findIndex(function (a) { return a.hasAttribute("aria-current"); });
     if (cur < 0) cur = rows.indexOf(document.activeElement);
-    var go = function (i) { if (rows[i]) window.location.assign(rows[i].href); };
+    var go = function (i) { if (rows[i]) { if (window.htmx) rows[i].click(); else window.location.assign(rows[i].href); } };
     switch (ev.key) {
       case "j": go(cur < 0 ? 0 : cur + 1); break;
       case "k": go(cur <= 0 ? 0 : cur - 1); break;
@@ -130,7 +130,39 @@
     var tl = document.getElementById("timeline");
     if (tl && el && (el.id === "messages" || el.closest && el.closest("#messages"))) tl.scrollTop = tl.scrollHeight;
   });
-  document.addEventListener("htmx:afterSettle", function (ev) { setup(ev.target); });
+  // A thread opened in place (a row's link, swapped into #thread-pane): the
+  // inbox shows it (one pane at a time on a phone), its row is the current
+  // one, and its newest message is in view. The server marked it read and
+  // sent its row; other rows lose "current" here.
+  function threadOpened() {
+    var pane = document.getElementById("thread-pane"), inbox = document.querySelector(".inbox");
+    var id = pane && pane.getAttribute("data-thread-id");
+    if (!id || !inbox) return;
+    inbox.classList.add("has-thread");
+    inbox.querySelectorAll(".thread-row.current").forEach(function (li) {
+      if (li.getAttribute("data-thread-id") === id) return;
+      li.classList.remove("current");
+      var a = li.querySelector("a.row-link"); if (a) a.removeAttribute("aria-current");
+    });
+    var tl = document.getElementById("timeline");
+    if (tl) tl.scrollTop = tl.scrollHeight;
+  }
+  function paneSwap(ev) {
+    var cfg = ev.detail && ev.detail.requestConfig;
+    return cfg && cfg.headers && cfg.headers["HX-Target"] === "thread-pane";
+  }
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    setup(ev.target);
+    if (paneSwap(ev)) threadOpened();
+  });
+  // A pane that cannot come (an error page, a lost connection): go there
+  // the ordinary way, which shows what happened.
+  document.addEventListener("htmx:responseError", function (ev) {
+    if (paneSwap(ev) && ev.detail.pathInfo) window.location.assign(ev.detail.pathInfo.requestPath);
+  });
+  document.addEventListener("htmx:sendError", function (ev) {
+    if (paneSwap(ev) && ev.detail.pathInfo) window.location.assign(ev.detail.pathInfo.requestPath);
+  });
   document.addEventListener("htmx:wsAfterMessage", function () { setup(document); });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -437,10 +438,17 @@ func (s *Store) UpdateThread(ctx context.Context, businessID, id int64, u Thread
 	})
 }
 
-// MarkThreadRead clears the unread count.
+// MarkThreadRead clears the unread count and tells every open inbox of the
+// business (a "thread" event: the row shows read for every agent, not only
+// the one who opened it), in one statement.
 func (s *Store) MarkThreadRead(ctx context.Context, businessID, id int64) error {
-	err := s.Gorm(ctx).Model(&Thread{}).Where("business_id = ? AND id = ? AND unread_count > 0", businessID, id).
-		Update("unread_count", 0).Error
+	ev, err := json.Marshal(Event{Type: "thread", BusinessID: businessID, ThreadID: id})
+	if err != nil {
+		return err
+	}
+	_, err = s.sqlExec(ctx, `WITH r AS (
+			UPDATE threads SET unread_count = 0 WHERE business_id = $1 AND id = $2 AND unread_count > 0 RETURNING id)
+		SELECT pg_notify($3, $4) FROM r`, businessID, id, InboxChannel, string(ev))
 	return wrapErr(err, "mark thread %d read", id)
 }
 

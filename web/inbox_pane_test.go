@@ -97,3 +97,32 @@ func TestPaneSignedOut(t *testing.T) {
 		t.Errorf("HX-Redirect %q (status %d), want %q", got, res.StatusCode, want)
 	}
 }
+
+// TestReadShowsInEveryInbox: when one agent opens an unread thread, every
+// other agent's list shows it read, live (it showed unread until a reload).
+func TestReadShowsInEveryInbox(t *testing.T) {
+	e := newUIEnv(t, false)
+	startLive(t, e)
+	addMessage(t, e.store, e.a, "Any news on my order?", "in", time.Now())
+	since := "&since=" + id(time.Now().Add(time.Minute).UnixMilli()) // nothing missed: no resync frames
+	other, _, err := e.signIn(t, e.a.admin).dialWS("/ws?status=open" + since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	waitClients(t, e, 1)
+
+	if res, _ := e.signIn(t, e.a.agent).paneGet("/inbox/threads/" + id(e.a.thread.ID)); res.StatusCode != http.StatusOK {
+		t.Fatalf("pane: status %d", res.StatusCode)
+	}
+	f := readUntil(t, other, `id="thread-row-`+id(e.a.thread.ID)+`"`)
+	if strings.Contains(f, "unread-count") {
+		t.Errorf("the other agent's row still counts unread messages: %s", f)
+	}
+	// Opening it again (read already) tells nobody anything.
+	e.signIn(t, e.a.agent).paneGet("/inbox/threads/" + id(e.a.thread.ID))
+	_ = other.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, b, err := other.ReadMessage(); err == nil {
+		t.Errorf("a read thread's second opening sent %s", b)
+	}
+}

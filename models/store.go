@@ -115,6 +115,10 @@ type Event struct {
 	Session    string `json:"s,omitempty"` // access: only this session's (a digest of its token)
 	RunID      int64  `json:"r,omitempty"` // a restock run's progress (EventRestock)
 	ProductID  int64  `json:"p,omitempty"` // whose waitlist changed (EventWaitlist)
+	// Read marks a "thread" event that only cleared the unread count: a
+	// socket that opens just after one need not re-read its page for it
+	// (MarkThreadRead: the reader's own new pane already shows it read).
+	Read bool `json:"rd,omitempty"`
 }
 
 // EventAccess ends a member's live sockets: signed out, role changed, removed.

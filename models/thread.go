@@ -442,7 +442,7 @@ func (s *Store) UpdateThread(ctx context.Context, businessID, id int64, u Thread
 // business (a "thread" event: the row shows read for every agent, not only
 // the one who opened it), in one statement.
 func (s *Store) MarkThreadRead(ctx context.Context, businessID, id int64) error {
-	ev, err := json.Marshal(Event{Type: "thread", BusinessID: businessID, ThreadID: id})
+	ev, err := json.Marshal(Event{Type: "thread", BusinessID: businessID, ThreadID: id, Read: true})
 	if err != nil {
 		return err
 	}

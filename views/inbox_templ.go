@@ -1158,7 +1158,11 @@ func (c *threadRowItem) Render(ctx context.Context, w io.Writer) error {
 	}
 	h.raw(`><a href="`)
 	h.text(r.Href)
-	h.raw(`" class="row-link"`)
+	// Where a boosted list (paneLinks) puts the thread, on the link itself:
+	// a live update can replace the row while its click's request is in
+	// flight, and htmx then reads these from the detached link. Without
+	// hx-boost above (no JavaScript, the closing list) they do nothing.
+	h.raw(`" class="row-link" hx-target="#thread-pane" hx-swap="outerHTML"`)
 	if r.Current {
 		h.raw(` aria-current="page"`)
 	}

@@ -19,5 +19,5 @@ func paneLinks(on bool) templ.Attributes {
 	if !on {
 		return nil
 	}
-	return templ.Attributes{"hx-boost": "true", "hx-target": "#thread-pane", "hx-swap": "outerHTML"}
+	return templ.Attributes{"hx-boost": "true"} // the row links say where (threadRowItem)
 }

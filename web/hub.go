@@ -360,10 +360,14 @@ func (h *hub) countLocked() int {
 	return n
 }
 
-func (h *hub) noteEvent(businessID int64, at time.Time) {
-	h.mu.Lock()
-	h.lastEvent[businessID] = at
-	h.mu.Unlock()
+// noteEvent counts an event; resync says a socket opened just after it must
+// re-read its page (hub.missed) for it.
+func (h *hub) noteEvent(businessID int64, at time.Time, resync bool) {
+	if resync {
+		h.mu.Lock()
+		h.lastEvent[businessID] = at
+		h.mu.Unlock()
+	}
 	h.events.Inc()
 }
 

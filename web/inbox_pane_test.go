@@ -64,6 +64,11 @@ func TestThreadPaneResponse(t *testing.T) {
 	if strings.Contains(body, "unread-count") {
 		t.Error("pane: the opened row still counts unread messages")
 	}
+	// The link says where its thread goes: a live update may replace the
+	// row (and detach the link) while the click's request is in flight.
+	if !strings.Contains(body, `class="row-link" hx-target="#thread-pane" hx-swap="outerHTML"`) {
+		t.Error("pane: the row's link does not carry its target and swap")
+	}
 
 	// The same URL without htmx, or restoring history, is the whole page.
 	for _, hdr := range []map[string]string{nil, {"HX-Request": "true", "HX-Target": "thread-pane", "HX-History-Restore-Request": "true"}} {

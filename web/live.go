@@ -84,7 +84,7 @@ func (s *Server) receive(ctx context.Context, ev models.Event, at time.Time, pus
 	case "status":
 		s.publishAlertStatus(ev) // a restock alert's fate, for its product's page
 	}
-	s.hub.noteEvent(ev.BusinessID, at)
+	s.hub.noteEvent(ev.BusinessID, at, !ev.Read)
 	if ev.Type == "channel" {
 		s.hub.cache.invalidate(ev.BusinessID) // a channel's state shows on every page
 	}

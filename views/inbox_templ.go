@@ -1160,9 +1160,10 @@ func (c *threadRowItem) Render(ctx context.Context, w io.Writer) error {
 	h.text(r.Href)
 	// Where a boosted list (paneLinks) puts the thread, on the link itself:
 	// a live update can replace the row while its click's request is in
-	// flight, and htmx then reads these from the detached link. Without
-	// hx-boost above (no JavaScript, the closing list) they do nothing.
-	h.raw(`" class="row-link" hx-target="#thread-pane" hx-swap="outerHTML"`)
+	// flight, and htmx then reads these from the detached link, whose
+	// "boosted" mark it has cleared (hence hx-push-url). Without hx-boost
+	// above (no JavaScript, the closing list) they do nothing.
+	h.raw(`" class="row-link" hx-target="#thread-pane" hx-swap="outerHTML" hx-push-url="true"`)
 	if r.Current {
 		h.raw(` aria-current="page"`)
 	}

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +115,34 @@ func TestBrowserThreadOpensInPlace(t *testing.T) {
 		t.Error("at 375px the composer should show")
 	}
 	shoot(t, phone, "inbox-pane-375-en")
+
+	// The row is replaced live while its click is in flight (opening an
+	// unread thread marks it read, and every list gets the row again):
+	// the pane still replaces the pane, and the URL follows. The pane's
+	// answer is held back here until the socket has had time to deliver.
+	addMessageKind(t, e.store, e.a, second.ID, "text", "Hello again", "in", time.Now(), nil)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("HX-Target") != "thread-pane" {
+			e.srv.Handler().ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, r)
+		time.Sleep(500 * time.Millisecond)
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	defer slow.Close()
+	p = agentPage(t, b, slow.URL, e.a.agent)
+	p.MustNavigate(slow.URL + "/inbox").MustWaitLoad()
+	p.MustWait(`() => document.body.getAttribute("data-live") === "1"`)
+	p.MustElement(`#thread-list li[data-thread-id="` + id(second.ID) + `"] a.row-link`).MustClick()
+	p.MustElementR(`#messages [data-testid="message"]`, "Hello again")
+	p.MustWait(`() => location.pathname === "/inbox/threads/` + id(second.ID) + `"`)
+	if n := p.MustEval(`() => document.querySelectorAll("#thread-pane").length`).Int(); n != 1 {
+		t.Errorf("%d thread panes on the page, want 1 (the new one nested in the old)", n)
+	}
 }
 
 // waitHidden waits until the element of selector is not displayed.

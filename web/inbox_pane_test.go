@@ -66,7 +66,7 @@ func TestThreadPaneResponse(t *testing.T) {
 	}
 	// The link says where its thread goes: a live update may replace the
 	// row (and detach the link) while the click's request is in flight.
-	if !strings.Contains(body, `class="row-link" hx-target="#thread-pane" hx-swap="outerHTML"`) {
+	if !strings.Contains(body, `class="row-link" hx-target="#thread-pane" hx-swap="outerHTML" hx-push-url="true"`) {
 		t.Error("pane: the row's link does not carry its target and swap")
 	}
 

@@ -21,6 +21,7 @@ var (
 	benchMessages = flag.Int("relay.messages", 2000, "inbound messages relayed in the fan-out benchmark")
 	benchConns    = flag.Int("relay.conns", 8, "members writing at once in the fan-out benchmark")
 	benchSync     = flag.Bool("relay.sync", false, "commit each step waiting for its WAL flush (ingest does not: it relaxes its commits)")
+	benchRate     = flag.Float64("relay.rate", 0, "members' messages per second, arriving on schedule whatever the workers' pace (0: as fast as the workers go)")
 )
 
 // BenchmarkRelayFanOut: 200 relay groups of 5 members (mixed apps, windows
@@ -28,6 +29,12 @@ var (
 // what ingest does for a member's message: store it in the group and queue
 // its 4 policy-checked legs with their River jobs, in one transaction that,
 // like ingest's (inbound.Processor), does not wait for its WAL flush.
+//
+// By default the workers go as fast as they can (a closed loop: the latency
+// is then the machine's queue, conns ÷ throughput). With -relay.rate the
+// messages arrive on a schedule, as members write, and each latency counts
+// from the message's scheduled arrival, so time spent waiting for a free
+// worker counts too.
 func BenchmarkRelayFanOut(b *testing.B) {
 	ctx := context.Background()
 	store := modelstest.NewStore(b)
@@ -84,11 +91,20 @@ func BenchmarkRelayFanOut(b *testing.B) {
 	var wg sync.WaitGroup
 	work := make(chan int)
 	start := time.Now()
+	arrival := func(i int) time.Time { // when message i arrives (open loop), or zero
+		if *benchRate <= 0 {
+			return time.Time{}
+		}
+		return start.Add(time.Duration(float64(i) / *benchRate * float64(time.Second)))
+	}
 	for w := 0; w < *benchConns; w++ {
 		wg.Go(func() {
 			for i := range work {
 				s := senders[(i*7)%len(senders)]
 				t0 := time.Now()
+				if at := arrival(i); !at.IsZero() {
+					t0 = at
+				}
 				err := store.InTx(ctx, func(tx *models.Store) error {
 					if !*benchSync {
 						if err := tx.RelaxCommit(ctx); err != nil {
@@ -112,6 +128,9 @@ func BenchmarkRelayFanOut(b *testing.B) {
 		})
 	}
 	for i := 0; i < n; i++ {
+		if at := arrival(i); !at.IsZero() {
+			time.Sleep(time.Until(at))
+		}
 		work <- i
 	}
 	close(work)

@@ -103,6 +103,11 @@ func TestBrowserThreadOpensInPlace(t *testing.T) {
 	wait()
 	p.MustWait(`() => location.pathname === "/inbox/threads/` + id(second.ID) + `"`)
 	p.MustElementR(`#messages [data-testid="message"]`, "Or size L")
+	// And back again: the inbox as first opened, with no thread.
+	wait = p.MustWaitNavigation()
+	p.MustNavigateBack()
+	wait()
+	p.MustWait(`() => location.pathname === "/inbox" && !document.querySelector("#thread-pane[data-thread-id]")`)
 
 	// A phone: the list, then a row shows the thread alone.
 	phone := agentPage(t, b, e.http.URL, e.a.agent)

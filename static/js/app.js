@@ -157,12 +157,11 @@
   });
   // A pane that cannot come (an error page, a lost connection): go there
   // the ordinary way, which shows what happened.
-  document.addEventListener("htmx:responseError", function (ev) {
+  function paneFailed(ev) {
     if (paneSwap(ev) && ev.detail.pathInfo) window.location.assign(ev.detail.pathInfo.requestPath);
-  });
-  document.addEventListener("htmx:sendError", function (ev) {
-    if (paneSwap(ev) && ev.detail.pathInfo) window.location.assign(ev.detail.pathInfo.requestPath);
-  });
+  }
+  document.addEventListener("htmx:responseError", paneFailed);
+  document.addEventListener("htmx:sendError", paneFailed);
   document.addEventListener("htmx:wsAfterMessage", function () { setup(document); });
 
   document.addEventListener("DOMContentLoaded", function () {

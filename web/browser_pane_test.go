@@ -78,8 +78,21 @@ func TestBrowserThreadOpensInPlace(t *testing.T) {
 	}
 
 	// The socket follows the thread: a message to it arrives live.
+	// A customer's message to the thread on screen is read as it arrives:
+	// no unread badge stays on its row, here or in another agent's list.
+	watcher := agentPage(t, b, e.http.URL, e.a.agent)
+	watcher.MustNavigate(e.url("/inbox")).MustWaitLoad()
+	watcher.MustWait(`() => document.body.getAttribute("data-live") === "1"`)
 	addMessageKind(t, e.store, e.a, second.ID, "text", "Size M please", "in", time.Now(), nil)
 	p.MustElementR(`#messages [data-testid="message"]`, "Size M please")
+	watcher.MustElementR(`#thread-list li[data-thread-id="`+id(second.ID)+`"]`, "Size M please")
+	noBadge := `() => !document.querySelector('#thread-list li[data-thread-id="` + id(second.ID) + `"] .unread-count')`
+	p.MustWait(noBadge)
+	watcher.MustWait(noBadge)
+	if th, err := e.store.Thread(ctx, e.a.biz.ID, second.ID); err != nil || th.UnreadCount != 0 {
+		t.Errorf("the thread on screen got a message and stays unread: %+v, %v", th, err)
+	}
+	watcher.MustClose()
 
 	open(e.a.thread.ID, "Hello from Alpha")
 	if cur := p.MustElements(`#thread-list li.current`); len(cur) != 1 {

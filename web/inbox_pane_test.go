@@ -131,3 +131,38 @@ func TestReadShowsInEveryInbox(t *testing.T) {
 		t.Errorf("a read thread's second opening sent %s", b)
 	}
 }
+
+// TestThreadReadWhileOpen: the page on screen asks for the thread to be
+// read as a customer's message arrives (app.js); only the asker's business
+// is touched.
+func TestThreadReadWhileOpen(t *testing.T) {
+	e := newUIEnv(t, true)
+	addMessage(t, e.store, e.a, "Ci siete?", "in", time.Now())
+	unread := func() int {
+		t.Helper()
+		th, err := e.store.Thread(t.Context(), e.a.biz.ID, e.a.thread.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return th.UnreadCount
+	}
+	if n := unread(); n == 0 {
+		t.Fatal("the customer's message left the thread read")
+	}
+	path := "/inbox/threads/" + id(e.a.thread.ID) + "/read"
+	if res := e.signIn(t, e.b.agent).post(path, nil); res.StatusCode != http.StatusNoContent {
+		t.Errorf("another business's agent: %d, want 204 that changes nothing", res.StatusCode)
+	}
+	if n := unread(); n == 0 {
+		t.Error("another business's agent read Alpha's thread")
+	}
+	if res := e.signIn(t, e.a.agent).post(path, nil); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("read: %d, want 204", res.StatusCode)
+	}
+	if n := unread(); n != 0 {
+		t.Errorf("unread %d after read, want 0", n)
+	}
+	if res := e.signIn(t, e.a.agent).post("/inbox/threads/x/read", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a bad id: %d, want 404", res.StatusCode)
+	}
+}

@@ -43,6 +43,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /inbox/threads/{id}/composer/template/preview", agent(s.composerTemplatePreview))
 	mux.Handle("POST /inbox/threads/{id}/messages", agent(s.composerSend))
 	mux.Handle("POST /inbox/threads/{id}/notes", agent(s.noteAdd))
+	mux.Handle("POST /inbox/threads/{id}/read", agent(s.threadRead))
 	mux.Handle("POST /inbox/threads/{id}/status", agent(s.threadStatus))
 	mux.Handle("POST /inbox/threads/{id}/assign", agent(s.threadAssign))
 	mux.Handle("POST /inbox/threads/{id}/labels", agent(s.threadLabels))

@@ -119,6 +119,24 @@ func (s *Server) threadLabels(w http.ResponseWriter, r *http.Request) {
 	s.backToThread(w, r, id, s.store.SetThreadLabels(r.Context(), v.BusinessID, id, ids))
 }
 
+// threadRead marks a thread read for an agent who has it on screen when a
+// customer's message arrives (app.js asks, while the page is in view): the
+// unread count goes to zero in every agent's list, as opening it does. An
+// id of another business's thread changes nothing and says nothing.
+func (s *Server) threadRead(w http.ResponseWriter, r *http.Request) {
+	v := viewerFrom(r.Context())
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if err := s.store.MarkThreadRead(r.Context(), v.BusinessID, id); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // noteAdd saves a private note; it is never sent to the customer.
 func (s *Server) noteAdd(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r.Context())

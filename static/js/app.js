@@ -146,6 +146,7 @@
     });
     var tl = document.getElementById("timeline");
     if (tl) tl.scrollTop = tl.scrollHeight;
+    seenIn = lastIn();
   }
   function paneSwap(ev) {
     var cfg = ev.detail && ev.detail.requestConfig;
@@ -162,10 +163,30 @@
   }
   document.addEventListener("htmx:responseError", paneFailed);
   document.addEventListener("htmx:sendError", paneFailed);
-  document.addEventListener("htmx:wsAfterMessage", function () { setup(document); });
+  // A customer's message to the thread on screen is read as it arrives,
+  // while the page is in view (or when it comes back into view): the server
+  // marks the thread read, and every agent's list drops its unread count.
+  var seenIn = "", reading = false;
+  function lastIn() {
+    var m = document.querySelectorAll("#messages > li.msg.in");
+    return m.length ? m[m.length - 1].id : "";
+  }
+  function readOpenThread() {
+    var pane = document.getElementById("thread-pane"), id = pane && pane.getAttribute("data-thread-id");
+    if (!id || reading || document.visibilityState !== "visible") return;
+    var badge = document.querySelector('#thread-list li[data-thread-id="' + id + '"] .unread-count');
+    var last = lastIn();
+    if (!badge && last === seenIn) return;
+    seenIn = last; reading = true;
+    fetch("/inbox/threads/" + id + "/read", { method: "POST", credentials: "same-origin" })
+      .catch(function () {}).then(function () { reading = false; });
+  }
+  document.addEventListener("visibilitychange", readOpenThread);
+  document.addEventListener("htmx:wsAfterMessage", function () { setup(document); readOpenThread(); });
 
   document.addEventListener("DOMContentLoaded", function () {
     setup(document);
+    seenIn = lastIn();
     var tl = document.getElementById("timeline");
     if (tl) tl.scrollTop = tl.scrollHeight;
   });

@@ -132,6 +132,14 @@ type Story struct {
 	URL string `json:"url,omitempty"`
 }
 
+// Why a message's content is not shown (Unsupported.Reason).
+const (
+	UnsupportedNotDelivered = "not_delivered" // Meta did not deliver the content: only the customer's app shows it
+	UnsupportedType         = "type"          // a message type the inbox does not show; Type names it
+	UnsupportedAttachment   = "attachment"    // an attachment type the inbox does not show; Type names it
+	UnsupportedPoll         = "poll"          // a poll or a vote: the Business API does not deliver their content
+)
+
 // ReferredProduct is the catalog item a WhatsApp customer asked about.
 type ReferredProduct struct {
 	CatalogID         string `json:"catalog_id"`
@@ -139,8 +147,11 @@ type ReferredProduct struct {
 }
 
 // Unsupported explains content Meta did not deliver or we do not model.
+// Reason says why as a code (Unsupported*) the inbox words in the reader's
+// language; Explanation says it in English, for the API and the logs.
 type Unsupported struct {
 	Type        string  `json:"type,omitempty"` // Meta's raw type name
+	Reason      string  `json:"reason,omitempty"`
 	Explanation string  `json:"explanation"`
 	Errors      []Error `json:"errors,omitempty"`
 	// Raw is the item as Meta sent it, for envelope-level events only.

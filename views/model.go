@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"encoding/json"
 	"math/big"
 	"net/url"
@@ -301,14 +302,35 @@ type Details struct {
 		ProductRetailerID string `json:"product_retailer_id"`
 	} `json:"referred_product"`
 	Restock     *models.RestockNote `json:"restock"` // a restock system line
-	Unsupported *struct {
-		Type        string `json:"type"`
-		Explanation string `json:"explanation"`
-		Errors      []struct {
-			Code  int    `json:"code"`
-			Title string `json:"title"`
-		} `json:"errors"`
-	} `json:"unsupported"`
+	Unsupported *UnsupportedNote    `json:"unsupported"`
+}
+
+// UnsupportedNote is why a message's content is not shown (adapters.Unsupported).
+type UnsupportedNote struct {
+	Type        string `json:"type"`
+	Reason      string `json:"reason"`
+	Explanation string `json:"explanation"`
+	Errors      []struct {
+		Code  int    `json:"code"`
+		Title string `json:"title"`
+	} `json:"errors"`
+}
+
+// explain says in the reader's language why the content is not shown. A
+// note stored before reasons had codes keeps the adapter's English words.
+func (u *UnsupportedNote) explain(ctx context.Context) string {
+	switch u.Reason {
+	case "not_delivered":
+		if u.Type != "" && u.Type != "unknown" {
+			return T(ctx, "unsupported.not_delivered_type", u.Type)
+		}
+		return T(ctx, "unsupported.not_delivered")
+	case "type", "attachment":
+		return T(ctx, "unsupported."+u.Reason, u.Type)
+	case "poll":
+		return T(ctx, "unsupported.poll")
+	}
+	return u.Explanation
 }
 
 // DecodeDetails reads what it can of a message's details.

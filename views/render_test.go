@@ -352,3 +352,42 @@ func TestNativeGroupReceiptInBothLanguages(t *testing.T) {
 		t.Error("a receipt on a message of a direct thread")
 	}
 }
+
+// TestUnsupportedSaysWhyInTheReadersLanguage: the adapters give a reason
+// code; the thread words it in the reader's language, naming the type. A
+// note stored before codes keeps its words.
+func TestUnsupportedSaysWhyInTheReadersLanguage(t *testing.T) {
+	cases := []struct {
+		name, kind, details, locale, want string
+	}{
+		{"not delivered", "unsupported", `{"unsupported":{"reason":"not_delivered","explanation":"Meta did not deliver"}}`, "it", "Meta non ha consegnato il contenuto di questo messaggio: si vede solo nell'app del cliente."},
+		{"not delivered, typed", "unsupported", `{"unsupported":{"type":"edit","reason":"not_delivered"}}`, "it", "(tipo edit)"},
+		{"unknown type named", "unsupported", `{"unsupported":{"type":"unknown","reason":"not_delivered"}}`, "en", "Meta did not deliver this message's content: only"},
+		{"a type we do not show", "unsupported", `{"unsupported":{"type":"request_welcome","reason":"type"}}`, "it", "I messaggi di tipo request_welcome non sono mostrati qui"},
+		{"an attachment", "unsupported", `{"unsupported":{"type":"<b>x</b>","reason":"attachment"}}`, "en", "Attachments of type <b>x</b> are not shown here"},
+		{"a poll", "poll", `{"unsupported":{"type":"poll_creation","reason":"poll","explanation":"WhatsApp sent a poll"}}`, "it", "Il cliente ha inviato un sondaggio o un voto"},
+		{"stored before codes", "unsupported", `{"unsupported":{"explanation":"Meta did not deliver this (is_unsupported)"}}`, "it", "Meta did not deliver this (is_unsupported)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := MessageItem(msg(tc.kind, "", tc.details), MessageContext{}).Render(WithLocale(context.Background(), tc.locale), &buf); err != nil {
+				t.Fatal(err)
+			}
+			doc, err := html.Parse(strings.NewReader(buf.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			why := byTestID(doc, "unsupported-why")
+			if len(why) != 1 {
+				t.Fatalf("%d explanations in %s", len(why), buf.String())
+			}
+			if got := text(why[0]); !strings.Contains(got, tc.want) {
+				t.Errorf("explanation %q lacks %q", got, tc.want)
+			}
+			if strings.Contains(buf.String(), "<b>x</b>") {
+				t.Error("a Meta-supplied type was not escaped")
+			}
+		})
+	}
+}

@@ -64,6 +64,7 @@ func (p Platform) inMessage(m *wireMessage) (*adapters.Message, error) {
 	if m.IsUnsupported {
 		msg.Kind = adapters.KindUnsupported
 		msg.Details.Unsupported = &adapters.Unsupported{
+			Reason:      adapters.UnsupportedNotDelivered,
 			Explanation: "Meta did not deliver this message's content (is_unsupported); it can only be seen in the customer's app",
 		}
 	}
@@ -125,6 +126,7 @@ func attachment(a wireAttachment, d *adapters.Details) (adapters.Attachment, ada
 	default:
 		d.Unsupported = &adapters.Unsupported{
 			Type:        a.Type,
+			Reason:      adapters.UnsupportedAttachment,
 			Explanation: fmt.Sprintf("attachment type %q is not shown by the inbox; open it in the app", a.Type),
 		}
 		return att, adapters.KindUnsupported, nil

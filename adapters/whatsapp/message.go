@@ -110,6 +110,7 @@ func applyMessage(ev *adapters.Event, m *wireMessage, raw json.RawMessage) error
 		msg.Kind = adapters.KindUnsupported
 		msg.Details.Unsupported = &adapters.Unsupported{
 			Type:        m.Type,
+			Reason:      adapters.UnsupportedType,
 			Explanation: fmt.Sprintf("WhatsApp message type %q is not shown by the inbox", m.Type),
 			Errors:      errorList(m.Errors),
 		}
@@ -223,15 +224,16 @@ func system(ev *adapters.Event, msg *adapters.Message, m *wireMessage) {
 
 func unsupported(msg *adapters.Message, m *wireMessage) {
 	msg.Kind = adapters.KindUnsupported
-	u := &adapters.Unsupported{Explanation: "WhatsApp did not deliver this message's content (unsupported type)", Errors: errorList(m.Errors)}
+	u := &adapters.Unsupported{Reason: adapters.UnsupportedNotDelivered,
+		Explanation: "WhatsApp did not deliver this message's content (unsupported type)", Errors: errorList(m.Errors)}
 	if m.Unsupported != nil {
 		u.Type = m.Unsupported.Type
 	}
 	switch u.Type {
 	case "poll_creation":
-		msg.Kind, u.Explanation = adapters.KindPoll, pollExplanation
+		msg.Kind, u.Reason, u.Explanation = adapters.KindPoll, adapters.UnsupportedPoll, pollExplanation
 	case "poll_update":
-		msg.Kind, u.Explanation = adapters.KindPollVote, pollExplanation
+		msg.Kind, u.Reason, u.Explanation = adapters.KindPollVote, adapters.UnsupportedPoll, pollExplanation
 	case "":
 	default:
 		u.Explanation = fmt.Sprintf("WhatsApp did not deliver this message's content (unsupported type %q)", u.Type)

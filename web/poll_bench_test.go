@@ -21,6 +21,7 @@ var (
 	benchVotes     = flag.Int("poll.votes", 1000, "votes cast in the live-tally benchmark")
 	benchVoteBatch = flag.Int("poll.batch", 1, "most votes committed in one transaction in the live-tally benchmark")
 	benchVoteSync  = flag.Bool("poll.sync", false, "commit each vote waiting for its WAL flush (ingest does not: it relaxes its commits)")
+	benchVoteRate  = flag.Float64("poll.rate", 0, "votes per second, arriving on schedule whatever the workers' pace (0: as fast as 8 connections record them)")
 )
 
 var votersRe = regexp.MustCompile(`(\d+) people voted`)
@@ -30,6 +31,10 @@ var votersRe = regexp.MustCompile(`(\d+) people voted`)
 // like ingest's, does not wait for its WAL flush); an agent has the thread open. Latency is from a vote's commit to the first
 // tally frame that counts it (the k-th committed vote is in the first frame
 // showing at least k voters).
+//
+// With -poll.rate the votes arrive on a schedule instead, as customers tap,
+// and each latency counts from the vote's scheduled arrival: waiting for a
+// free connection counts too.
 func BenchmarkVoteTally(b *testing.B) {
 	e := newUIEnv(b, false)
 	p, err := jobs.New(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), jobs.Config{GraphURL: "http://127.0.0.1:1"})
@@ -102,10 +107,17 @@ func BenchmarkVoteTally(b *testing.B) {
 	}()
 	b.ResetTimer()
 	var mu sync.Mutex
-	var commits []time.Time
+	type committed struct{ at, from time.Time } // its commit, and where its latency counts from
+	var commits []committed
 	work := make(chan int, 8**benchVoteBatch) // votes waiting, as webhooks wait for the ingest's next batch
 	var wg sync.WaitGroup
 	start := time.Now()
+	arrival := func(i int) time.Time { // when vote i arrives (on a schedule), or zero
+		if *benchVoteRate <= 0 {
+			return time.Time{}
+		}
+		return start.Add(time.Duration(float64(i) / *benchVoteRate * float64(time.Second)))
+	}
 	for w := 0; w < 8; w++ {
 		wg.Go(func() {
 			for i := range work {
@@ -142,22 +154,30 @@ func BenchmarkVoteTally(b *testing.B) {
 					b.Error(err)
 					continue
 				}
+				at := time.Now()
 				mu.Lock()
-				for range votes {
-					commits = append(commits, time.Now())
+				for _, i := range votes {
+					from := arrival(i)
+					if from.IsZero() {
+						from = at
+					}
+					commits = append(commits, committed{at, from})
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	for i := 0; i < n; i++ {
+		if at := arrival(i); !at.IsZero() {
+			time.Sleep(time.Until(at))
+		}
 		work <- i
 	}
 	close(work)
 	wg.Wait()
 	recorded := time.Since(start)
 	<-seen
-	slices.SortFunc(commits, func(a, b time.Time) int { return a.Compare(b) })
+	slices.SortFunc(commits, func(a, b committed) int { return a.at.Compare(b.at) })
 	var lat []time.Duration
 	f := 0
 	for k, c := range commits {
@@ -167,7 +187,7 @@ func BenchmarkVoteTally(b *testing.B) {
 		if f == len(frames) {
 			break
 		}
-		lat = append(lat, max(frames[f].at.Sub(c), 0))
+		lat = append(lat, max(frames[f].at.Sub(c.from), 0))
 	}
 	if len(lat) < n {
 		b.Fatalf("only %d of %d votes reached a tally frame", len(lat), n)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/policy"
@@ -44,6 +45,34 @@ func TestTemplateKeysExist(t *testing.T) {
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
 			if _, ok := catalogue["en"][m[1]]; !ok {
 				t.Errorf("%s: key %q missing", f, m[1])
+			}
+		}
+	}
+}
+
+// TestCountsAgree: one takes the singular, in both languages; other
+// counts (zero too) the plural; a key without a singular form keeps its own.
+func TestCountsAgree(t *testing.T) {
+	en, it := WithLocale(t.Context(), "en"), WithLocale(t.Context(), "it")
+	cases := []struct{ got, want string }{
+		{TN(en, "poll.votes", 1), "1 vote"},
+		{TN(en, "poll.votes", 0), "0 votes"},
+		{TN(en, "poll.votes", 2), "2 votes"},
+		{TN(it, "poll.voters", 1), "1 persona ha votato"},
+		{TN(it, "poll.voters", 3), "3 persone hanno votato"},
+		{TN(it, "list.unread_n", 1), "1 non letto"},
+		{TN(en, "report.market_recipients", int64(1)), "1 message"},
+		{TN(en, "receipt.read", 1, 5), "read by 1 of 5"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	for key := range catalogue["en"] {
+		if base, ok := strings.CutSuffix(key, ".one"); ok {
+			if _, ok := catalogue["en"][base]; !ok {
+				t.Errorf("%q has no plural %q", key, base)
 			}
 		}
 	}

@@ -34,3 +34,15 @@ func T(ctx context.Context, key string, args ...any) string {
 	}
 	return msg
 }
+
+// TN is T for a count: "1 vote", "2 votes". Exactly one takes the key's
+// ".one" form where the catalogue has it (English and Italian both use the
+// singular for one alone); n fills the first verb, args the rest.
+func TN[N ~int | ~int64](ctx context.Context, key string, n N, args ...any) string {
+	if n == 1 {
+		if _, ok := catalogue[Locale(ctx)][key+".one"]; ok {
+			key += ".one"
+		}
+	}
+	return T(ctx, key, append([]any{n}, args...)...)
+}

@@ -1177,7 +1177,7 @@ func (c *threadRowItem) Render(ctx context.Context, w io.Writer) error {
 	h.raw(`</span> `)
 	if r.Unread > 0 {
 		h.raw(`<span class="unread-count" data-testid="unread" aria-label="`)
-		h.text(T(ctx, "list.unread_n", r.Unread))
+		h.text(TN(ctx, "list.unread_n", r.Unread))
 		h.raw(`">`)
 		h.bytes(strconv.AppendInt(h.scratch, int64(r.Unread), 10))
 		h.raw(`</span>`)

@@ -180,7 +180,7 @@ func TestPollTallyIsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	frame := readUntil(t, ws, `data-testid="poll-card"`)
-	if !strings.Contains(frame, `id="msg-`+id(*p.MessageID)+`"`) || !strings.Contains(frame, "1 votes") {
+	if !strings.Contains(frame, `id="msg-`+id(*p.MessageID)+`"`) || !strings.Contains(frame, "1 vote<") {
 		t.Fatalf("tally frame: %s", frame)
 	}
 }

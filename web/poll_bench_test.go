@@ -24,7 +24,7 @@ var (
 	benchVoteRate  = flag.Float64("poll.rate", 0, "votes per second, arriving on schedule whatever the workers' pace (0: as fast as 8 connections record them)")
 )
 
-var votersRe = regexp.MustCompile(`(\d+) people voted`)
+var votersRe = regexp.MustCompile(`(\d+) (?:people|person) voted`)
 
 // BenchmarkVoteTally: customers vote on one poll as fast as 8 connections
 // can record votes (each: the vote and its NOTIFY, in one transaction that,

@@ -491,6 +491,8 @@ func receiptStatus(ev *adapters.Event) string {
 // reactionSet applies customers' reactions: each opens the reactor's
 // window (on Messenger and Instagram even to a marketing message); a
 // reaction to a message from before we were connected changes nothing else.
+// A relay group member's reaction to their copy of a group message shows on
+// the group message too (it is not relayed to the others: no noise).
 func (a *applier) reactionSet(tx *models.Store, items []event) error {
 	if len(items) == 0 {
 		return nil
@@ -536,6 +538,30 @@ func (a *applier) reactionSet(tx *models.Store, items []event) error {
 	}
 	if err := tx.RecordCustomerEvents(a.ctx, evs); err != nil {
 		return err
+	}
+	if len(changes) > 0 {
+		legIDs := make([]int64, len(changes))
+		for i, c := range changes {
+			legIDs[i] = c.MessageID
+		}
+		groups, err := tx.GroupMessagesOfLegs(a.ctx, legIDs)
+		if err != nil {
+			return err
+		}
+		var copies []models.ReactionChange
+		for _, c := range changes {
+			gm, ok := groups[c.MessageID]
+			if !ok {
+				continue
+			}
+			c.MessageID = gm.ID
+			copies = append(copies, c)
+			if !changed[gm.ID] {
+				changed[gm.ID] = true
+				a.events = append(a.events, models.Event{Type: "status", BusinessID: gm.BusinessID, ThreadID: gm.ThreadID, MessageID: gm.ID})
+			}
+		}
+		changes = append(changes, copies...)
 	}
 	return tx.ApplyReactions(a.ctx, changes)
 }

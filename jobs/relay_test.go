@@ -433,3 +433,61 @@ func httpStatus(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestRelayReactionToACopyShowsOnTheGroupMessage: a member reacts to their
+// copy of another member's message, in their own chat; the reaction shows
+// on the group message in the inbox, and goes to nobody else.
+func TestRelayReactionToACopyShowsOnTheGroupMessage(t *testing.T) {
+	e := newEnv(t, nil)
+	bride := e.customer(models.AppWhatsApp, users[models.AppWhatsApp], testNow.Add(-time.Hour))
+	mother := e.customer(models.AppMessenger, users[models.AppMessenger], testNow.Add(-time.Hour))
+	gid := e.group("Wedding dress", bride, mother)
+	e.waitSend(bride, "You joined")
+	e.waitSend(mother, "You joined")
+
+	e.says(bride, "text", "Guarda questo abito", nil)
+	gm := e.lastIn(gid)
+	copyOf := e.waitSend(mother, "Guarda questo abito")
+	e.waitFor("the mother's copy holds Meta's id", func() bool {
+		var n int64
+		_ = e.store.Gorm(e.ctx).Model(&models.Message{}).Where("external_id = ?", copyOf.MessageID).Count(&n).Error
+		return n == 1
+	})
+	outToBride := func() int64 {
+		var n int64
+		if err := e.store.Gorm(e.ctx).Model(&models.Message{}).Where("thread_id = ? AND direction = 'out'", bride.thread.ID).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := outToBride()
+
+	react := func(kind string) {
+		t.Helper()
+		in, err := e.sim.Build(metasim.Event{App: metasim.App(mother.app), Kind: kind, Account: mother.account,
+			Customer: simCustomer(mother), Ref: copyOf.MessageID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
+			t.Fatalf("deliver %s: %d %v", kind, status, err)
+		}
+	}
+	reactions := func(messageID int64) []models.Reaction {
+		var rs []models.Reaction
+		if err := e.store.Gorm(e.ctx).Where("message_id = ?", messageID).Find(&rs).Error; err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	react("reaction")
+	e.waitFor("the reaction on the group message", func() bool { return len(reactions(gm.ID)) == 1 })
+	if r := reactions(gm.ID)[0]; r.IdentityID == nil || *r.IdentityID != mother.identity.ID || r.Emoji == "" {
+		t.Errorf("the group message's reaction: %+v, want the mother's", r)
+	}
+	if n := outToBride(); n != before {
+		t.Errorf("the reaction was relayed: %d messages to the bride, %d before", n, before)
+	}
+	react("unreact")
+	e.waitFor("the reaction taken back from the group message", func() bool { return len(reactions(gm.ID)) == 0 })
+}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -386,6 +387,33 @@ func (s *Store) LegMessages(ctx context.Context, groupMessageID int64) (map[int6
 		out[r.IdentityID] = r.LegMessageID
 	}
 	return out, wrapErr(err, "load legs of message %d", groupMessageID)
+}
+
+// GroupMessagesOfLegs finds, for messages that are relay legs (a member's
+// copy of a group message, in their own chat), the group message each is a
+// copy of; other ids are absent. A member's reaction to their copy shows on
+// the group message too.
+func (s *Store) GroupMessagesOfLegs(ctx context.Context, legIDs []int64) (map[int64]MessageRef, error) {
+	out := map[int64]MessageRef{}
+	if len(legIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.sqlQuery(ctx, `SELECT l.leg_message_id, m.id, m.thread_id, m.business_id, m.sent_at
+		FROM relay_legs l JOIN messages m ON m.id = l.group_message_id AND m.business_id = l.business_id
+		WHERE l.leg_message_id = ANY($1::bigint[])`, legIDs)
+	if err != nil {
+		return nil, wrapErr(err, "find the group messages of %d legs", len(legIDs))
+	}
+	err = scanRows(rows, func(r *sql.Rows) error {
+		var leg int64
+		var m MessageRef
+		if err := r.Scan(&leg, &m.ID, &m.ThreadID, &m.BusinessID, &m.SentAt); err != nil {
+			return err
+		}
+		out[leg] = m
+		return nil
+	})
+	return out, wrapErr(err, "read the group messages of legs")
 }
 
 // distinct drops repeats and non-ids, keeping the first order.

@@ -1,6 +1,9 @@
 package adapters
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Kind is the contract's message kind (the API's Message.kind; models.MessageKinds lists them).
 type Kind string
@@ -83,6 +86,13 @@ type Location struct {
 	Name      string  `json:"name,omitempty"`
 	Address   string  `json:"address,omitempty"`
 	URL       string  `json:"url,omitempty"`
+}
+
+// MapURL links a coordinate to OpenStreetMap: the inbox's map link, and how
+// a shared location reaches an app that cannot take one (a relay leg).
+func (l Location) MapURL() string {
+	la, lo := strconv.FormatFloat(l.Latitude, 'f', 6, 64), strconv.FormatFloat(l.Longitude, 'f', 6, 64)
+	return "https://www.openstreetmap.org/?mlat=" + la + "&mlon=" + lo + "#map=16/" + la + "/" + lo
 }
 
 // Contact is one shared contact card (WhatsApp).

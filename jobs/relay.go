@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/switchboard-inbox/switchboard/adapters"
 	"github.com/switchboard-inbox/switchboard/models"
 	"github.com/switchboard-inbox/switchboard/policy"
 )
@@ -497,7 +499,7 @@ func RelayText(sender string, m *models.Message) string {
 		}
 		return sender + " sent " + kind
 	case "location":
-		return sender + " shared a location" + suffix(what)
+		return sender + " shared a location" + suffix(what) + mapLink(m.Details)
 	case "reaction", "system", "poll", "poll_vote", "unsupported":
 		return "" // not relayed as noise; shown on the group message in the inbox
 	default:
@@ -509,6 +511,18 @@ func RelayText(sender string, m *models.Message) string {
 		return ""
 	}
 	return sender + ": " + what
+}
+
+// mapLink is a shared location's map, on a line of its own: no app takes a
+// location from a business on every channel, every app shows a link.
+func mapLink(details models.JSON) string {
+	var d struct {
+		Location *adapters.Location `json:"location"`
+	}
+	if json.Unmarshal(details, &d) != nil || d.Location == nil || (d.Location.Latitude == 0 && d.Location.Longitude == 0) {
+		return ""
+	}
+	return "\n" + d.Location.MapURL()
 }
 
 func suffix(s string) string {

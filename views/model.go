@@ -12,6 +12,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/switchboard-inbox/switchboard/adapters"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -250,8 +251,7 @@ func SafeExternalURL(raw string) (templ.SafeURL, bool) {
 
 // MapURL links a coordinate to OpenStreetMap.
 func MapURL(lat, lon float64) templ.SafeURL {
-	la, lo := strconv.FormatFloat(lat, 'f', 6, 64), strconv.FormatFloat(lon, 'f', 6, 64)
-	return templ.SafeURL("https://www.openstreetmap.org/?mlat=" + la + "&mlon=" + lo + "#map=16/" + la + "/" + lo)
+	return templ.SafeURL(adapters.Location{Latitude: lat, Longitude: lon}.MapURL())
 }
 
 // Details is a message's kind-specific data as the adapters write it,

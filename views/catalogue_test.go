@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/policy"
@@ -74,6 +75,22 @@ func TestCountsAgree(t *testing.T) {
 			if _, ok := catalogue["en"][base]; !ok {
 				t.Errorf("%q has no plural %q", key, base)
 			}
+		}
+	}
+}
+
+func TestSpan(t *testing.T) {
+	en, it := WithLocale(t.Context(), "en"), WithLocale(t.Context(), "it")
+	for _, c := range []struct{ got, want string }{
+		{Span(en, 50*time.Hour), "2 days"},
+		{Span(en, 47*time.Hour), "47 hours"},
+		{Span(en, 61*time.Minute), "1 hour"},
+		{Span(it, 90*time.Second), "1 minuto"},
+		{Span(it, 10*time.Second), "1 minuto"},
+		{Span(it, 73*time.Hour), "3 giorni"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
 }

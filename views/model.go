@@ -402,6 +402,18 @@ func Clock(t time.Time) string { return t.UTC().Format(clockLayout) }
 
 const clockLayout = "02 Jan 15:04 UTC"
 
+// Span says a duration as people do: whole days from two days on, else
+// whole hours, else minutes ("2 days", "5 hours", "1 minute").
+func Span(ctx context.Context, d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return TN(ctx, "span.days", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return TN(ctx, "span.hours", int(d/time.Hour))
+	}
+	return TN(ctx, "span.minutes", max(1, int(d/time.Minute)))
+}
+
 // Itoa is strconv.FormatInt for templates.
 func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -1528,7 +1528,7 @@ func MessageItem(m models.Message, mc MessageContext) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = LegList(mc.Legs[m.ID]).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = LegList(mc.Legs[m.ID], m.SentAt).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

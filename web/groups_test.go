@@ -85,7 +85,7 @@ func TestGroupFromTheInbox(t *testing.T) {
 	_, thread := agent.get(groupPath)
 	for _, want := range []string{`data-testid="group-panel"`, `data-reachable="true"`, `data-testid="poll-composer"`,
 		"Giulia &lt;script&gt;alert(1)&lt;/script&gt;", "joined", `data-testid="legs"`,
-		`data-reachable="false"`, `data-testid="leg-refused"`, "Not delivered to Chiara on Messenger", "window closed", "(closed <time"} {
+		`data-reachable="false"`, `data-testid="leg-refused"`, "Not delivered to Chiara on Messenger", "window closed", ">2 days before this message</time>)"} {
 		if !strings.Contains(thread, want) {
 			t.Errorf("group thread lacks %s", want)
 		}

@@ -501,7 +501,7 @@ func Composer(c ComposerView) templ.Component {
 			}
 		}
 		if c.Available {
-			templ_7745c5c3_Err = PollComposer(c.ThreadID).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = PollComposer(c.ThreadID, c.Poll).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -179,8 +179,15 @@ type ComposerView struct {
 	Canned      []models.CannedResponse
 	Error       string // already translated
 	Text        string
+	Poll        *PollDraft // a poll the agent wrote that was refused: shown again, open
 	Notice      string // catalogue key of a success notice
 	OOB         bool   // render the policy box as an out-of-band swap
+}
+
+// PollDraft is what the agent typed in the poll composer.
+type PollDraft struct {
+	Question, Options string
+	Multiple          bool
 }
 
 // Primary is the decision that governs the form (the first customer's).

@@ -235,7 +235,7 @@ func threadSection(v ThreadView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if v.Group != nil {
-			templ_7745c5c3_Err = GroupComposer(v.Thread.ID, v.Composer.Error).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = GroupComposer(v.Thread.ID, v.Composer).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -44,6 +44,7 @@ func (s *Server) pollCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.Error = msg
+		c.Poll = &views.PollDraft{Question: r.PostFormValue("question"), Options: r.PostFormValue("options"), Multiple: r.PostFormValue("multiple") == "1"}
 		s.renderThreadPage(w, r, t, http.StatusUnprocessableEntity, &c)
 		return
 	}

@@ -180,8 +180,8 @@ type ComposerView struct {
 	Error       string // already translated
 	Text        string
 	Poll        *PollDraft // a poll the agent wrote that was refused: shown again, open
-	Notice      string // catalogue key of a success notice
-	OOB         bool   // render the policy box as an out-of-band swap
+	Notice      string     // catalogue key of a success notice
+	OOB         bool       // render the policy box as an out-of-band swap
 }
 
 // PollDraft is what the agent typed in the poll composer.

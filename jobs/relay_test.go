@@ -264,7 +264,27 @@ func TestRelayLeaveKeywordAndOneGroupPerChannel(t *testing.T) {
 	if status, body := e.post("/api/v1/groups", map[string]any{"title": "Other", "identity_ids": []int64{mother.identity.ID, bride.identity.ID + 1000}}); status != 404 {
 		t.Fatalf("group with an unknown identity: %d %v", status, body)
 	}
-	_ = gid
+
+	// The agent adds her back through the API: she is told, and gets the legs again.
+	group := "/api/v1/groups/" + strconv.FormatInt(gid, 10) + "/members"
+	if status, body := e.post(group, map[string]any{"identity_id": mother.identity.ID}); status != 200 {
+		t.Fatalf("add member: %d %v", status, body)
+	}
+	e.waitFor("a second join message", func() bool { return e.sendsTo(mother, "You joined the group “Wedding dress”") == 2 })
+	e.says(bride, "text", "Bentornata mamma", nil)
+	e.waitSend(mother, "Bentornata mamma")
+	// And removes her: she is told, and gets no more.
+	req, _ := http.NewRequest(http.MethodDelete, e.api.URL+group+"/"+strconv.FormatInt(mother.identity.ID, 10), nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	if status, body := e.do(req); status != 200 {
+		t.Fatalf("remove member: %d %v", status, body)
+	}
+	e.waitFor("a second leave message", func() bool { return e.sendsTo(mother, "You left the group “Wedding dress”") == 2 })
+	e.says(bride, "text", "Sorella, ci sei?", nil)
+	e.waitSend(sister, "Sorella, ci sei?")
+	if n := e.sendsTo(mother, "Sorella, ci sei?"); n != 0 {
+		t.Fatal("a member removed by the agent still gets legs")
+	}
 }
 
 func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
@@ -304,6 +324,21 @@ func TestRelayQuotedReplyStaysQuoted(t *testing.T) {
 	m := e.waitSend(mother, "Sì, anche a me!")
 	if !strings.HasPrefix(m.Text, "↩ “Che bello il pizzo!”\n") || dig(m.Body(), "reply_to") != nil {
 		t.Errorf("mother's leg: %q %s", m.Text, m.Raw)
+	}
+
+	// The sister quotes her copy on Instagram: the bride's WhatsApp leg quotes
+	// the bride's own copy (context.message_id).
+	in, err = e.sim.Build(metasim.Event{App: metasim.Instagram, Kind: "reply", Account: sister.account, Customer: simCustomer(sister),
+		Text: "Il pizzo è perfetto", Ref: toSister.MessageID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := e.sim.Deliver(e.ctx, in); err != nil || status != 200 {
+		t.Fatalf("deliver: %d %v", status, err)
+	}
+	w := e.waitSend(bride, "Il pizzo è perfetto")
+	if got := dig(w.Body(), "context.message_id"); got != toBride.MessageID {
+		t.Errorf("bride's leg context.message_id = %v, want %s (body %s)", got, toBride.MessageID, w.Raw)
 	}
 }
 

@@ -174,6 +174,21 @@ func TestRelayAcrossEveryPairOfApps(t *testing.T) {
 		}
 	}
 
+	// The bride's WhatsApp legs are service messages, each with its cost row.
+	var legCosts []struct{ Category string }
+	if err := e.store.Gorm(e.ctx).Raw(`SELECT c.category FROM messages m LEFT JOIN message_costs c ON c.message_id = m.id
+		WHERE m.thread_id = ? AND m.direction = 'out' AND m.text LIKE '%: %'`, bride.thread.ID).Scan(&legCosts).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(legCosts) != 2 {
+		t.Fatalf("%d legs to the bride, want 2", len(legCosts))
+	}
+	for _, c := range legCosts {
+		if c.Category != "service" {
+			t.Errorf("a WhatsApp leg's cost category %q, want service", c.Category)
+		}
+	}
+
 	// An agent's message goes to all three.
 	status, body := e.post("/api/v1/groups/"+strconv.FormatInt(gid, 10)+"/messages", map[string]any{"text": "La prova è sabato alle 10"})
 	if status != 201 {

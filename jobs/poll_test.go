@@ -126,6 +126,11 @@ func TestPollRenderedPerApp(t *testing.T) {
 	if gs.Type != "text" || !strings.Contains(gs.Text, "1. Villa\n2. Castello") || !strings.Contains(gs.Text, "Reply with the number") {
 		t.Fatalf("group poll: %s %q", gs.Type, gs.Text)
 	}
+	// A participant answers in the group with the number alone: a vote.
+	e.says(wa, "group_text", "2", nil)
+	if votes, byApp, _ := e.tally(gp); votes[1] != 0 || votes[2] != 1 || byApp[2]["whatsapp"] != 1 {
+		t.Fatalf("a number in the native group: tally %v %v", votes, byApp)
+	}
 }
 
 func TestPollVotesInARelayGroup(t *testing.T) {

@@ -570,12 +570,26 @@ func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *mo
 // recipients pending again, for a resume); only those a worker is handing to
 // Meta at that moment still go.
 func (c *Campaigner) Pause(ctx context.Context, businessID, id int64) (*models.Campaign, error) {
+	return c.halt(ctx, businessID, id, []string{models.CampaignRunning, models.CampaignScheduled}, models.CampaignPaused)
+}
+
+// Cancel ends a campaign for good: pending recipients are never sent, and
+// the messages still waiting in the outbox are taken back, as Pause does
+// (their recipients stay pending, unsent).
+func (c *Campaigner) Cancel(ctx context.Context, businessID, id int64) (*models.Campaign, error) {
+	return c.halt(ctx, businessID, id, []string{models.CampaignDraft, models.CampaignScheduled, models.CampaignRunning, models.CampaignPaused},
+		models.CampaignCancelled)
+}
+
+// halt moves a campaign from one of the states in from to to, and takes back
+// its messages still waiting in the outbox, in one transaction.
+func (c *Campaigner) halt(ctx context.Context, businessID, id int64, from []string, to string) (*models.Campaign, error) {
 	camp, err := c.store.Campaign(ctx, businessID, id)
 	if err != nil || camp == nil {
 		return nil, cmpErr(err, ErrNotFound)
 	}
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
-		ok, err := tx.TransitionCampaign(ctx, businessID, id, []string{models.CampaignRunning, models.CampaignScheduled}, models.CampaignPaused, "")
+		ok, err := tx.TransitionCampaign(ctx, businessID, id, from, to, "")
 		if err != nil {
 			return err
 		}
@@ -587,27 +601,6 @@ func (c *Campaigner) Pause(ctx context.Context, businessID, id int64) (*models.C
 	})
 	if err != nil {
 		return nil, err
-	}
-	return c.store.Campaign(ctx, businessID, id)
-}
-
-// Cancel ends a campaign for good; pending recipients are never sent.
-func (c *Campaigner) Cancel(ctx context.Context, businessID, id int64) (*models.Campaign, error) {
-	return c.move(ctx, businessID, id, []string{models.CampaignDraft, models.CampaignScheduled, models.CampaignRunning, models.CampaignPaused},
-		models.CampaignCancelled)
-}
-
-func (c *Campaigner) move(ctx context.Context, businessID, id int64, from []string, to string) (*models.Campaign, error) {
-	camp, err := c.store.Campaign(ctx, businessID, id)
-	if err != nil || camp == nil {
-		return nil, cmpErr(err, ErrNotFound)
-	}
-	ok, err := c.store.TransitionCampaign(ctx, businessID, id, from, to, "")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, models.ErrCampaignState
 	}
 	return c.store.Campaign(ctx, businessID, id)
 }
@@ -663,8 +656,9 @@ func (c *Campaigner) SetBudget(ctx context.Context, businessID, id int64, budget
 const CodeUserCap = 131049
 
 // RetryFailed creates a follow-up campaign of only the recipients that failed
-// with 131049, scheduled 24 hours after the last such failure (and not
-// before now + 24h less the time already waited).
+// with 131049, scheduled 24 hours from now. A recipient already in a
+// follow-up of the campaign (one not cancelled) is not copied again: a
+// second retry, or two at once, never sends anyone twice.
 func (c *Campaigner) RetryFailed(ctx context.Context, businessID, id int64, by *int64) (*models.Campaign, error) {
 	parent, err := c.store.Campaign(ctx, businessID, id)
 	if err != nil || parent == nil {
@@ -684,11 +678,18 @@ func (c *Campaigner) RetryFailed(ctx context.Context, businessID, id int64, by *
 	follow.ScheduledAt, follow.StartedAt, follow.FinishedAt = &at, nil, nil
 	follow.SpentMicros, follow.RevenueMicros, follow.Planned = 0, 0, 0
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
+		if _, err := tx.LockCampaign(ctx, businessID, parent.ID); err != nil { // one retry of a campaign at a time
+			return err
+		}
 		if err := tx.CreateCampaign(ctx, &follow); err != nil {
 			return err
 		}
-		if _, err := tx.AddFollowUpAudience(ctx, follow.ID, parent.ID, []int{CodeUserCap}); err != nil {
+		copied, err := tx.AddFollowUpAudience(ctx, follow.ID, parent.ID, []int{CodeUserCap})
+		if err != nil {
 			return err
+		}
+		if copied == 0 {
+			return fieldErr("recipients", "every recipient that failed with 131049 is already in a follow-up of this campaign")
 		}
 		ok, err := tx.TransitionCampaign(ctx, businessID, follow.ID, []string{models.CampaignDraft}, models.CampaignScheduled, "")
 		if err != nil || !ok {

@@ -412,6 +412,27 @@ func TestCampaignFunnelMatchesSimulator(t *testing.T) {
 		follow.ParentID == nil || *follow.ParentID != camp.ID || !follow.ScheduledAt.Equal(testNow.Add(24*time.Hour)) {
 		t.Fatalf("follow-up: %+v %+v", follow, n)
 	}
+	// Retrying again sends nobody twice: refused while the follow-up stands,
+	// possible again once it is cancelled.
+	var fe *models.FieldError
+	if _, err := cm.RetryFailed(e.ctx, e.biz.ID, camp.ID, nil); !errors.As(err, &fe) || fe.Field != "recipients" {
+		t.Fatalf("a second retry: %v, want a recipients error", err)
+	}
+	var followUps int64
+	e.store.Gorm(e.ctx).Raw(`SELECT count(*) FROM campaigns WHERE parent_id = ?`, camp.ID).Scan(&followUps)
+	if followUps != 1 {
+		t.Fatalf("%d follow-ups after a refused retry, want 1", followUps)
+	}
+	if _, err := cm.Cancel(e.ctx, e.biz.ID, follow.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := cm.RetryFailed(e.ctx, e.biz.ID, camp.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.campaignCounts(again.ID); n.Total != int64(capped) {
+		t.Fatalf("a retry after the follow-up was cancelled holds %d, want %d", n.Total, capped)
+	}
 	next, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -616,6 +637,54 @@ func TestCampaignMessengerOpenWindowsOnly(t *testing.T) {
 // Meta when the campaign is paused; they go back to pending, nothing more is
 // sent while paused beyond what was already leaving, and resuming sends each
 // recipient exactly once (counted at the simulator), the spend only once.
+// TestCampaignCancelRecallsQueuedMessages: a cancel takes back what waits in
+// the outbox, as a pause does: nobody is sent after it but the few a worker
+// was already handing to Meta.
+func TestCampaignCancelRecallsQueuedMessages(t *testing.T) {
+	e := newEnv(t, nil)
+	e.campaignWorld()
+	cs := e.waCustomers(12, nil)
+	acct := cs[0].account
+	ch := e.channel(models.AppWhatsApp, true)
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 1 WHERE id = ?`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	cm := e.pipe.Campaigns()
+	cm.SetBatchSize(6, 100)
+	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("every recipient queued and one sent", func() bool {
+		n := e.campaignCounts(camp.ID)
+		return n.Pending == 0 && len(e.sendsOf(acct)) >= 1
+	})
+	if _, err := cm.Cancel(e.ctx, e.biz.ID, camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	n := e.campaignCounts(camp.ID)
+	if n.Pending == 0 {
+		t.Fatalf("after the cancel nothing was taken back: %+v", n)
+	}
+	recalled := n.Pending
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 0 WHERE id = ?`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.jobsDone()
+	if got, want := int64(len(e.sendsOf(acct))), 12-recalled; got != want {
+		t.Fatalf("%d sends at Meta after the cancel, want %d (12 less the %d taken back)", got, want, recalled)
+	}
+	if c := e.campaign(camp.ID); c.Status != models.CampaignCancelled {
+		t.Fatalf("cancelled campaign is %s", c.Status)
+	}
+	if _, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err == nil {
+		t.Fatal("a cancelled campaign resumed")
+	}
+}
+
 func TestCampaignPauseRecallsQueuedMessages(t *testing.T) {
 	e := newEnv(t, nil)
 	e.campaignWorld()

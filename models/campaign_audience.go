@@ -203,12 +203,16 @@ func (s *Store) AddCampaignAudience(ctx context.Context, c *Campaign, k Audience
 
 // AddFollowUpAudience copies into a follow-up campaign the recipients of its
 // original that failed with one of the codes (131049: Meta's per-user
-// marketing cap), as pending. Returns how many.
+// marketing cap), as pending, except those already in another follow-up of
+// the original that was not cancelled. Returns how many.
 func (s *Store) AddFollowUpAudience(ctx context.Context, followUp, parentID int64, codes []int) (int64, error) {
 	res := s.Gorm(ctx).Exec(`INSERT INTO campaign_recipients (campaign_id, identity_id, contact_id, thread_id, country, market, status)
-		SELECT ?, identity_id, contact_id, thread_id, country, market, 'pending' FROM campaign_recipients
-		WHERE campaign_id = ? AND status = 'failed' AND error_code = ANY(?) AND identity_id IS NOT NULL ORDER BY id
-		ON CONFLICT (campaign_id, identity_id) DO NOTHING`, followUp, parentID, Int64List(intsTo64(codes)))
+		SELECT ?, r.identity_id, r.contact_id, r.thread_id, r.country, r.market, 'pending' FROM campaign_recipients r
+		WHERE r.campaign_id = ? AND r.status = 'failed' AND r.error_code = ANY(?) AND r.identity_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM campaigns f JOIN campaign_recipients fr ON fr.campaign_id = f.id
+				WHERE f.parent_id = r.campaign_id AND f.id <> ? AND f.status <> 'cancelled' AND fr.identity_id = r.identity_id)
+		ORDER BY r.id
+		ON CONFLICT (campaign_id, identity_id) DO NOTHING`, followUp, parentID, Int64List(intsTo64(codes)), followUp)
 	if res.Error != nil {
 		return 0, wrapErr(res.Error, "copy failed recipients of campaign %d", parentID)
 	}

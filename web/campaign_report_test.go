@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/jobs"
 	"github.com/switchboard-inbox/switchboard/models"
 )
 
@@ -375,11 +376,24 @@ type retryOnly struct {
 	Campaigns
 	asked []int64
 	make  func(id int64) *models.Campaign
+	err   error // what a retry answers, when set
 }
 
 func (r *retryOnly) RetryFailed(_ context.Context, _ int64, id int64, _ *int64) (*models.Campaign, error) {
 	r.asked = append(r.asked, id)
+	if r.err != nil {
+		return nil, r.err
+	}
 	return r.make(id), nil
+}
+
+// Previews and Estimate: the editor a refused retry shows again has none.
+func (r *retryOnly) Previews(context.Context, int64, int64, int) ([]jobs.Preview, error) {
+	return nil, nil
+}
+
+func (r *retryOnly) Estimate(context.Context, int64, int64) (*jobs.Estimate, error) {
+	return &jobs.Estimate{}, nil
 }
 
 // The report offers "retry failed after 24 h" when the per-user cap stopped
@@ -397,6 +411,15 @@ func TestCampaignReportRetry(t *testing.T) {
 	}
 	if res := admin.post(path+"/retry", nil); res.StatusCode != http.StatusSeeOther || len(fake.asked) != 1 || fake.asked[0] != rc.c.ID {
 		t.Fatalf("retry: %d → %q, asked %v", res.StatusCode, res.Header.Get("Location"), fake.asked)
+	}
+	// Nobody left to retry (each already in a follow-up): said in the admin's language.
+	fake.err = &models.FieldError{Field: "recipients", Message: "every recipient that failed with 131049 is already in a follow-up"}
+	if res := admin.post("/account/locale", url.Values{"locale": {"it"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("locale: %d", res.StatusCode)
+	}
+	res, body := admin.postBody(path+"/retry", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Nessuno da riprovare") {
+		t.Fatalf("a retry with nobody left: %d %s", res.StatusCode, body)
 	}
 }
 

@@ -447,6 +447,9 @@ func (s *Server) campaignAction(action string) http.HandlerFunc {
 		case "retry":
 			after, err = cm.RetryFailed(ctx, biz, c.ID, &v.User.ID)
 			notice = "campaign.retry_created"
+			if fe := (*models.FieldError)(nil); errors.As(err, &fe) && fe.Field == "recipients" {
+				err = &models.FieldError{Field: fe.Field, Message: views.T(ctx, "campaign.retry_nothing")}
+			}
 		case "test":
 			id, _ := strconv.ParseInt(r.PostFormValue("identity_id"), 10, 64)
 			_, err = cm.TestSend(ctx, biz, c.ID, id)

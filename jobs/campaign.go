@@ -607,7 +607,8 @@ func (c *Campaigner) halt(ctx context.Context, businessID, id int64, from []stri
 
 // Resume continues a paused campaign with its pending recipients (none is
 // ever sent twice: the sent ones are no longer pending). A campaign paused
-// before its audience was written gets it now.
+// before its audience was written gets it now; one paused before its
+// scheduled time had come is scheduled again, for that time.
 func (c *Campaigner) Resume(ctx context.Context, businessID, id int64) (*models.Campaign, error) {
 	camp, err := c.store.Campaign(ctx, businessID, id)
 	if err != nil || camp == nil {
@@ -615,6 +616,22 @@ func (c *Campaigner) Resume(ctx context.Context, businessID, id int64) (*models.
 	}
 	if _, err := c.checkStartable(ctx, camp); err != nil {
 		return nil, err
+	}
+	if camp.StartedAt == nil && camp.ScheduledAt != nil && camp.ScheduledAt.After(c.now()) {
+		err = c.store.InTx(ctx, func(tx *models.Store) error {
+			ok, err := tx.TransitionCampaign(ctx, businessID, id, []string{models.CampaignPaused}, models.CampaignScheduled, "")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return models.ErrCampaignState
+			}
+			return c.queueJob(ctx, tx, camp, camp.ScheduledAt)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return c.store.Campaign(ctx, businessID, id)
 	}
 	err = c.store.InTx(ctx, func(tx *models.Store) error {
 		ok, err := tx.TransitionCampaign(ctx, businessID, id, []string{models.CampaignPaused}, models.CampaignRunning, "")

@@ -536,6 +536,13 @@ func TestCampaignScheduledInATimeZone(t *testing.T) {
 	if c, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil || c.Status != models.CampaignScheduled {
 		t.Fatalf("start: %v %v", c, err)
 	}
+	// Paused and resumed before its time, it waits for its time again.
+	if c, err := cm.Pause(e.ctx, e.biz.ID, camp.ID); err != nil || c.Status != models.CampaignPaused {
+		t.Fatalf("pause: %v %v", c, err)
+	}
+	if c, err := cm.Resume(e.ctx, e.biz.ID, camp.ID); err != nil || c.Status != models.CampaignScheduled || c.StartedAt != nil {
+		t.Fatalf("a resume before the time: %+v %v, want it scheduled again", c, err)
+	}
 	e.setClock(at.Add(-time.Minute))
 	time.Sleep(500 * time.Millisecond) // several looks at the clock before the time
 	if c := e.campaign(camp.ID); c.Status != models.CampaignScheduled || len(e.sendsOf(cs[0].account)) != 0 {

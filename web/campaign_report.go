@@ -127,7 +127,11 @@ func (s *Server) reportRows(r *http.Request, c *models.Campaign, v *views.Campai
 	}
 	loc := campaignLocation(c)
 	for _, row := range rows {
-		v.Rows = append(v.Rows, recipientLine(row, loc))
+		l := recipientLine(row, loc)
+		if c.DryRun && l.Status == models.RecipientQueued {
+			l.Status = "dry_run" // judged, personalised and priced; a dry run sends nothing
+		}
+		v.Rows = append(v.Rows, l)
 	}
 	return nil
 }

@@ -469,3 +469,21 @@ func TestCampaignAttributionWindow(t *testing.T) {
 		t.Fatal("the Italian field error is not in Italian")
 	}
 }
+
+// A dry run's recipients were judged and priced but nothing went: the table
+// says so rather than leaving them "in the outbox" for good.
+func TestCampaignReportDryRunRows(t *testing.T) {
+	e := newUIEnv(t, false)
+	rc := seedReportCampaign(t, e, e.b, "Prova", nil)
+	ctx := context.Background()
+	if err := e.store.Gorm(ctx).Exec(`UPDATE campaigns SET dry_run = true WHERE id = ?`, rc.c.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Gorm(ctx).Exec(`UPDATE campaign_recipients SET status = 'queued', sent_at = NULL WHERE campaign_id = ? AND status = 'sent'`, rc.c.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.signIn(t, e.b.admin).get("/campaigns/" + strconv.FormatInt(rc.c.ID, 10) + "/recipients")
+	if !strings.Contains(body, "Would be sent (dry run)") || strings.Contains(body, `rs-queued"`) {
+		t.Fatalf("a dry run's queued recipient: %s", body)
+	}
+}

@@ -487,3 +487,43 @@ func TestCampaignReportDryRunRows(t *testing.T) {
 		t.Fatalf("a dry run's queued recipient: %s", body)
 	}
 }
+
+// testOnly is a Campaigns that records test sends.
+type testOnly struct {
+	retryOnly
+	sentTo []int64
+}
+
+func (f *testOnly) TestSend(_ context.Context, _ int64, _ int64, identityID int64) (*models.Message, error) {
+	f.sentTo = append(f.sentTo, identityID)
+	return &models.Message{ID: 1}, nil
+}
+
+// A test send goes to a WhatsApp number the admin types (their own phone),
+// found among the channel's customers whatever its spacing; a number the
+// channel does not know is a field error, kept as typed.
+func TestCampaignTestSendToATypedNumber(t *testing.T) {
+	e := newUIEnv(t, false)
+	rc := seedReportCampaign(t, e, e.b, "Saldi", nil)
+	ct := &models.Contact{BusinessID: e.b.biz.ID, Name: "Admin's phone"}
+	if err := e.store.CreateContact(context.Background(), ct); err != nil {
+		t.Fatal(err)
+	}
+	own := addIdentity(t, e.store, e.b, ct, "393331234567", ct.Name)
+	fake := &testOnly{}
+	e.srv.opts.Campaigns = fake
+	admin := e.signIn(t, e.b.admin)
+	path := "/campaigns/" + strconv.FormatInt(rc.c.ID, 10)
+	if _, body := admin.get(path + "/edit"); !strings.Contains(body, `data-testid="campaign-test-phone"`) {
+		t.Fatal("the editor offers no number for a test send")
+	}
+	if res := admin.post(path+"/test", url.Values{"test_phone": {"+39 333 123-4567"}}); res.StatusCode != http.StatusSeeOther ||
+		len(fake.sentTo) != 1 || fake.sentTo[0] != own.ID {
+		t.Fatalf("a test to a typed number: %d, sent to %v, want [%d]", res.StatusCode, fake.sentTo, own.ID)
+	}
+	res, body := admin.postBody(path+"/test", url.Values{"test_phone": {"0039 347 000 0000"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "No customer with that WhatsApp number") ||
+		!strings.Contains(body, `value="0039 347 000 0000"`) || len(fake.sentTo) != 1 {
+		t.Fatalf("a number the channel does not know: %d, sent to %v", res.StatusCode, fake.sentTo)
+	}
+}

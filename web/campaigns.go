@@ -301,6 +301,31 @@ func (s *Server) campaignUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 // campaignFormError re-renders the editor with the field's message (422).
+// testIdentity finds the identity a test send goes to by the WhatsApp number
+// an admin typed ("+39 333 123 4567", "0039…"): one that wrote to the
+// campaign's channel (Meta needs the customer to have written first).
+func (s *Server) testIdentity(ctx context.Context, c *models.Campaign, phone string) (int64, error) {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, phone)
+	digits = strings.TrimPrefix(digits, "00")
+	unknown := &models.FieldError{Field: "test_phone", Message: views.T(ctx, "campaign.test_unknown_phone")}
+	if len(digits) < 6 {
+		return 0, unknown
+	}
+	ident, err := s.store.IdentityByExternal(ctx, c.ChannelID, digits)
+	if err != nil {
+		return 0, err
+	}
+	if ident == nil || ident.BusinessID != c.BusinessID {
+		return 0, unknown
+	}
+	return ident.ID, nil
+}
+
 func (s *Server) campaignFormError(w http.ResponseWriter, r *http.Request, c *models.Campaign, f map[string]string, chosen map[string]bool, err error) {
 	var fe *models.FieldError
 	if !errors.As(err, &fe) {
@@ -452,7 +477,12 @@ func (s *Server) campaignAction(action string) http.HandlerFunc {
 			}
 		case "test":
 			id, _ := strconv.ParseInt(r.PostFormValue("identity_id"), 10, 64)
-			_, err = cm.TestSend(ctx, biz, c.ID, id)
+			if phone := strings.TrimSpace(r.PostFormValue("test_phone")); phone != "" {
+				id, err = s.testIdentity(ctx, c, phone)
+			}
+			if err == nil {
+				_, err = cm.TestSend(ctx, biz, c.ID, id)
+			}
 			notice = "campaign.test_sent"
 		}
 		if err != nil {
@@ -461,6 +491,7 @@ func (s *Server) campaignAction(action string) http.HandlerFunc {
 				err = &models.FieldError{Field: "identity_id", Message: views.T(ctx, "reason."+string(refused.Decision.Reason))}
 			}
 			f, chosen := formOf(c)
+			f["test_phone"] = r.PostFormValue("test_phone") // kept as typed
 			s.campaignFormError(w, r, c, f, chosen, err)
 			return
 		}

@@ -187,11 +187,15 @@ func campaignInputOf(r *http.Request, f map[string]string) (jobs.CampaignInput, 
 			in.Audience.Countries = append(in.Audience.Countries, c)
 		}
 	}
+	loc, err := time.LoadLocation(in.TimeZone) // a day starts at midnight where the campaign is
+	if err != nil {
+		loc = time.UTC // the zone's own error comes from the campaign's checks
+	}
 	for key, dst := range map[string]**time.Time{"after": &in.Audience.LastContactedAfter, "before": &in.Audience.LastContactedBefore} {
 		if f[key] == "" {
 			continue
 		}
-		d, err := time.Parse(time.DateOnly, f[key])
+		d, err := time.ParseInLocation(time.DateOnly, f[key], loc)
 		if err != nil {
 			return in, &models.FieldError{Field: key, Message: "a date YYYY-MM-DD"}
 		}
@@ -214,20 +218,20 @@ func formOf(c *models.Campaign) (map[string]string, map[string]bool) {
 	if c.DryRun {
 		f["dry_run"] = "1"
 	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
 	if c.ScheduledAt != nil {
-		loc, err := time.LoadLocation(c.TimeZone)
-		if err != nil {
-			loc = time.UTC
-		}
 		f["scheduled_at"] = c.ScheduledAt.In(loc).Format("2006-01-02T15:04")
 	}
 	a := c.Filter()
 	f["countries"] = strings.Join(a.Countries, ", ")
 	if a.LastContactedAfter != nil {
-		f["after"] = a.LastContactedAfter.Format(time.DateOnly)
+		f["after"] = a.LastContactedAfter.In(loc).Format(time.DateOnly)
 	}
 	if a.LastContactedBefore != nil {
-		f["before"] = a.LastContactedBefore.Format(time.DateOnly)
+		f["before"] = a.LastContactedBefore.In(loc).Format(time.DateOnly)
 	}
 	chosen := map[string]bool{}
 	for _, l := range a.Labels {

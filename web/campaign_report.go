@@ -300,16 +300,20 @@ func campaignLivePanel(c *models.Campaign, n models.CampaignCounts, o models.Cam
 		l.Budget = money(c.Currency, c.BudgetMicros)
 	}
 	l.Estimated, l.Actual, l.Revenue = money(c.Currency, n.EstimatedMicros), money(c.Currency, n.ActualMicros), money(c.Currency, o.RevenueMicros)
-	l.ROI, l.ROIOn = roi(o.RevenueMicros, n.ActualMicros, n.EstimatedMicros)
+	finished := c.Status == models.CampaignDone || c.Status == models.CampaignCancelled
+	l.ROI, l.ROIOn = roi(o.RevenueMicros, n.ActualMicros, n.EstimatedMicros, finished)
 	return l
 }
 
-// roi is (revenue − cost) / cost as a percentage, on the actual cost once Meta
-// reported any, else on the estimate; "—" when there is no cost.
-func roi(revenue, actual, estimated int64) (string, string) {
-	cost, on := actual, "actual"
-	if cost == 0 {
-		cost, on = estimated, "estimated"
+// roi is (revenue − cost) / cost as a percentage; "—" when there is no cost.
+// Once the campaign has finished the cost is what Meta charged, when it
+// reported any; while it runs Meta has reported only some messages, so the
+// cost is the estimate of all of them (or the charges, once above it): a
+// partial charge must not make the return look better than it is.
+func roi(revenue, actual, estimated int64, finished bool) (string, string) {
+	cost, on := estimated, "estimated"
+	if (finished && actual > 0) || actual > estimated {
+		cost, on = actual, "actual"
 	}
 	if cost <= 0 {
 		return "—", ""

@@ -287,14 +287,21 @@ func TestCampaignRecipientsCSV(t *testing.T) {
 func TestROI(t *testing.T) {
 	for _, c := range []struct {
 		revenue, actual, estimated int64
+		finished                   bool
 		want, on                   string
 	}{
-		{0, 0, 0, "—", ""},
-		{20_000_000, 0, 10_000_000, "+100.0%", "estimated"},
-		{5_000_000, 10_000_000, 8_000_000, "-50.0%", "actual"},
+		{0, 0, 0, false, "—", ""},
+		{20_000_000, 0, 10_000_000, false, "+100.0%", "estimated"},
+		{5_000_000, 10_000_000, 8_000_000, true, "-50.0%", "actual"},
+		// Running, Meta has charged 1 of the 8 estimated so far: the estimate stands.
+		{5_000_000, 1_000_000, 8_000_000, false, "-37.5%", "estimated"},
+		// Running, the charges already exceed the estimate: they stand.
+		{5_000_000, 10_000_000, 8_000_000, false, "-50.0%", "actual"},
+		// Finished, Meta charged less than estimated (free entry points): the charges.
+		{5_000_000, 4_000_000, 8_000_000, true, "+25.0%", "actual"},
 	} {
-		if got, on := roi(c.revenue, c.actual, c.estimated); got != c.want || on != c.on {
-			t.Errorf("roi(%d, %d, %d) = %s on %s, want %s on %s", c.revenue, c.actual, c.estimated, got, on, c.want, c.on)
+		if got, on := roi(c.revenue, c.actual, c.estimated, c.finished); got != c.want || on != c.on {
+			t.Errorf("roi(%d, %d, %d, finished %v) = %s on %s, want %s on %s", c.revenue, c.actual, c.estimated, c.finished, got, on, c.want, c.on)
 		}
 	}
 }

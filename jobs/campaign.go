@@ -772,10 +772,15 @@ func (c *Campaigner) TestSend(ctx context.Context, businessID, id, identityID in
 type Preview struct {
 	IdentityID int64
 	Name       string
+	Header     string // the template's text header, filled in
 	Text       string // the body as the customer reads it
+	Links      []PreviewLink
 	Variables  []string
 	Unfilled   bool // a variable would be empty: the recipient is skipped
 }
+
+// PreviewLink is a URL button as the customer gets it (before tracking).
+type PreviewLink struct{ Text, URL string }
 
 // Previews personalises the message for up to n real recipients of the audience.
 func (c *Campaigner) Previews(ctx context.Context, businessID, id int64, n int) ([]Preview, error) {
@@ -783,6 +788,20 @@ func (c *Campaigner) Previews(ctx context.Context, businessID, id int64, n int) 
 	if err != nil || camp == nil {
 		return nil, cmpErr(err, ErrNotFound)
 	}
+	return c.previewsOf(ctx, camp, n)
+}
+
+// PreviewDraft is Previews for settings not saved yet (the editor, as the
+// admin types): the input is checked as Create checks it; nothing is stored.
+func (c *Campaigner) PreviewDraft(ctx context.Context, businessID int64, in CampaignInput, n int) ([]Preview, error) {
+	camp := &models.Campaign{}
+	if err := c.build(ctx, businessID, in, camp); err != nil {
+		return nil, err
+	}
+	return c.previewsOf(ctx, camp, n)
+}
+
+func (c *Campaigner) previewsOf(ctx context.Context, camp *models.Campaign, n int) ([]Preview, error) {
 	kind, tpl, err := c.audienceKind(ctx, camp)
 	if err != nil {
 		return nil, err
@@ -805,6 +824,7 @@ func (c *Campaigner) Previews(ctx context.Context, businessID, id int64, n int) 
 			p.Variables = vars
 			if ok {
 				p.Text = templateMessageText(tpl, vars)
+				p.Header, p.Links = templateHeaderAndLinks(tpl, vars)
 			}
 		}
 		out = append(out, p)

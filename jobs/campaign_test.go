@@ -755,3 +755,44 @@ func TestCampaignPauseRecallsQueuedMessages(t *testing.T) {
 		t.Fatalf("spent %d, want %d", c.SpentMicros, 12*69100)
 	}
 }
+
+// The editor previews settings not saved yet, for real recipients of their
+// audience, with the URL button as the customer gets it; nothing is stored,
+// and settings the campaign would refuse are refused the same way.
+func TestCampaignPreviewDraft(t *testing.T) {
+	e := newEnv(t, nil)
+	tpl := e.campaignWorld()
+	if err := e.store.Gorm(e.ctx).Exec(`UPDATE wa_templates SET components = ? WHERE id = ?`,
+		`[{"type":"BODY","text":"Ciao {{1}}, saldi con il codice {{2}}"},{"type":"BUTTONS","buttons":[{"type":"URL","text":"Vai ai saldi","url":"https://shop.example/c/{{1}}"}]}]`,
+		tpl.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.waCustomers(4, func(i int) string { return fmt.Sprintf("Luca%d Bianchi", i) })
+	cm := e.pipe.Campaigns()
+	ps, err := cm.PreviewDraft(e.ctx, e.biz.ID, saldiInput(e, "50.00"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 3 {
+		t.Fatalf("%d previews, want 3", len(ps))
+	}
+	for _, p := range ps {
+		if !strings.HasPrefix(p.Text, "Ciao Luca") || !strings.Contains(p.Text, "SALDI20") || p.Unfilled {
+			t.Errorf("preview for %s: %q", p.Name, p.Text)
+		}
+		if len(p.Links) != 1 || p.Links[0].Text != "Vai ai saldi" || !strings.HasPrefix(p.Links[0].URL, "https://shop.example/c/") {
+			t.Errorf("preview links for %s: %+v", p.Name, p.Links)
+		}
+	}
+	var n int64
+	e.store.Gorm(e.ctx).Raw(`SELECT count(*) FROM campaigns WHERE business_id = ?`, e.biz.ID).Scan(&n)
+	if n != 0 {
+		t.Fatalf("a preview stored %d campaigns", n)
+	}
+	bad := saldiInput(e, "50.00")
+	bad.Name = ""
+	var fe *models.FieldError
+	if _, err := cm.PreviewDraft(e.ctx, e.biz.ID, bad, 3); !errors.As(err, &fe) || fe.Field != "name" {
+		t.Fatalf("a draft without a name: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -63,6 +64,54 @@ func templateComponents(t *templateSpec) []adapters.TemplateComponent {
 		out[n].Parameters = append(out[n].Parameters, param)
 	}
 	return out
+}
+
+// templateHeaderAndLinks is a template's text header and URL buttons as the
+// customer reads them, their variables filled in (parameters header and
+// button, in Meta's order; a URL button's suffix is its {{1}}).
+func templateHeaderAndLinks(tpl *models.WATemplate, vars []string) (string, []PreviewLink) {
+	var comps []struct {
+		Type, Format, Text string
+		Buttons            []struct{ Type, Text, URL string }
+	}
+	if json.Unmarshal(tpl.Components, &comps) != nil {
+		return "", nil
+	}
+	var headerVars []string
+	headerNamed := map[string]string{}
+	suffix := map[int]string{}
+	for i, p := range tpl.Parameters {
+		if i >= len(vars) {
+			break
+		}
+		switch p.Component {
+		case "header":
+			headerVars, headerNamed[p.Name] = append(headerVars, vars[i]), vars[i]
+		case "button":
+			suffix[p.Index] = vars[i]
+		}
+	}
+	var header string
+	var links []PreviewLink
+	for _, c := range comps {
+		switch strings.ToUpper(c.Type) {
+		case "HEADER":
+			if strings.ToUpper(c.Format) != "TEXT" {
+				continue
+			}
+			header = renderTemplate(c.Text, headerVars)
+			for name, v := range headerNamed {
+				header = strings.ReplaceAll(header, "{{"+name+"}}", v)
+			}
+		case "BUTTONS":
+			for j, b := range c.Buttons {
+				if strings.ToUpper(b.Type) == "URL" {
+					links = append(links, PreviewLink{Text: b.Text, URL: strings.ReplaceAll(b.URL, "{{1}}", suffix[j])})
+				}
+			}
+		}
+	}
+	return header, links
 }
 
 // templateMessageText is what agents read for a template send: the body with

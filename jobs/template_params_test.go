@@ -33,3 +33,27 @@ func TestCheckTemplateVariablesRefusesAnEmptyParameter(t *testing.T) {
 		})
 	}
 }
+
+// A campaign's preview shows the header and URL buttons as the customer
+// gets them, their variables filled in, named or positional.
+func TestTemplateHeaderAndLinks(t *testing.T) {
+	comps := models.JSON(`[{"type":"HEADER","format":"TEXT","text":"Ordine {{1}}"},{"type":"BODY","text":"Ciao {{1}}"},
+		{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Stop"},{"type":"URL","text":"Traccia","url":"https://shop.example/t/{{1}}"}]}]`)
+	tpl := &models.WATemplate{Name: "order_ready", Body: "Ciao {{1}}", Components: comps, Parameters: models.TemplateParams{
+		{Component: "header", Name: "1"}, {Component: "body", Name: "1"}, {Component: "button", Index: 1, Name: "1"}}}
+	header, links := templateHeaderAndLinks(tpl, []string{"B-7", "Anna", "B7?x=<1>"})
+	if header != "Ordine B-7" {
+		t.Errorf("header %q", header)
+	}
+	if len(links) != 1 || links[0].Text != "Traccia" || links[0].URL != "https://shop.example/t/B7?x=<1>" {
+		t.Errorf("links %+v", links)
+	}
+	named := &models.WATemplate{Name: "n", ParameterFormat: "named", Components: models.JSON(`[{"type":"HEADER","format":"TEXT","text":"Per {{first_name}}"}]`),
+		Parameters: models.TemplateParams{{Component: "header", Name: "first_name"}}}
+	if h, _ := templateHeaderAndLinks(named, []string{"Giulia"}); h != "Per Giulia" {
+		t.Errorf("named header %q", h)
+	}
+	if h, l := templateHeaderAndLinks(&models.WATemplate{Components: models.JSON(`[{"type":"HEADER","format":"IMAGE"}]`)}, nil); h != "" || l != nil {
+		t.Errorf("an image header: %q %v", h, l)
+	}
+}

@@ -38,6 +38,9 @@ type CampaignEditView struct {
 	Chosen    map[string]bool // chosen labels and apps, "label:NAME" / "app:APP"
 	Estimate  *EstimateView
 	Previews  []PreviewRow
+	// PreviewIncomplete: the form cannot be previewed yet (no name, channel
+	// or template); the live preview says what it needs.
+	PreviewIncomplete bool
 	Counts    models.CampaignCounts
 	Skipped   map[string]int // of the recipients written at start
 	Error     string         // translated or the server's message
@@ -94,9 +97,14 @@ type MarketRow struct {
 type PreviewRow struct {
 	IdentityID int64
 	Name       string
+	Header     string
 	Text       string
+	Links      []PreviewLink
 	Unfilled   bool
 }
+
+// PreviewLink is a URL button of the message.
+type PreviewLink struct{ Text, URL string }
 
 // SlotLabel names a template parameter for its input: "Body {{1}}".
 func SlotLabel(t *models.WATemplate, i int) string {
@@ -215,6 +223,8 @@ var campaignsCatalogue = map[string]map[string]string{
 		"campaign.nothing_sent":            "Nothing is sent by the estimate.",
 		"campaign.preview":                 "Preview for real recipients",
 		"campaign.preview_none":            "Nobody in the audience yet.",
+		"campaign.preview_incomplete":      "Choose the channel and the template, and give the campaign a name, to see the message as real recipients get it.",
+		"campaign.preview_live":            "Updates as you type; nothing is saved or sent.",
 		"campaign.unfilled":                "a variable would be empty: this recipient is skipped",
 		"campaign.actions":                 "Actions",
 		"campaign.start":                   "Start now",
@@ -316,6 +326,8 @@ var campaignsCatalogue = map[string]map[string]string{
 		"campaign.nothing_sent":            "La stima non invia nulla.",
 		"campaign.preview":                 "Anteprima per destinatari reali",
 		"campaign.preview_none":            "Ancora nessuno nel pubblico.",
+		"campaign.preview_incomplete":      "Scegli il canale e il modello e dai un nome alla campagna per vedere il messaggio come lo ricevono i destinatari reali.",
+		"campaign.preview_live":            "Si aggiorna mentre scrivi; nulla viene salvato o inviato.",
 		"campaign.unfilled":                "una variabile sarebbe vuota: questo destinatario viene escluso",
 		"campaign.actions":                 "Azioni",
 		"campaign.start":                   "Avvia ora",

@@ -26,6 +26,7 @@ type Campaigns interface {
 	RetryFailed(ctx context.Context, businessID, id int64, by *int64) (*models.Campaign, error)
 	TestSend(ctx context.Context, businessID, id, identityID int64) (*models.Message, error)
 	Previews(ctx context.Context, businessID, id int64, n int) ([]jobs.Preview, error)
+	PreviewDraft(ctx context.Context, businessID int64, in jobs.CampaignInput, n int) ([]jobs.Preview, error)
 }
 
 var errNoCampaigns = errors.New("campaigns are not available on this server")

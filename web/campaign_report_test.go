@@ -534,3 +534,50 @@ func TestCampaignTestSendToATypedNumber(t *testing.T) {
 		t.Fatalf("a number the channel does not know: %d, sent to %v", res.StatusCode, fake.sentTo)
 	}
 }
+
+// previewOnly is a Campaigns whose PreviewDraft answers what it is given.
+type previewOnly struct {
+	retryOnly
+	got []jobs.CampaignInput
+	ps  []jobs.Preview
+	err error
+}
+
+func (f *previewOnly) PreviewDraft(_ context.Context, _ int64, in jobs.CampaignInput, _ int) ([]jobs.Preview, error) {
+	f.got = append(f.got, in)
+	return f.ps, f.err
+}
+
+// The editor's preview follows the form live: the form as typed is posted,
+// the panel comes back with header, body and links (escaped); a form not
+// complete enough says what it needs.
+func TestCampaignPreviewFollowsTheForm(t *testing.T) {
+	e := newUIEnv(t, false)
+	fake := &previewOnly{ps: []jobs.Preview{{IdentityID: 1, Name: "Giulia", Header: "<b>Saldi</b>", Text: "Ciao Giulia, codice SALDI20",
+		Links: []jobs.PreviewLink{{Text: "Vai", URL: "https://shop.example/c/x"}}}}}
+	e.srv.opts.Campaigns = fake
+	admin := e.signIn(t, e.b.admin)
+	if _, body := admin.get("/campaigns/new"); !strings.Contains(body, `hx-post="/campaigns/preview"`) || !strings.Contains(body, `data-testid="preview-incomplete"`) {
+		t.Fatal("the new campaign's page has no live preview waiting for the form")
+	}
+	form := url.Values{"name": {"Saldi"}, "channel_id": {id(e.b.channel.ID)}, "template": {"saldi|it"}, "var_0": {"{first_name|cliente}"}, "time_zone": {"Europe/Rome"}}
+	res, body := admin.postBody("/campaigns/preview", form)
+	if res.StatusCode != http.StatusOK || len(fake.got) != 1 || fake.got[0].Variables[0] != "{first_name|cliente}" || fake.got[0].Template.Name != "saldi" {
+		t.Fatalf("preview: %d, asked %+v", res.StatusCode, fake.got)
+	}
+	for _, want := range []string{`id="campaign-preview"`, "&lt;b&gt;Saldi&lt;/b&gt;", "Ciao Giulia, codice SALDI20", "https://shop.example/c/x"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the preview lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "<b>Saldi</b>") || strings.Contains(body, "<html") {
+		t.Error("the preview is not an escaped fragment")
+	}
+	fake.err, fake.ps = &models.FieldError{Field: "template", Message: "choose one"}, nil
+	if _, body := admin.postBody("/campaigns/preview", form); !strings.Contains(body, `data-testid="preview-incomplete"`) {
+		t.Error("an incomplete form's preview does not say what it needs")
+	}
+	if res := e.signIn(t, e.b.agent).post("/campaigns/preview", form); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+		t.Errorf("an agent's preview: %d", res.StatusCode)
+	}
+}

@@ -28,6 +28,7 @@ func (s *Server) campaignPageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /campaigns", admin(s.campaignsPage))
 	mux.Handle("GET /campaigns/new", admin(s.campaignNewPage))
 	mux.Handle("GET /campaigns/editor", admin(s.campaignEditorFragment))
+	mux.Handle("POST /campaigns/preview", admin(s.campaignPreview))
 	mux.Handle("POST /campaigns", admin(s.campaignCreate))
 	mux.Handle("GET /campaigns/{id}/edit", admin(s.campaignEditPage))
 	mux.Handle("POST /campaigns/{id}/edit", admin(s.campaignUpdate))
@@ -248,7 +249,8 @@ func (s *Server) campaignNewPage(w http.ResponseWriter, r *http.Request) {
 	if f["time_zone"] == "" {
 		f["time_zone"] = "Europe/Rome"
 	}
-	v := views.CampaignEditView{Page: s.page(r, views.T(r.Context(), "campaigns.new"), "campaigns"), Form: f, Chosen: chosen}
+	v := views.CampaignEditView{Page: s.page(r, views.T(r.Context(), "campaigns.new"), "campaigns"), Form: f, Chosen: chosen,
+		PreviewIncomplete: true} // until the form names a channel and a template (the preview follows it live)
 	if err := s.editorBase(r, &v); err != nil {
 		s.serverError(w, r, err)
 		return
@@ -408,14 +410,50 @@ func (s *Server) campaignPanels(ctx context.Context, v *views.CampaignEditView) 
 		}
 		v.Estimate = ev
 	}
-	ps, err := cm.Previews(ctx, c.BusinessID, c.ID, 3)
+	ps, err := cm.Previews(ctx, c.BusinessID, c.ID, previewSample)
 	if err != nil {
 		return err
 	}
-	for _, p := range ps {
-		v.Previews = append(v.Previews, views.PreviewRow{IdentityID: p.IdentityID, Name: cmpStr(p.Name, "—"), Text: p.Text, Unfilled: p.Unfilled})
-	}
+	v.Previews = previewRows(ps)
 	return nil
+}
+
+// previewSample is how many real recipients the editor's preview shows.
+const previewSample = 3
+
+func previewRows(ps []jobs.Preview) []views.PreviewRow {
+	rows := make([]views.PreviewRow, 0, len(ps))
+	for _, p := range ps {
+		row := views.PreviewRow{IdentityID: p.IdentityID, Name: cmpStr(p.Name, "—"), Header: p.Header, Text: p.Text, Unfilled: p.Unfilled}
+		for _, l := range p.Links {
+			row.Links = append(row.Links, views.PreviewLink{Text: l.Text, URL: l.URL})
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// campaignPreview is POST /campaigns/preview: the editor's form as it
+// stands, personalised for real recipients of its audience; nothing is
+// saved. A form not complete enough to preview says what it needs.
+func (s *Server) campaignPreview(w http.ResponseWriter, r *http.Request) {
+	cm, ok := s.campaignsOrFail(w, r)
+	if !ok {
+		return
+	}
+	f, _ := campaignFormValues(r)
+	v := views.CampaignEditView{PreviewIncomplete: true}
+	if in, err := campaignInputOf(r, f); err == nil { // a field being typed (a date) is not an error yet
+		ps, err := cm.PreviewDraft(r.Context(), viewerFrom(r.Context()).BusinessID, in, previewSample)
+		var fe *models.FieldError
+		var invalid *jobs.InvalidError
+		if err != nil && !errors.As(err, &fe) && !errors.As(err, &invalid) {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Previews, v.PreviewIncomplete = previewRows(ps), err != nil
+	}
+	s.render(w, r, http.StatusOK, views.CampaignPreview(v))
 }
 
 func (s *Server) campaignEditPage(w http.ResponseWriter, r *http.Request) {

@@ -41,14 +41,14 @@ type CampaignEditView struct {
 	// PreviewIncomplete: the form cannot be previewed yet (no name, channel
 	// or template); the live preview says what it needs.
 	PreviewIncomplete bool
-	Counts    models.CampaignCounts
-	Skipped   map[string]int // of the recipients written at start
-	Error     string         // translated or the server's message
-	Field     string         // the field the error is about
-	Notice    string         // translated
-	TimeZones []string
-	Spent     string
-	Budget    string
+	Counts            models.CampaignCounts
+	Skipped           map[string]int // of the recipients written at start
+	Error             string         // translated or the server's message
+	Field             string         // the field the error is about
+	Notice            string         // translated
+	TimeZones         []string
+	Spent             string
+	Budget            string
 }
 
 // EstimateView is the estimate panel.

@@ -792,11 +792,16 @@ func (c *Campaigner) Previews(ctx context.Context, businessID, id int64, n int) 
 }
 
 // PreviewDraft is Previews for settings not saved yet (the editor, as the
-// admin types): the input is checked as Create checks it; nothing is stored.
+// admin types): the input is checked as Create checks it, but for the
+// budget, which changes how many are sent, not the message (build checks it
+// last, with the message already filled in); nothing is stored.
 func (c *Campaigner) PreviewDraft(ctx context.Context, businessID int64, in CampaignInput, n int) ([]Preview, error) {
 	camp := &models.Campaign{}
 	if err := c.build(ctx, businessID, in, camp); err != nil {
-		return nil, err
+		var fe *models.FieldError
+		if !errors.As(err, &fe) || (fe.Field != "budget" && fe.Field != "currency") {
+			return nil, err
+		}
 	}
 	return c.previewsOf(ctx, camp, n)
 }
@@ -819,7 +824,9 @@ func (c *Campaigner) previewsOf(ctx context.Context, camp *models.Campaign, n in
 		if camp.Kind == models.CampaignKindWindow || tpl == nil {
 			p.Text = camp.MessageText
 		} else {
-			vars, ok := pers.Fill(tpl, camp.Vars(), RecipientFields{Name: r.Name, Phone: r.Phone, Country: r.Country}, 1)
+			// Recipient 0: a preview's links are their destinations, never a
+			// live tracked token (a click on one would count for a real recipient).
+			vars, ok := pers.Fill(tpl, camp.Vars(), RecipientFields{Name: r.Name, Phone: r.Phone, Country: r.Country}, 0)
 			p.Unfilled = !ok
 			p.Variables = vars
 			if ok {

@@ -780,7 +780,8 @@ func TestCampaignPreviewDraft(t *testing.T) {
 		if !strings.HasPrefix(p.Text, "Ciao Luca") || !strings.Contains(p.Text, "SALDI20") || p.Unfilled {
 			t.Errorf("preview for %s: %q", p.Name, p.Text)
 		}
-		if len(p.Links) != 1 || p.Links[0].Text != "Vai ai saldi" || !strings.HasPrefix(p.Links[0].URL, "https://shop.example/c/") {
+		// The button's tracked link shows where it leads: a preview makes no live token.
+		if len(p.Links) != 1 || p.Links[0].Text != "Vai ai saldi" || p.Links[0].URL != "https://shop.example/saldi" {
 			t.Errorf("preview links for %s: %+v", p.Name, p.Links)
 		}
 	}
@@ -788,6 +789,10 @@ func TestCampaignPreviewDraft(t *testing.T) {
 	e.store.Gorm(e.ctx).Raw(`SELECT count(*) FROM campaigns WHERE business_id = ?`, e.biz.ID).Scan(&n)
 	if n != 0 {
 		t.Fatalf("a preview stored %d campaigns", n)
+	}
+	noBudget := saldiInput(e, "")
+	if ps, err := cm.PreviewDraft(e.ctx, e.biz.ID, noBudget, 3); err != nil || len(ps) != 3 {
+		t.Fatalf("a draft without a budget yet: %d previews, %v", len(ps), err)
 	}
 	bad := saldiInput(e, "50.00")
 	bad.Name = ""

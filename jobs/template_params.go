@@ -105,9 +105,14 @@ func templateHeaderAndLinks(tpl *models.WATemplate, vars []string) (string, []Pr
 			}
 		case "BUTTONS":
 			for j, b := range c.Buttons {
-				if strings.ToUpper(b.Type) == "URL" {
-					links = append(links, PreviewLink{Text: b.Text, URL: strings.ReplaceAll(b.URL, "{{1}}", suffix[j])})
+				if strings.ToUpper(b.Type) != "URL" {
+					continue
 				}
+				u := strings.ReplaceAll(b.URL, "{{1}}", suffix[j])
+				if s := suffix[j]; strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") {
+					u = s // a tracked link's slot, filled with where its token leads
+				}
+				links = append(links, PreviewLink{Text: b.Text, URL: u})
 			}
 		}
 	}

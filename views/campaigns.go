@@ -41,6 +41,7 @@ type CampaignEditView struct {
 	// PreviewIncomplete: the form cannot be previewed yet (no name, channel
 	// or template); the live preview says what it needs.
 	PreviewIncomplete bool
+	PreviewNeeds      string // the field the form still needs, and why
 	Counts            models.CampaignCounts
 	Skipped           map[string]int // of the recipients written at start
 	Error             string         // translated or the server's message

@@ -452,6 +452,12 @@ func (s *Server) campaignPreview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Previews, v.PreviewIncomplete = previewRows(ps), err != nil
+		switch {
+		case fe != nil:
+			v.PreviewNeeds = fe.Field + ": " + fe.Message
+		case invalid != nil:
+			v.PreviewNeeds = invalid.Message
+		}
 	}
 	s.render(w, r, http.StatusOK, views.CampaignPreview(v))
 }

@@ -78,14 +78,14 @@ func (c *Campaigner) SetPollInterval(d time.Duration) {
 func LocalSchedule(local, zone string) (time.Time, error) {
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "Local" {
-		return time.Time{}, fieldErr("time_zone", "unknown time zone %q (use an IANA name such as Europe/Rome)", zone)
+		return time.Time{}, fieldErr("time_zone", "campaign.err.time_zone", "unknown time zone %q (use an IANA name such as Europe/Rome)", zone)
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, strings.TrimSpace(local), loc); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fieldErr("scheduled_at", "give the date and time as YYYY-MM-DDTHH:MM")
+	return time.Time{}, fieldErr("scheduled_at", "campaign.err.schedule_format", "give the date and time as YYYY-MM-DDTHH:MM")
 }
 
 // TemplateRef names a WhatsApp template.
@@ -110,8 +110,10 @@ type CampaignInput struct {
 	DryRun        bool                  `json:"dry_run"`
 }
 
-func fieldErr(field, format string, args ...any) error {
-	return &models.FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+// fieldErr is a bad input's error: Message in English for the API, Key (a
+// views catalogue key, taking the same args) for the editor's reader.
+func fieldErr(field, key, format string, args ...any) error {
+	return &models.FieldError{Field: field, Message: fmt.Sprintf(format, args...), Key: key, Args: args}
 }
 
 // build checks an input against the business's channels, templates and
@@ -119,31 +121,31 @@ func fieldErr(field, format string, args ...any) error {
 func (c *Campaigner) build(ctx context.Context, businessID int64, in CampaignInput, camp *models.Campaign) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return fieldErr("name", "a campaign needs a name")
+		return fieldErr("name", "campaign.err.name", "a campaign needs a name")
 	}
 	ch, err := c.store.Channel(ctx, businessID, in.ChannelID)
 	if err != nil {
 		return err
 	}
 	if ch == nil {
-		return fieldErr("channel_id", "no such channel")
+		return fieldErr("channel_id", "campaign.err.channel", "no such channel")
 	}
 	if in.TimeZone == "" {
 		in.TimeZone = "UTC"
 	}
 	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "Local" {
-		return fieldErr("time_zone", "unknown time zone %q (use an IANA name such as Europe/Rome)", in.TimeZone)
+		return fieldErr("time_zone", "campaign.err.time_zone", "unknown time zone %q (use an IANA name such as Europe/Rome)", in.TimeZone)
 	}
 	if in.ScheduledAt != nil && in.ScheduledAt.Before(c.now().Add(-time.Minute)) {
-		return fieldErr("scheduled_at", "the schedule is in the past")
+		return fieldErr("scheduled_at", "campaign.err.schedule_past", "the schedule is in the past")
 	}
 	if in.RatePerSecond < 0 || in.RatePerSecond > 10000 {
-		return fieldErr("rate_per_second", "rate_per_second must be between 0 (the channel's limit) and 10000")
+		return fieldErr("rate_per_second", "campaign.err.rate", "rate_per_second must be between 0 (the channel's limit) and 10000")
 	}
 	var budget int64
 	if strings.TrimSpace(in.Budget) != "" {
 		if budget, err = pricing.ParseMicros(strings.TrimSpace(in.Budget)); err != nil || budget < 0 {
-			return fieldErr("budget", "budget must be a decimal amount such as \"50.00\"")
+			return fieldErr("budget", "campaign.err.budget_format", "budget must be a decimal amount such as \"50.00\"")
 		}
 	}
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
@@ -157,21 +159,21 @@ func (c *Campaigner) build(ctx context.Context, businessID int64, in CampaignInp
 		// Marketing Message API is for tech providers): an UPDATE to open windows.
 		camp.Kind, camp.MessageText = models.CampaignKindWindow, strings.TrimSpace(in.Text)
 		if camp.MessageText == "" {
-			return fieldErr("text", "a Messenger or Instagram campaign sends a text to the customers whose window is open")
+			return fieldErr("text", "campaign.err.text", "a Messenger or Instagram campaign sends a text to the customers whose window is open")
 		}
 		camp.Variables = models.JSON("[]")
 		return nil
 	}
 	camp.Kind = models.CampaignKindTemplate
 	if in.Template.Name == "" || in.Template.Language == "" {
-		return fieldErr("template", "choose an approved template (name and language)")
+		return fieldErr("template", "campaign.err.template_choose", "choose an approved template (name and language)")
 	}
 	tpl, err := c.store.CampaignTemplate(ctx, businessID, ch.ID, in.Template.Name, in.Template.Language)
 	if err != nil {
 		return err
 	}
 	if tpl == nil {
-		return fieldErr("template", "no template %q (%s) on this channel", in.Template.Name, in.Template.Language)
+		return fieldErr("template", "campaign.err.template_missing", "no template %q (%s) on this channel", in.Template.Name, in.Template.Language)
 	}
 	if err := CheckCampaignVariables(tpl, in.Variables); err != nil {
 		return err
@@ -179,7 +181,7 @@ func (c *Campaigner) build(ctx context.Context, businessID int64, in CampaignInp
 	vars, _ := json.Marshal(append([]string{}, in.Variables...))
 	camp.TemplateID, camp.TemplateName, camp.TemplateLanguage, camp.Variables = &tpl.ID, tpl.Name, tpl.Language, vars
 	if budget <= 0 {
-		return fieldErr("budget", "a WhatsApp campaign needs a budget")
+		return fieldErr("budget", "campaign.err.budget_needed", "a WhatsApp campaign needs a budget")
 	}
 	cheapest, cur, err := c.cheapestPrice(ctx, businessID, tpl.Category)
 	if err != nil {
@@ -189,10 +191,10 @@ func (c *Campaigner) build(ctx context.Context, businessID int64, in CampaignInp
 		camp.Currency = cmpOr(cur, "EUR")
 	}
 	if cur != "" && cur != camp.Currency {
-		return fieldErr("currency", "the price table is in %s; give the budget in %s", cur, cur)
+		return fieldErr("currency", "campaign.err.currency", "the price table is in %s; give the budget in %s", cur, cur)
 	}
 	if cheapest > 0 && budget < cheapest {
-		return fieldErr("budget", "the budget is below the price of one message (%s %s)", pricing.FormatMicros(cheapest), cur)
+		return fieldErr("budget", "campaign.err.budget_low", "the budget is below the price of one message (%s %s)", pricing.FormatMicros(cheapest), cur)
 	}
 	return nil
 }
@@ -482,9 +484,9 @@ func (c *Campaigner) checkStartable(ctx context.Context, camp *models.Campaign) 
 	}
 	switch {
 	case tpl == nil:
-		return nil, fieldErr("template", "the campaign's template no longer exists")
+		return nil, fieldErr("template", "campaign.err.template_gone", "the campaign's template no longer exists")
 	case tpl.Status != models.TemplateApproved:
-		return nil, fieldErr("template", "template %s is %s at Meta, not approved: it cannot be sent", tpl.Name, strings.ToUpper(tpl.Status))
+		return nil, fieldErr("template", "campaign.err.template_status", "template %s is %s at Meta, not approved: it cannot be sent", tpl.Name, strings.ToUpper(tpl.Status))
 	}
 	return tpl, CheckCampaignVariables(tpl, camp.Vars())
 }
@@ -550,10 +552,10 @@ func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *mo
 			return err
 		}
 		if e.Recipients == 0 {
-			return fieldErr("audience", "nobody in the audience can be sent this campaign (skipped: %v)", e.Skipped)
+			return fieldErr("audience", "campaign.err.audience_empty", "nobody in the audience can be sent this campaign (skipped: %v)", e.Skipped)
 		}
 		if camp.Kind == models.CampaignKindTemplate && camp.BudgetMicros > 0 && e.Affordable == 0 {
-			return fieldErr("budget", "the budget is below the price of one message to this audience")
+			return fieldErr("budget", "campaign.err.budget_low_audience", "the budget is below the price of one message to this audience")
 		}
 	}
 	places := c.place(groups, kind.Marketing)
@@ -656,7 +658,7 @@ func (c *Campaigner) Resume(ctx context.Context, businessID, id int64) (*models.
 func (c *Campaigner) SetBudget(ctx context.Context, businessID, id int64, budget string) (*models.Campaign, error) {
 	micros, err := pricing.ParseMicros(strings.TrimSpace(budget))
 	if err != nil || micros <= 0 {
-		return nil, fieldErr("budget", "budget must be a decimal amount such as \"50.00\"")
+		return nil, fieldErr("budget", "campaign.err.budget_format", "budget must be a decimal amount such as \"50.00\"")
 	}
 	ok, err := c.store.SetCampaignBudget(ctx, businessID, id, micros)
 	if err != nil {
@@ -686,7 +688,7 @@ func (c *Campaigner) RetryFailed(ctx context.Context, businessID, id int64, by *
 		return nil, err
 	}
 	if n == 0 {
-		return nil, fieldErr("recipients", "no recipient of this campaign failed with 131049")
+		return nil, fieldErr("recipients", "campaign.err.no_131049", "no recipient of this campaign failed with 131049")
 	}
 	at := c.now().Add(24 * time.Hour)
 	follow := *parent
@@ -706,7 +708,7 @@ func (c *Campaigner) RetryFailed(ctx context.Context, businessID, id int64, by *
 			return err
 		}
 		if copied == 0 {
-			return fieldErr("recipients", "every recipient that failed with 131049 is already in a follow-up of this campaign")
+			return fieldErr("recipients", "campaign.retry_nothing", "every recipient that failed with 131049 is already in a follow-up of this campaign")
 		}
 		ok, err := tx.TransitionCampaign(ctx, businessID, follow.ID, []string{models.CampaignDraft}, models.CampaignScheduled, "")
 		if err != nil || !ok {
@@ -737,7 +739,7 @@ func (c *Campaigner) TestSend(ctx context.Context, businessID, id, identityID in
 		return nil, err
 	}
 	if ident == nil || ident.ChannelID != camp.ChannelID {
-		return nil, fieldErr("identity_id", "no such customer on the campaign's channel")
+		return nil, fieldErr("identity_id", "campaign.err.identity", "no such customer on the campaign's channel")
 	}
 	th, _, err := c.store.EnsureDirectThread(ctx, ident, c.now())
 	if err != nil {
@@ -760,7 +762,7 @@ func (c *Campaigner) TestSend(ctx context.Context, businessID, id, identityID in
 		c.mu.Unlock()
 		vars, ok := pers.Fill(tpl, camp.Vars(), f, 0)
 		if !ok {
-			return nil, fieldErr("variables", "a variable would be empty for this customer: give it a fallback")
+			return nil, fieldErr("variables", "campaign.err.variable_empty", "a variable would be empty for this customer: give it a fallback")
 		}
 		req.Template = &TemplateRequest{Name: tpl.Name, Language: tpl.Language, Variables: vars}
 		req.Promotional = tpl.Category == models.CategoryMarketing

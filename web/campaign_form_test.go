@@ -5,11 +5,14 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/models"
+	"github.com/switchboard-inbox/switchboard/views"
 )
 
 // The last-contacted range is days where the campaign is: "from 1 November"
@@ -38,5 +41,34 @@ func TestCampaignFormDatesInTheCampaignsZone(t *testing.T) {
 	var fe *models.FieldError
 	if _, err := campaignInputOf(r, f); !errors.As(err, &fe) || fe.Field != "after" {
 		t.Fatalf("a bad date: %v, want a field error on after", err)
+	}
+}
+
+// Every bad input the campaigns' checks name has its words in English and
+// Italian (the editor shows them in the reader's language; the API keeps
+// the English message).
+func TestCampaignFieldErrorsAreTranslated(t *testing.T) {
+	src, err := os.ReadFile("../jobs/campaign.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`fieldErr\("[a-z_]+", "([a-z0-9_.]+)"`).FindAllSubmatch(src, -1)
+	if len(keys) < 20 {
+		t.Fatalf("found %d keyed field errors in jobs/campaign.go", len(keys))
+	}
+	for _, k := range keys {
+		key := string(k[1])
+		for _, lang := range []string{"en", "it"} {
+			if got := views.T(views.WithLocale(t.Context(), lang), key); got == key {
+				t.Errorf("%s has no %s words", key, lang)
+			}
+		}
+	}
+	fe := &models.FieldError{Field: "budget", Message: "a WhatsApp campaign needs a budget", Key: "campaign.err.budget_low", Args: []any{"0.0691", "EUR"}}
+	if got := fieldMessage(views.WithLocale(t.Context(), "it"), fe); got != "Il budget è inferiore al prezzo di un messaggio (0.0691 EUR)." {
+		t.Errorf("in Italian: %q", got)
+	}
+	if got := fieldMessage(t.Context(), &models.FieldError{Message: "as given"}); got != "as given" {
+		t.Errorf("without a key: %q", got)
 	}
 }

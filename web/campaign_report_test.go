@@ -420,7 +420,8 @@ func TestCampaignReportRetry(t *testing.T) {
 		t.Fatalf("retry: %d → %q, asked %v", res.StatusCode, res.Header.Get("Location"), fake.asked)
 	}
 	// Nobody left to retry (each already in a follow-up): said in the admin's language.
-	fake.err = &models.FieldError{Field: "recipients", Message: "every recipient that failed with 131049 is already in a follow-up"}
+	fake.err = &models.FieldError{Field: "recipients", Message: "every recipient that failed with 131049 is already in a follow-up",
+		Key: "campaign.retry_nothing"}
 	if res := admin.post("/account/locale", url.Values{"locale": {"it"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("locale: %d", res.StatusCode)
 	}

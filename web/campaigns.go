@@ -307,6 +307,15 @@ func (s *Server) campaignUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 // campaignFormError re-renders the editor with the field's message (422).
+// fieldMessage is a bad input's message in the reader's language, where the
+// error has a catalogue key; else the error's own words.
+func fieldMessage(ctx context.Context, fe *models.FieldError) string {
+	if fe.Key != "" {
+		return views.T(ctx, fe.Key, fe.Args...)
+	}
+	return fe.Message
+}
+
 // testIdentity finds the identity a test send goes to by the WhatsApp number
 // an admin typed ("+39 333 123 4567", "0039…"): one that wrote to the
 // campaign's channel (Meta needs the customer to have written first).
@@ -343,7 +352,7 @@ func (s *Server) campaignFormError(w http.ResponseWriter, r *http.Request, c *mo
 		}
 	}
 	v := views.CampaignEditView{Page: s.page(r, views.T(r.Context(), "nav.campaigns"), "campaigns"), Campaign: c, Form: f, Chosen: chosen,
-		Error: fe.Message, Field: fe.Field}
+		Error: fieldMessage(r.Context(), fe), Field: fe.Field}
 	if err := s.editorBase(r, &v); err != nil {
 		s.serverError(w, r, err)
 		return
@@ -454,7 +463,7 @@ func (s *Server) campaignPreview(w http.ResponseWriter, r *http.Request) {
 		v.Previews, v.PreviewIncomplete = previewRows(ps), err != nil
 		switch {
 		case fe != nil:
-			v.PreviewNeeds = fe.Field + ": " + fe.Message
+			v.PreviewNeeds = fieldMessage(r.Context(), fe)
 		case invalid != nil:
 			v.PreviewNeeds = invalid.Message
 		}
@@ -520,9 +529,6 @@ func (s *Server) campaignAction(action string) http.HandlerFunc {
 		case "retry":
 			after, err = cm.RetryFailed(ctx, biz, c.ID, &v.User.ID)
 			notice = "campaign.retry_created"
-			if fe := (*models.FieldError)(nil); errors.As(err, &fe) && fe.Field == "recipients" {
-				err = &models.FieldError{Field: fe.Field, Message: views.T(ctx, "campaign.retry_nothing")}
-			}
 		case "test":
 			id, _ := strconv.ParseInt(r.PostFormValue("identity_id"), 10, 64)
 			if phone := strings.TrimSpace(r.PostFormValue("test_phone")); phone != "" {

@@ -241,13 +241,19 @@ func digits(s string) bool {
 
 // FormatMicros writes millionths as the API's decimal string: at least four
 // decimals, as Meta's rate cards print them ("0.0592", "1.2500").
-func FormatMicros(m int64) string {
+func FormatMicros(m int64) string { return formatMicros(m, 4) }
+
+// FormatAmount is an amount of money as people write a budget: at least 2
+// decimals, more only where they count ("10.00", "1.8602").
+func FormatAmount(m int64) string { return formatMicros(m, 2) }
+
+func formatMicros(m int64, decimals int) string {
 	sign := ""
 	if m < 0 {
 		sign, m = "-", -m
 	}
 	s := fmt.Sprintf("%d.%06d", m/1_000_000, m%1_000_000)
-	for strings.HasSuffix(s, "0") && len(s)-strings.Index(s, ".") > 5 {
+	for strings.HasSuffix(s, "0") && len(s)-strings.Index(s, ".") > decimals+1 {
 		s = s[:len(s)-1]
 	}
 	return sign + s

@@ -111,6 +111,11 @@ func TestMicros(t *testing.T) {
 			t.Errorf("FormatMicros(%d) = %q, want %q", m, got, want)
 		}
 	}
+	for m, want := range map[int64]string{10_000_000: "10.00", 1_860_200: "1.8602", 1_500_000: "1.50", -2_500_000: "-2.50", 1: "0.000001"} {
+		if got := FormatAmount(m); got != want {
+			t.Errorf("FormatAmount(%d) = %q, want %q", m, got, want)
+		}
+	}
 }
 
 // TestMarketOf places numbers the day before and on Meta's 2026-10-01

@@ -208,7 +208,7 @@ func campaignInputOf(r *http.Request, f map[string]string) (jobs.CampaignInput, 
 // formOf fills the editor's form from a saved campaign.
 func formOf(c *models.Campaign) (map[string]string, map[string]bool) {
 	f := map[string]string{"name": c.Name, "channel_id": strconv.FormatInt(c.ChannelID, 10), "text": c.MessageText,
-		"budget": pricing.FormatMicros(c.BudgetMicros), "currency": c.Currency, "time_zone": c.TimeZone,
+		"budget": pricing.FormatAmount(c.BudgetMicros), "currency": c.Currency, "time_zone": c.TimeZone,
 		"rate_per_second": strconv.Itoa(c.RatePerSecond)}
 	if c.TemplateName != "" {
 		f["template"] = c.TemplateName + "|" + c.TemplateLanguage
@@ -388,8 +388,8 @@ func (s *Server) loadCampaign(w http.ResponseWriter, r *http.Request) (*models.C
 func (s *Server) campaignPanels(ctx context.Context, v *views.CampaignEditView) error {
 	c := v.Campaign
 	cm := s.opts.Campaigns
-	v.Budget = pricing.FormatMicros(c.BudgetMicros)
-	v.Spent = pricing.FormatMicros(c.SpentMicros)
+	v.Budget = pricing.FormatAmount(c.BudgetMicros)
+	v.Spent = pricing.FormatAmount(c.SpentMicros)
 	if c.Currency != "" {
 		v.Budget += " " + c.Currency
 		v.Spent += " " + c.Currency

@@ -50,17 +50,17 @@ func (in *ProductInput) Validate() error {
 	in.URL, in.ImageURL = strings.TrimSpace(in.URL), strings.TrimSpace(in.ImageURL)
 	switch {
 	case in.SKU == "" || len(in.SKU) > 64 || strings.ContainsAny(in.SKU, " \t\r\n,/"):
-		return &FieldError{Field: "sku", Message: "a SKU is 1 to 64 characters without spaces, commas or slashes"}
+		return &FieldError{Key: "product.err.sku", Field: "sku", Message: "a SKU is 1 to 64 characters without spaces, commas or slashes"}
 	case in.Name == "" || len([]rune(in.Name)) > 200:
-		return &FieldError{Field: "name", Message: "a name is 1 to 200 characters"}
+		return &FieldError{Key: "product.err.name", Field: "name", Message: "a name is 1 to 200 characters"}
 	case in.Stock < 0:
-		return &FieldError{Field: "stock", Message: "stock cannot be negative"}
+		return &FieldError{Key: "product.err.stock", Field: "stock", Message: "stock cannot be negative"}
 	case in.URL != "" && !httpURL(in.URL):
-		return &FieldError{Field: "url", Message: "the URL must start with http:// or https://"}
+		return &FieldError{Key: "product.err.url", Field: "url", Message: "the URL must start with http:// or https://"}
 	case in.ImageURL != "" && !httpURL(in.ImageURL):
-		return &FieldError{Field: "image_url", Message: "the image URL must start with http:// or https://"}
+		return &FieldError{Key: "product.err.image_url", Field: "image_url", Message: "the image URL must start with http:// or https://"}
 	case (in.WATemplateName == "") != (in.WATemplateLanguage == ""):
-		return &FieldError{Field: "whatsapp_template", Message: "a template needs both a name and a language"}
+		return &FieldError{Key: "product.err.template", Field: "whatsapp_template", Message: "a template needs both a name and a language"}
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ type StockChange struct {
 // the run's job in the same transaction.
 func (s *Store) SetStock(ctx context.Context, businessID int64, sku string, stock int, by *int64) (*StockChange, error) {
 	if stock < 0 {
-		return nil, &FieldError{Field: "stock", Message: "stock cannot be negative"}
+		return nil, &FieldError{Key: "product.err.stock", Field: "stock", Message: "stock cannot be negative"}
 	}
 	p, err := s.lockProduct(ctx, businessID, sku)
 	if err != nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -54,7 +53,7 @@ func (s *Server) productCreate(w http.ResponseWriter, r *http.Request) {
 	if f["stock"] != "" {
 		n, err := strconv.Atoi(f["stock"])
 		if err != nil || n < 0 {
-			s.productsFormError(w, r, f, views.T(r.Context(), "products.stock")+": "+(&models.FieldError{Field: "stock", Message: "a whole number, 0 or more"}).Message)
+			s.productsFormError(w, r, f, views.T(r.Context(), "products.stock")+": "+views.T(r.Context(), "product.err.stock_number"))
 			return
 		}
 		stock = n
@@ -63,10 +62,10 @@ func (s *Server) productCreate(w http.ResponseWriter, r *http.Request) {
 	var fe *models.FieldError
 	switch {
 	case errors.As(err, &fe):
-		s.productsFormError(w, r, f, fe.Message)
+		s.productsFormError(w, r, f, fieldMessage(r.Context(), fe))
 		return
 	case errors.Is(err, models.ErrDuplicate):
-		s.productsFormError(w, r, f, fmt.Sprintf("SKU %s: %s", in.SKU, "a product with this SKU already exists"))
+		s.productsFormError(w, r, f, views.T(r.Context(), "product.err.duplicate", in.SKU))
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -193,7 +192,7 @@ func (s *Server) productEdit(w http.ResponseWriter, r *http.Request) {
 	var fe *models.FieldError
 	switch {
 	case errors.As(err, &fe):
-		s.renderProduct(w, r, p, http.StatusUnprocessableEntity, fe.Message, "")
+		s.renderProduct(w, r, p, http.StatusUnprocessableEntity, fieldMessage(r.Context(), fe), "")
 		return
 	case err != nil:
 		s.serverError(w, r, err)

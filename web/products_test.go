@@ -260,3 +260,24 @@ func TestProductLiveProgress(t *testing.T) {
 		t.Fatalf("another business's page got %s", b)
 	}
 }
+
+// A product's bad input is said in the staff member's language.
+func TestProductErrorsInTheReadersLanguage(t *testing.T) {
+	e := newUIEnv(t, false)
+	staff := e.signIn(t, e.a.staff)
+	if res := staff.post("/account/locale", url.Values{"locale": {"it"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("locale: %d", res.StatusCode)
+	}
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"sku": {"GB 1"}, "name": {"Borsa"}}, "Uno SKU è di 1–64 caratteri"},
+		{url.Values{"sku": {"GB-1"}, "name": {"Borsa"}, "stock": {"-2"}}, "un numero intero, 0 o più"},
+		{url.Values{"sku": {"GB-1"}, "name": {"Borsa"}, "url": {"javascript:alert(1)"}}, "L&#39;URL deve iniziare"},
+	} {
+		if res, body := staff.postBody("/products", c.form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, c.want) {
+			t.Errorf("%v: %d, want the Italian %q", c.form, res.StatusCode, c.want)
+		}
+	}
+}

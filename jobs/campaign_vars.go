@@ -106,12 +106,12 @@ func CheckCampaignVariables(tpl *models.WATemplate, vars []string) error {
 		n = strings.Count(tpl.Body, "{{")
 	}
 	if len(vars) > n {
-		return &models.FieldError{Field: "variables", Message: fmt.Sprintf("template %s takes %d variables, not %d", tpl.Name, n, len(vars))}
+		return fieldErr("variables", "campaign.err.variables_count", "template %s takes %d variables, not %d", tpl.Name, n, len(vars))
 	}
 	for i := range n {
 		if i >= len(vars) || strings.TrimSpace(vars[i]) == "" {
-			return &models.FieldError{Field: fmt.Sprintf("variables[%d]", i), Message: fmt.Sprintf("variable %d (%s) of template %s is required",
-				i+1, slotLabel(tpl, i), tpl.Name)}
+			return fieldErr(fmt.Sprintf("variables[%d]", i), "campaign.err.variable_required", "variable %d (%s) of template %s is required",
+				i+1, slotLabel(tpl, i), tpl.Name)
 		}
 		parts, err := parseVariable(vars[i])
 		if err != nil {
@@ -120,7 +120,7 @@ func CheckCampaignVariables(tpl *models.WATemplate, vars []string) error {
 		if isButtonSlot(tpl, i) {
 			for _, p := range parts {
 				if p.link != "" && len(parts) > 1 {
-					return &models.FieldError{Field: fmt.Sprintf("variables[%d]", i), Message: "a URL-button suffix with a tracked link takes only the {link:…}"}
+					return fieldErr(fmt.Sprintf("variables[%d]", i), "campaign.err.link_alone", "a URL-button suffix with a tracked link takes only the {link:…}")
 				}
 			}
 		}

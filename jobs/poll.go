@@ -23,7 +23,18 @@ const (
 )
 
 // FieldError is bad input in one field of a request (422 with the field).
-type FieldError struct{ Field, Message string }
+type FieldError struct {
+	Field, Message string
+	// Key and Args word it in the reader's language (a views catalogue key).
+	Key  string
+	Args []any
+}
+
+// pollErr is a poll's bad input: message in English for the API, key and
+// args for the composer's reader.
+func pollErr(field, message, key string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: message, Key: key, Args: args}
+}
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
@@ -42,12 +53,13 @@ func (r *PollRequest) validate() error {
 	r.Question = strings.TrimSpace(r.Question)
 	switch n := len([]rune(r.Question)); {
 	case n == 0:
-		return &FieldError{"question", "empty"}
+		return pollErr("question", "empty", "poll.err.question_empty")
 	case n > MaxQuestionLen:
-		return &FieldError{"question", fmt.Sprintf("longer than %d characters", MaxQuestionLen)}
+		return pollErr("question", fmt.Sprintf("longer than %d characters", MaxQuestionLen), "poll.err.question_long", MaxQuestionLen)
 	}
 	if n := len(r.Options); n < MinPollOptions || n > MaxPollOptions {
-		return &FieldError{"options", fmt.Sprintf("%d options; %d to %d allowed", n, MinPollOptions, MaxPollOptions)}
+		return pollErr("options", fmt.Sprintf("%d options; %d to %d allowed", n, MinPollOptions, MaxPollOptions),
+			"poll.err.options_count", n, MinPollOptions, MaxPollOptions)
 	}
 	seen := map[string]bool{}
 	for i, o := range r.Options {
@@ -56,11 +68,11 @@ func (r *PollRequest) validate() error {
 		field := "options[" + strconv.Itoa(i) + "]"
 		switch {
 		case o == "":
-			return &FieldError{field, "empty"}
+			return pollErr(field, "empty", "poll.err.option_empty", i+1)
 		case len([]rune(o)) > MaxPollOptionLen:
-			return &FieldError{field, fmt.Sprintf("longer than %d characters", MaxPollOptionLen)}
+			return pollErr(field, fmt.Sprintf("longer than %d characters", MaxPollOptionLen), "poll.err.option_long", i+1, MaxPollOptionLen)
 		case seen[strings.ToLower(o)]:
-			return &FieldError{field, "the same as an earlier option"}
+			return pollErr(field, "the same as an earlier option", "poll.err.option_repeated", i+1)
 		}
 		seen[strings.ToLower(o)] = true
 	}

@@ -48,13 +48,17 @@ func TestCampaignFormDatesInTheCampaignsZone(t *testing.T) {
 // Italian (the editor shows them in the reader's language; the API keeps
 // the English message).
 func TestCampaignFieldErrorsAreTranslated(t *testing.T) {
-	src, err := os.ReadFile("../jobs/campaign.go")
-	if err != nil {
-		t.Fatal(err)
+	var src []byte
+	for _, f := range []string{"../jobs/campaign.go", "../jobs/campaign_vars.go", "../jobs/poll.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
-	keys := regexp.MustCompile(`fieldErr\("[a-z_]+", "([a-z0-9_.]+)"`).FindAllSubmatch(src, -1)
-	if len(keys) < 20 {
-		t.Fatalf("found %d keyed field errors in jobs/campaign.go", len(keys))
+	keys := regexp.MustCompile(`(?:fieldErr|pollErr)\([^\n]*?"((?:campaign|poll)\.[a-z0-9_.]+)"`).FindAllSubmatch(src, -1)
+	if len(keys) < 28 {
+		t.Fatalf("found %d keyed field errors in jobs", len(keys))
 	}
 	for _, k := range keys {
 		key := string(k[1])

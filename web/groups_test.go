@@ -120,7 +120,7 @@ func TestGroupFromTheInbox(t *testing.T) {
 		t.Fatal("the poll's tally is not in the group thread")
 	}
 	resp, body = agent.postBody(groupPath+"/polls", url.Values{"question": {"Q"}, "options": {"only one"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "options: 1 options") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "options given: 1; 2 to 10 allowed") {
 		t.Fatalf("one-option poll: %d", resp.StatusCode)
 	}
 
@@ -281,5 +281,27 @@ func TestLeaveWordsSetting(t *testing.T) {
 	}
 	if resp := e.signIn(t, e.a.agent).post("/settings/groups", url.Values{"leave_words": {"x"}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("an agent changed the leave words: %d", resp.StatusCode)
+	}
+}
+
+// A poll the composer refuses says why in the agent's language.
+func TestPollErrorsInTheAgentsLanguage(t *testing.T) {
+	e := newUIEnv(t, false)
+	withGroups(t, e)
+	agent := e.signIn(t, e.a.agent)
+	if res := agent.post("/account/locale", url.Values{"locale": {"it"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("locale: %d", res.StatusCode)
+	}
+	path := "/inbox/threads/" + id(e.a.thread.ID) + "/polls"
+	for _, c := range []struct {
+		options, want string
+	}{
+		{"Sabato\nSabato", "l&#39;opzione 2 è uguale a una precedente"},
+		{"Solo una", "opzioni date: 1; ne servono da 2 a 10"},
+	} {
+		res, body := agent.postBody(path, url.Values{"question": {"Quale giorno?"}, "options": {c.options}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Il sondaggio non può essere inviato: "+c.want) {
+			t.Errorf("options %q: %d, want the Italian %q", c.options, res.StatusCode, c.want)
+		}
 	}
 }

@@ -78,6 +78,8 @@ func pollProblem(ctx context.Context, err error) (string, bool) {
 	var refused *jobs.RefusedError
 	var invalid *jobs.InvalidError
 	switch {
+	case errors.As(err, &field) && field.Key != "":
+		return views.T(ctx, "poll.bad", views.T(ctx, field.Key, field.Args...)), true
 	case errors.As(err, &field):
 		return views.T(ctx, "poll.bad", field.Error()), true
 	case errors.As(err, &refused):

@@ -517,8 +517,11 @@ func (s *Server) campaignAction(action string) http.HandlerFunc {
 			_, err = cm.Pause(ctx, biz, c.ID)
 			notice = "campaign.paused"
 		case "resume":
-			_, err = cm.Resume(ctx, biz, c.ID)
+			after, err = cm.Resume(ctx, biz, c.ID)
 			notice = "campaign.resumed"
+			if after != nil && after.Status == models.CampaignScheduled { // paused before its time: it waits for it again
+				notice = "campaign.scheduled"
+			}
 		case "cancel":
 			_, err = cm.Cancel(ctx, biz, c.ID)
 			notice = "campaign.cancelled"

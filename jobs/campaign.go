@@ -1,12 +1,16 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -197,6 +201,21 @@ func (c *Campaigner) build(ctx context.Context, businessID int64, in CampaignInp
 		return fieldErr("budget", "campaign.err.budget_low", "the budget is below the price of one message (%s %s)", pricing.FormatMicros(cheapest), cur)
 	}
 	return nil
+}
+
+// skippedList says the skip counts by reason, the largest first:
+// "opted_out 3, blocked 1" (or "none").
+func skippedList(skipped map[string]int) string {
+	reasons := slices.Collect(maps.Keys(skipped))
+	slices.SortFunc(reasons, func(a, b string) int { return cmp.Or(skipped[b]-skipped[a], strings.Compare(a, b)) })
+	parts := make([]string, 0, len(reasons))
+	for _, r := range reasons {
+		parts = append(parts, r+" "+strconv.Itoa(skipped[r]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func cmpOr(a, b string) string {
@@ -552,7 +571,7 @@ func (c *Campaigner) materialise(ctx context.Context, tx *models.Store, camp *mo
 			return err
 		}
 		if e.Recipients == 0 {
-			return fieldErr("audience", "campaign.err.audience_empty", "nobody in the audience can be sent this campaign (skipped: %v)", e.Skipped)
+			return fieldErr("audience", "campaign.err.audience_empty", "nobody in the audience can be sent this campaign (skipped: %s)", skippedList(e.Skipped))
 		}
 		if camp.Kind == models.CampaignKindTemplate && camp.BudgetMicros > 0 && e.Affordable == 0 {
 			return fieldErr("budget", "campaign.err.budget_low_audience", "the budget is below the price of one message to this audience")

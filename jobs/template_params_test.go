@@ -57,12 +57,3 @@ func TestTemplateHeaderAndLinks(t *testing.T) {
 		t.Errorf("an image header: %q %v", h, l)
 	}
 }
-
-func TestSkippedList(t *testing.T) {
-	if got := skippedList(map[string]int{"blocked": 1, "opted_out": 3, "duplicate": 1}); got != "opted_out 3, blocked 1, duplicate 1" {
-		t.Errorf("got %q", got)
-	}
-	if got := skippedList(nil); got != "none" {
-		t.Errorf("got %q", got)
-	}
-}

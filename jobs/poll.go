@@ -22,21 +22,11 @@ const (
 	rowDescLen       = 72  // WhatsApp list row description
 )
 
-// FieldError is bad input in one field of a request (422 with the field).
-type FieldError struct {
-	Field, Message string
-	// Key and Args word it in the reader's language (a views catalogue key).
-	Key  string
-	Args []any
+// pollErr is a poll's bad input (a *models.FieldError, as a campaign's):
+// message in English for the API, key and args for the composer's reader.
+func pollErr(field, message, key string, args ...any) error {
+	return &models.FieldError{Field: field, Message: message, Key: key, Args: args}
 }
-
-// pollErr is a poll's bad input: message in English for the API, key and
-// args for the composer's reader.
-func pollErr(field, message, key string, args ...any) *FieldError {
-	return &FieldError{Field: field, Message: message, Key: key, Args: args}
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // PollRequest is an agent's poll for a thread.
 type PollRequest struct {

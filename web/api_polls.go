@@ -54,7 +54,7 @@ func (s *Server) apiPollCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.opts.Polls.Create(r.Context(), jobs.PollRequest{BusinessID: apiBusiness(r.Context()), ThreadID: threadID,
 		Question: body.Question, Options: body.Options, Multiple: body.Multiple})
-	var field *jobs.FieldError
+	var field *models.FieldError
 	switch {
 	case errors.As(err, &field):
 		writeFieldError(w, field.Field, "invalid_poll", field.Message)

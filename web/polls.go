@@ -74,14 +74,12 @@ func (s *Server) pollClose(w http.ResponseWriter, r *http.Request) {
 
 // pollProblem explains a poll the agent can fix: bad input or a refused send.
 func pollProblem(ctx context.Context, err error) (string, bool) {
-	var field *jobs.FieldError
+	var field *models.FieldError
 	var refused *jobs.RefusedError
 	var invalid *jobs.InvalidError
 	switch {
-	case errors.As(err, &field) && field.Key != "":
-		return views.T(ctx, "poll.bad", views.T(ctx, field.Key, field.Args...)), true
 	case errors.As(err, &field):
-		return views.T(ctx, "poll.bad", field.Error()), true
+		return views.T(ctx, "poll.bad", fieldMessage(ctx, field)), true
 	case errors.As(err, &refused):
 		return views.T(ctx, "reason."+string(refused.Decision.Reason)), true
 	case errors.As(err, &invalid):

@@ -639,19 +639,14 @@ func TestCampaignMessengerOpenWindowsOnly(t *testing.T) {
 	}
 }
 
-// Pausing takes back what is still waiting in the outbox: with the number
-// held at 1 message a second, most of the queued messages have not reached
-// Meta when the campaign is paused; they go back to pending, nothing more is
-// sent while paused beyond what was already leaving, and resuming sends each
-// recipient exactly once (counted at the simulator), the spend only once.
-// TestCampaignCancelRecallsQueuedMessages: a cancel takes back what waits in
-// the outbox, as a pause does: nobody is sent after it but the few a worker
-// was already handing to Meta.
-func TestCampaignCancelRecallsQueuedMessages(t *testing.T) {
+// heldCampaign starts a campaign to 12 WhatsApp customers with the number
+// held at 1 message a second, and returns once every recipient is queued and
+// one has reached Meta: most of them are still waiting in the outbox.
+func heldCampaign(t *testing.T) (*env, *jobs.Campaigner, *models.Campaign, *models.Channel) {
+	t.Helper()
 	e := newEnv(t, nil)
 	e.campaignWorld()
-	cs := e.waCustomers(12, nil)
-	acct := cs[0].account
+	e.waCustomers(12, nil)
 	ch := e.channel(models.AppWhatsApp, true)
 	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 1 WHERE id = ?`, ch.ID).Error; err != nil {
 		t.Fatal(err)
@@ -667,8 +662,17 @@ func TestCampaignCancelRecallsQueuedMessages(t *testing.T) {
 	}
 	e.waitFor("every recipient queued and one sent", func() bool {
 		n := e.campaignCounts(camp.ID)
-		return n.Pending == 0 && len(e.sendsOf(acct)) >= 1
+		return n.Pending == 0 && len(e.sendsOf(ch.AccountID)) >= 1
 	})
+	return e, cm, camp, ch
+}
+
+// TestCampaignCancelRecallsQueuedMessages: a cancel takes back what waits in
+// the outbox, as a pause does: nobody is sent after it but the few a worker
+// was already handing to Meta.
+func TestCampaignCancelRecallsQueuedMessages(t *testing.T) {
+	e, cm, camp, ch := heldCampaign(t)
+	acct := ch.AccountID
 	if _, err := cm.Cancel(e.ctx, e.biz.ID, camp.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -692,28 +696,14 @@ func TestCampaignCancelRecallsQueuedMessages(t *testing.T) {
 	}
 }
 
+// Pausing takes back what is still waiting in the outbox: with the number
+// held at 1 message a second, most of the queued messages have not reached
+// Meta when the campaign is paused; they go back to pending, nothing more is
+// sent while paused beyond what was already leaving, and resuming sends each
+// recipient exactly once (counted at the simulator), the spend only once.
 func TestCampaignPauseRecallsQueuedMessages(t *testing.T) {
-	e := newEnv(t, nil)
-	e.campaignWorld()
-	cs := e.waCustomers(12, nil)
-	acct := cs[0].account
-	ch := e.channel(models.AppWhatsApp, true)
-	if err := e.store.Gorm(e.ctx).Exec(`UPDATE channels SET mps = 1 WHERE id = ?`, ch.ID).Error; err != nil {
-		t.Fatal(err)
-	}
-	cm := e.pipe.Campaigns()
-	cm.SetBatchSize(6, 100)
-	camp, err := cm.Create(e.ctx, e.biz.ID, saldiInput(e, "50.00"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cm.Start(e.ctx, e.biz.ID, camp.ID); err != nil {
-		t.Fatal(err)
-	}
-	e.waitFor("every recipient queued and one sent", func() bool {
-		n := e.campaignCounts(camp.ID)
-		return n.Pending == 0 && len(e.sendsOf(acct)) >= 1
-	})
+	e, cm, camp, ch := heldCampaign(t)
+	acct := ch.AccountID
 	if _, err := cm.Pause(e.ctx, e.biz.ID, camp.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -327,14 +327,14 @@ type UnsupportedNote struct {
 // note stored before reasons had codes keeps the adapter's English words.
 func (u *UnsupportedNote) explain(ctx context.Context) string {
 	switch u.Reason {
-	case "not_delivered":
+	case adapters.UnsupportedNotDelivered:
 		if u.Type != "" && u.Type != "unknown" {
 			return T(ctx, "unsupported.not_delivered_type", u.Type)
 		}
 		return T(ctx, "unsupported.not_delivered")
-	case "type", "attachment":
+	case adapters.UnsupportedType, adapters.UnsupportedAttachment:
 		return T(ctx, "unsupported."+u.Reason, u.Type)
-	case "poll":
+	case adapters.UnsupportedPoll:
 		return T(ctx, "unsupported.poll")
 	}
 	return u.Explanation
